@@ -1,0 +1,120 @@
+"""The stacked engine against K separate autograd `MLP`s trained with `torch.optim`."""
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from bn_core.engine import NetSpec, Stack
+from bn_core.layers import MLP
+
+IN, HIDDEN, OUT, N = 5, (7, 6), 3, 9
+
+
+def reference(spec, activation, optimizer):
+    net = MLP(IN, HIDDEN, OUT, activation, spec.placement, spec.eps, spec.momentum,
+              spec.init_scale, spec.seed)
+    if optimizer == "sgd":
+        opt = torch.optim.SGD(net.parameters(), lr=spec.lr)
+    elif optimizer == "momentum":
+        opt = torch.optim.SGD(net.parameters(), lr=spec.lr, momentum=0.9)
+    else:
+        opt = torch.optim.Adam(net.parameters(), lr=spec.lr)
+    return net, opt
+
+
+SPECS = [
+    NetSpec("none", lr=0.3, seed=1),
+    NetSpec("before", lr=0.2, eps=1e-3, momentum=0.5, seed=2, init_scale=0.5),
+    NetSpec("after", lr=0.1, momentum=None, seed=3),
+    NetSpec("before", lr=0.05, momentum=None, seed=4),
+]
+
+
+@pytest.mark.parametrize("activation", ["sigmoid", "tanh", "relu"])
+@pytest.mark.parametrize("optimizer", ["sgd", "momentum", "adam"])
+def test_stack_matches_separate_autograd_networks(activation, optimizer):
+    gen = torch.Generator().manual_seed(0)
+    stack = Stack(IN, HIDDEN, OUT, activation, SPECS, optimizer)
+    refs = [reference(s, activation, optimizer) for s in SPECS]
+    for step in range(6):
+        x = torch.randn(len(SPECS), N, IN, generator=gen) * 2 + 1         # (K, N, IN)
+        y = torch.randint(0, OUT, (len(SPECS), N), generator=gen)
+        loss = stack.train_step(x, y)
+        for k, (net, opt) in enumerate(refs):
+            ref_loss = F.cross_entropy(net(x[k]), y[k])
+            opt.zero_grad()
+            ref_loss.backward()
+            # gradients before the step, layer by layer
+            for l, layer in enumerate(net.hidden):
+                torch.testing.assert_close(stack.grads()["W"][l][k], layer.linear.weight.grad,
+                                           rtol=1e-4, atol=1e-6)
+            opt.step()
+            assert loss[k].item() == pytest.approx(ref_loss.item(), rel=1e-5, abs=1e-6)
+            for l, layer in enumerate(net.hidden):
+                torch.testing.assert_close(stack.z[l][k], net.activation_inputs[l], rtol=1e-4, atol=1e-5)
+    x_test = torch.randn(11, IN, generator=gen)
+    logits = stack.predict(x_test)
+    for k, (net, _) in enumerate(refs):
+        net.eval()
+        torch.testing.assert_close(stack.Wo[k], net.out.weight.detach(), rtol=1e-4, atol=1e-5)
+        for l, layer in enumerate(net.hidden):
+            torch.testing.assert_close(stack.W[l][k], layer.linear.weight.detach(), rtol=1e-4, atol=1e-5)
+            bn = getattr(layer, "bn", None)
+            if bn is not None:
+                torch.testing.assert_close(stack.gamma[l][k], bn.weight.detach(), rtol=1e-4, atol=1e-5)
+                torch.testing.assert_close(stack.beta[l][k], bn.bias.detach(), rtol=1e-4, atol=1e-5)
+                torch.testing.assert_close(stack.running_mean[l][k], bn.running_mean, rtol=1e-4, atol=1e-5)
+                torch.testing.assert_close(stack.running_var[l][k], bn.running_var, rtol=1e-4, atol=1e-5)
+        with torch.no_grad():
+            torch.testing.assert_close(logits[k], net(x_test), rtol=1e-4, atol=1e-5)
+
+
+def test_initial_weights_match_mlp_with_same_seed():
+    stack = Stack(IN, HIDDEN, OUT, "sigmoid", SPECS)
+    for k, s in enumerate(SPECS):
+        net = MLP(IN, HIDDEN, OUT, "sigmoid", s.placement, init_scale=s.init_scale, seed=s.seed)
+        for l, layer in enumerate(net.hidden):
+            assert torch.equal(stack.W[l][k], layer.linear.weight.detach())
+        assert torch.equal(stack.Wo[k], net.out.weight.detach())
+
+
+def test_a_diverged_network_does_not_disturb_the_others():
+    specs = [NetSpec("none", lr=0.1, seed=0), NetSpec("before", lr=0.1, seed=0)]
+    stack = Stack(IN, HIDDEN, OUT, "tanh", specs)
+    alone = Stack(IN, HIDDEN, OUT, "tanh", specs[1:])
+    gen = torch.Generator().manual_seed(0)
+    for step in range(4):
+        x = torch.randn(N, IN, generator=gen)
+        y = torch.randint(0, OUT, (N,), generator=gen)
+        if step == 1:
+            stack.flat[0].fill_(float("nan"))
+            stack.active[0] = False
+        stack.train_step(x, y)
+        alone.train_step(x, y)
+    torch.testing.assert_close(stack.flat[1], alone.flat[0])
+    assert torch.isnan(stack.flat[0]).all()
+
+
+def test_batch_of_one_in_training_raises():
+    stack = Stack(IN, HIDDEN, OUT, "sigmoid", [NetSpec("before")])
+    with pytest.raises(ValueError, match="more than 1 value per channel"):
+        stack.forward(torch.randn(1, IN))
+    assert stack.predict(torch.randn(1, IN)).shape == (1, 1, OUT)
+
+
+def test_nan_in_an_unused_bn_path_does_not_leak_into_the_plain_network():
+    # eps = 0 and a ReLU unit dead over the batch: BN-after of that unit is 0/0 = NaN. The plain
+    # network of the same stack computes that BN too (then discards it): its gradients stay finite.
+    specs = [NetSpec("none", eps=0.0, seed=0), NetSpec("after", eps=0.0, seed=0)]
+    stack = Stack(IN, HIDDEN, OUT, "relu", specs)
+    net, opt = reference(specs[0], "relu", "sgd")
+    with torch.no_grad():
+        for W in (stack.W[0], net.hidden[0].linear.weight):
+            W[..., 0, :] = -W[..., 0, :].abs()                 # unit 0 of layer 1: always ≤ 0
+    x = torch.rand(N, IN) + 0.1                                 # positive inputs
+    y = torch.randint(0, OUT, (N,), generator=torch.Generator().manual_seed(1))
+    stack.train_step(x, y)
+    F.cross_entropy(net(x), y).backward()
+    assert torch.isfinite(stack.grad[0]).all()
+    assert not torch.isfinite(stack.grad[1]).all()
+    torch.testing.assert_close(stack.grads()["W"][0][0], net.hidden[0].linear.weight.grad)
