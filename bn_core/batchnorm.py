@@ -101,8 +101,10 @@ def batchnorm_backward(dy, cache):
         dx     = 1/(N·√(xvar+eps)) · (N·dxhat − Σ_i dxhat_i − xhat · Σ_i dxhat_i · xhat_i)
 
     The last line gathers the paper's three paths (through xhat, through xmean and through
-    xvar). It makes Σ_i dx_i = 0 and Σ_i dx_i · xhat_i = 0 per feature: shifting or scaling a
-    feature of the input does not change BN's output, so the gradient has no such component.
+    xvar). It makes Σ_i dx_i = 0 per feature: shifting a feature of the input does not change
+    BN's output, so the gradient has no such component. Likewise Σ_i dx_i · xhat_i = 0 exactly
+    when eps = 0 (scaling a feature changes nothing); with eps > 0 it is
+    eps/(xvar + eps) · Σ_i dxhat_i · xhat_i / √(xvar + eps), tiny while eps ≪ xvar.
 
     dy: (N, D). Returns (dx (N, D), dgamma (D,), dbeta (D,)).
     """

@@ -55,10 +55,10 @@ def test_defaults_match_torch():
     assert [n for n, _ in ours.named_buffers()] == [n for n, _ in ref.named_buffers()]
 
 
-@pytest.mark.parametrize("n,d", [(2, 1), (3, 4), (8, 10), (33, 3), (64, 7)])
+@pytest.mark.parametrize("n,d,eps", [(2, 1, 1e-5), (3, 4, 1e-1), (8, 10, 1e-5), (33, 3, 1e-1),
+                                     (64, 7, 1e-5)])
 @pytest.mark.parametrize("momentum", [0.1, 0.5, None])
-@pytest.mark.parametrize("eps", [1e-5, 1e-1])
-def test_matches_torch_train_grads_running_stats_eval(n, d, momentum, eps):
+def test_matches_torch_train_grads_running_stats_eval(n, d, eps, momentum):
     ours, ref = pair(d, eps, momentum, seed=n * 100 + d)
     ours.train()
     ref.train()
