@@ -1,6 +1,6 @@
 """K networks of the same shape, trained in lockstep with an explicit backward pass.
 
-The lessons train tiny networks (a few hundred units), where PyTorch spends most of its time
+The lessons train tiny networks (a few hundred units), where a framework spends most of its time
 dispatching operations, not computing. So instead of K separate `MLP`s with autograd, the
 `Stack` holds the parameters of K networks stacked along a first axis and runs them together
 with batched matrix products: K = 2 or 3 for the lab's with/without-BN pair, K = seeds × settings
@@ -18,6 +18,15 @@ Network k, hidden layer l (u: the layer's input, g: the activation):
 then logits = Wo·h + bo and the mean cross-entropy loss. The backward pass is written out
 (see `_bn_backward`), and `tests/test_engine.py` checks every gradient and every optimizer step
 against `bn_core.layers.MLP` with autograd and `torch.optim`.
+
+Speed: the parameters, gradients and BN buffers are torch tensors (the public interface), and
+the hot path works on numpy views of the same memory (`tensor.numpy()` shares it, no copy). On
+arrays this small an elementwise numpy operation costs about 2–3 µs against 6–10 µs for torch's
+dispatch, and a training step is about a hundred of them; the matrix products (BLAS) are
+the floor. The activations and caches of the last pass are kept as numpy arrays and handed out
+as torch tensors, sharing memory, when read (`z`, `u`, `a`, `bn_cache`, `eval_z`). Where only
+some networks use a BN, its result replaces theirs by slices of the K axis (cheaper than a
+masked select). See `benchmarks/bench_sweep.py`.
 """
 
 from __future__ import annotations
@@ -25,11 +34,14 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
 from bn_core.layers import ACTIVATIONS, PLACEMENTS
 
 __all__ = ["NetSpec", "Stack", "OPTIMIZERS"]
+
+_t = torch.from_numpy                     # a torch tensor sharing the numpy array's memory
 
 OPTIMIZERS = ("sgd", "momentum", "adam")
 SGD_MOMENTUM = 0.9                        # the "momentum" optimizer: torch.optim.SGD(momentum=0.9)
@@ -59,15 +71,61 @@ def _flat_views(flat: torch.Tensor, shapes: list[tuple[int, ...]]) -> list[torch
     return views
 
 
+_BLAS_LIMITED = False
+
+
+def _limit_blas_threads():
+    """Let numpy's BLAS (OpenBLAS) use one thread, once per process: on these small products a
+    second thread only adds synchronisation, and on a busy machine it waits for a free core
+    (a (60, 100) @ (100, 100) product took 10× longer with two threads here)."""
+    global _BLAS_LIMITED
+    if not _BLAS_LIMITED:
+        _BLAS_LIMITED = True
+        try:
+            from threadpoolctl import threadpool_limits     # a scikit-learn dependency
+            threadpool_limits(1, user_api="blas")
+        except Exception:  # noqa: BLE001 - only a matter of speed
+            pass
+
+
+def _matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """Batched matrix product a @ b: (K, n, m) @ (K, m, p), or a 2-D operand broadcast over K.
+    `out` may be a strided view (a slice of the gradient buffer): numpy writes into it directly."""
+    return np.matmul(a, b, out=out)
+
+
+_ONES: dict[int, np.ndarray] = {}
+
+
+def _colsum(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """Σ_i x_i over the N examples: (K, N, D) → (K, 1, D). A product with a row of ones: on these
+    sizes BLAS sums columns about twice as fast as np.sum over the middle axis."""
+    n = x.shape[-2]
+    ones = _ONES.get(n)
+    if ones is None:
+        ones = _ONES[n] = np.ones((1, n), dtype=np.float32)
+    return np.matmul(ones, x, out=out)
+
+
 def _bn_train(x, gamma, beta, eps):
-    """Training-mode BN of each of the K stacked batches. x: (K, N, D); gamma, beta: (K, 1, D)."""
+    """Training-mode BN of each of the K stacked batches. x: (K, N, D); gamma, beta: (K, 1, D).
+
+        xmean = Σ_i x_i / N    xvar = Σ_i (x_i − xmean)² / N    (biased, over the N examples)
+        xhat  = (x − xmean) / √(xvar + eps)        y = gamma · xhat + beta
+    """
     n = x.shape[1]
-    xmean = x.sum(1, keepdim=True).mul_(1.0 / n)         # (K, 1, D)
+    xmean = _colsum(x)                                   # (K, 1, D)
+    xmean *= 1.0 / n
     xc = x - xmean                                       # (K, N, D)
-    xvar = (xc * xc).sum(1, keepdim=True).mul_(1.0 / n)  # (K, 1, D) biased
-    inv = torch.rsqrt(xvar + eps)                        # (K, 1, D)  1/√(xvar + eps)
-    xhat = xc.mul_(inv)                                  # (K, N, D)
-    y = torch.addcmul(beta, gamma, xhat)                 # (K, N, D)  gamma·xhat + beta
+    xvar = _colsum(np.square(xc))                        # (K, 1, D) biased
+    xvar *= 1.0 / n
+    inv = xvar + eps
+    np.sqrt(inv, out=inv)
+    np.reciprocal(inv, out=inv)                          # (K, 1, D)  1/√(xvar + eps)
+    xhat = xc
+    xhat *= inv                                          # (K, N, D)
+    y = xhat * gamma                                     # (K, N, D)  gamma·xhat + beta
+    y += beta
     return y, (xhat, inv, xmean, xvar)
 
 
@@ -77,28 +135,57 @@ def _bn_backward(dy, gamma, xhat, inv):
         dx     = gamma/√(xvar+eps) · (dy − dbeta/N − xhat · dgamma/N)
     """
     n = dy.shape[1]
-    dbeta = dy.sum(1, keepdim=True)                      # (K, 1, D)
-    dgamma = (dy * xhat).sum(1, keepdim=True)            # (K, 1, D)
-    mean_terms = torch.addcmul(dbeta * (1.0 / n), xhat, dgamma * (1.0 / n))  # (K, N, D)
-    dx = (dy - mean_terms).mul_(gamma * inv)             # (K, N, D)
+    dbeta = _colsum(dy)                                  # (K, 1, D)
+    dx = dy * xhat                                       # (K, N, D), first for dgamma
+    dgamma = _colsum(dx)                                 # (K, 1, D)
+    np.multiply(xhat, dgamma * (-1.0 / n), out=dx)       # − xhat · dgamma/N
+    dx += dy
+    dx += dbeta * (-1.0 / n)                             # − dbeta/N
+    dx *= gamma * inv                                    # · gamma/√(xvar+eps)
     return dx, dgamma, dbeta
 
 
 def _act(name, z):
+    """a = g(z) for the activation `name`, elementwise (sigmoid and tanh computed by torch)."""
     if name == "sigmoid":
-        return torch.sigmoid(z)
+        return torch.sigmoid(torch.from_numpy(z)).numpy()
     if name == "tanh":
-        return torch.tanh(z)
-    return torch.relu(z)
+        return torch.tanh(torch.from_numpy(z)).numpy()
+    return np.maximum(z, 0.0)
 
 
 def _act_backward(name, da, z, a):
     """∂ℓ/∂z from ∂ℓ/∂a for a = g(z): sigmoid g' = a(1 − a), tanh g' = 1 − a², relu g' = [z > 0]."""
     if name == "sigmoid":
-        return torch.ops.aten.sigmoid_backward(da, a)
+        dz = 1.0 - a
+        dz *= a
+        dz *= da
+        return dz
     if name == "tanh":
-        return torch.ops.aten.tanh_backward(da, a)
-    return torch.ops.aten.threshold_backward(da, z, 0.0)
+        dz = np.square(a)
+        np.subtract(1.0, dz, out=dz)
+        dz *= da
+        return dz
+    return np.where(z <= 0.0, np.float32(0.0), da)      # as torch's threshold_backward
+
+
+def _ranges(mask) -> list[tuple[int, int]]:
+    """The runs of consecutive True in a 1-D bool sequence, as (start, stop) slices."""
+    runs, start = [], None
+    for k, m in enumerate(list(mask) + [False]):
+        if m and start is None:
+            start = k
+        elif not m and start is not None:
+            runs.append((start, k))
+            start = None
+    return runs
+
+
+def _take(dst, src, runs):
+    """dst[k] = src[k] for the networks k in `runs` (in place; a cheap np.where over K)."""
+    for s, e in runs:
+        dst[s:e] = src[s:e]
+    return dst
 
 
 class Stack:
@@ -168,6 +255,14 @@ class Stack:
         self.grad = torch.zeros_like(self.flat)
         self._shapes = shapes
         self._init_weights()
+        # the hot path's numpy side: masks as slices of K, per-network settings as arrays
+        self._runs = {p: _ranges([s.placement == p for s in specs]) for p in PLACEMENTS}
+        self._no_bn = {p: _ranges([s.placement != p for s in specs]) for p in PLACEMENTS}
+        self._has_bias = self.has_bias.numpy()                             # (K, 1)
+        self._np_cache = {}
+        self._fwd = self._eval = None                  # numpy results of the last passes
+        self._views = {}                               # torch views handed out, per pass
+        _limit_blas_threads()
 
     @torch.no_grad()
     def _init_weights(self):
@@ -177,6 +272,63 @@ class Stack:
                 fan_in = W.shape[2]
                 std = (1.0 / math.sqrt(fan_in)) if spec.init_scale is None else float(spec.init_scale)
                 W[k].copy_(torch.randn(W.shape[1:], generator=gen) * std)
+
+    # ------------------------------------------------------------------ results as torch tensors
+
+    def _arrays(self, buffer: torch.Tensor) -> list[np.ndarray]:
+        """numpy views (same memory) of the per-layer parts of `flat` or `grad`, made once."""
+        cached = self._np_cache.get(id(buffer))
+        if cached is None or cached[0] is not buffer:
+            arr, views, off = buffer.numpy(), [], 0
+            for shape in self._shapes:
+                n = math.prod(shape)
+                views.append(arr[:, off:off + n].reshape(self.K, *shape))
+                off += n
+            cached = self._np_cache[id(buffer)] = (buffer, views)
+        return cached[1]
+
+    def _array(self, tensor: torch.Tensor) -> np.ndarray:
+        """The numpy view of a buffer tensor (running_mean[l], …), made once per tensor."""
+        cached = self._np_cache.get(id(tensor))
+        if cached is None or cached[0] is not tensor:
+            cached = self._np_cache[id(tensor)] = (tensor, tensor.numpy())
+        return cached[1]
+
+    def _torch(self, name, build):
+        """The torch view of the last pass's numpy results `name`, made once per pass."""
+        if name not in self._views:
+            self._views[name] = build()
+        return self._views[name]
+
+    @property
+    def z(self) -> list[torch.Tensor]:
+        """Per hidden layer, the (K, N, width) input to the activation (last training forward)."""
+        return self._torch("z", lambda: [torch.from_numpy(v) for v in self._fwd["z"]])
+
+    @property
+    def a(self) -> list[torch.Tensor]:
+        """Per hidden layer, the (K, N, width) activation g(z) (last training forward)."""
+        return self._torch("a", lambda: [torch.from_numpy(v) for v in self._fwd["a"]])
+
+    @property
+    def u(self) -> list[torch.Tensor]:
+        """u[0] = the input x (K, N, in_dim); u[l + 1] = hidden layer l's output (K, N, width)."""
+        return self._torch("u", lambda: [self._fwd["x"]] + [torch.from_numpy(v) for v in self._fwd["u"][1:]])
+
+    @property
+    def bn_cache(self) -> list[dict]:
+        """Per hidden layer {"before": c or None, "after": c or None}, c = (xhat, inv, xmean, xvar):
+        xhat (K, N, W), the others (K, 1, W). Computed for every network of the stack where any
+        network has BN at that place (the others' values are unused)."""
+        def build():
+            conv = lambda c: None if c is None else tuple(torch.from_numpy(v) for v in c)  # noqa: E731
+            return [{key: conv(c) for key, c in cache.items()} for cache in self._fwd["caches"]]
+        return self._torch("bn_cache", build)
+
+    @property
+    def eval_z(self) -> list[torch.Tensor]:
+        """Per hidden layer, the (K, N, width) activation input of the last eval-mode forward."""
+        return self._torch("eval_z", lambda: [torch.from_numpy(v) for v in self._eval])
 
     # ------------------------------------------------------------------ forward / backward
 
@@ -188,114 +340,148 @@ class Stack:
         update_running) updates the running estimates. In eval mode BN uses the running
         estimates, and the activation inputs go to `self.eval_z` (the training caches stay).
         """
-        if x.dim() == 2:
-            x = x.unsqueeze(0).expand(self.K, -1, -1)
-        if training and x.shape[1] < 2 and (self.any_before or self.any_after):
+        x = torch.as_tensor(x, dtype=torch.float32).detach()
+        n = x.shape[-2]
+        any_bn = self.any_before or self.any_after
+        if training and n < 2 and any_bn:
             raise ValueError(
-                f"expected more than 1 value per channel when training, got a batch of {x.shape[1]}"
+                f"expected more than 1 value per channel when training, got a batch of {n}"
             )
-        if training and update_running and (self.any_before or self.any_after):
+        u = x.numpy()                          # (N, D_in) broadcast over K, or (K, N, D_in)
+        updating = training and update_running and any_bn
+        if updating:
             self.num_batches_tracked += 1
             f = torch.where(self.cumulative, 1.0 / self.num_batches_tracked, self.bn_momentum)
-            n = x.shape[1]
-        us, zs, acts, caches = [x], [], [], []
-        u = x
-        for l in range(len(self.hidden)):
-            gamma, beta = self.gamma[l].unsqueeze(1), self.beta[l].unsqueeze(1)   # (K, 1, D)
-            z = torch.bmm(u, self.W[l].transpose(1, 2)).add_(self.b[l].unsqueeze(1))  # (K, N, D)
-            cache = {"before": None, "after": None}
-            if self.any_before:
-                y, cache["before"] = self._bn(z, gamma, beta, l, training)
-                z = y if self.all_before else torch.where(self.is_before, y, z)
-            a = _act(self.activation, z)                                          # (K, N, D)
-            h = a
-            if self.any_after:
-                y, cache["after"] = self._bn(a, gamma, beta, l, training)
-                h = y if self.all_after else torch.where(self.is_after, y, a)
-            if training and update_running and (self.any_before or self.any_after):
-                xmean, xvar = self._batch_stats(cache)
-                self.running_mean[l].lerp_(xmean, f)
-                self.running_var[l].lerp_(xvar * (n / (n - 1)), f)
-            zs.append(z)
-            acts.append(a)
-            caches.append(cache)
-            u = h
-            us.append(u)
+        p = self._arrays(self.flat)
+        L = len(self.hidden)
+        us, zs, acts, caches = [u], [], [], []
+        with np.errstate(all="ignore"):        # a diverging network may overflow: it is reported
+            for l in range(L):
+                W, b = p[4 * l], p[4 * l + 1]                                     # (K, D, Din), (K, D)
+                gamma, beta = p[4 * l + 2][:, None, :], p[4 * l + 3][:, None, :]  # (K, 1, D)
+                z = _matmul(u, W.transpose(0, 2, 1))                              # (K, N, D)
+                if not self.all_before:                       # BN before: no bias (b stays 0)
+                    z += b[:, None, :]
+                cache = {"before": None, "after": None}
+                if self.any_before:
+                    y, cache["before"] = self._bn(z, gamma, beta, l, training)
+                    z = y if self.all_before else _take(z, y, self._runs["before"])
+                a = _act(self.activation, z)                                      # (K, N, D)
+                h = a
+                if self.any_after:
+                    y, cache["after"] = self._bn(a, gamma, beta, l, training)
+                    h = y if self.all_after else _take(y, a, self._no_bn["after"])
+                if updating:
+                    xmean, xvar = self._batch_stats(cache)                        # (K, D) each
+                    # torch's lerp, as torch.nn.BatchNorm1d: (1 − f)·running + f·batch statistic
+                    self.running_mean[l].lerp_(_t(xmean), f)
+                    self.running_var[l].lerp_(_t(xvar * (n / (n - 1))), f)        # unbiased
+                zs.append(z)
+                acts.append(a)
+                caches.append(cache)
+                u = h
+                us.append(u)
+            logits = _matmul(u, p[4 * L].transpose(0, 2, 1))                      # (K, N, C)
+            logits += p[4 * L + 1][:, None, :]
         if training:
-            self.u, self.z, self.a, self.bn_cache = us, zs, acts, caches
+            xt = x if x.dim() == 3 else x.unsqueeze(0).expand(self.K, -1, -1)      # (K, N, D_in)
+            self._fwd = {"x": xt, "u": us, "z": zs, "a": acts, "caches": caches}
+            for name in ("z", "a", "u", "bn_cache"):
+                self._views.pop(name, None)
         else:
-            self.eval_z = zs
-        return torch.bmm(u, self.Wo.transpose(1, 2)).add_(self.bo.unsqueeze(1))  # (K, N, C)
+            self._eval = zs
+            self._views.pop("eval_z", None)
+        return torch.from_numpy(logits)
 
     def _bn(self, x, gamma, beta, l, training):
         if training:
-            return _bn_train(x, gamma, beta, self.eps)
-        inv = torch.rsqrt(self.running_var[l].unsqueeze(1) + self.eps)            # (K, 1, D)
-        xhat = (x - self.running_mean[l].unsqueeze(1)) * inv
-        return torch.addcmul(beta, gamma, xhat), None
+            return _bn_train(x, gamma, beta, self._array(self.eps))
+        # eval mode: the fixed affine map of the paper's Algorithm 2,
+        #   y = gamma/√(running_var + eps) · x + (beta − gamma · running_mean/√(running_var + eps))
+        inv = self._array(self.running_var[l])[:, None, :] + self._array(self.eps)    # (K, 1, D)
+        np.sqrt(inv, out=inv)
+        np.reciprocal(inv, out=inv)
+        scale = gamma * inv                                                     # (K, 1, D)
+        shift = beta - self._array(self.running_mean[l])[:, None, :] * scale    # (K, 1, D)
+        y = x * scale
+        y += shift
+        return y, None
 
     def _batch_stats(self, cache):
         """(xmean, xvar) of the BN each network uses in this layer, each (K, D)."""
         before, after = cache["before"], cache["after"]
         if before is not None and after is not None:
-            mean = torch.where(self.is_before[:, 0], before[2][:, 0], after[2][:, 0])
-            var = torch.where(self.is_before[:, 0], before[3][:, 0], after[3][:, 0])
+            runs = self._runs["before"]
+            mean = _take(after[2][:, 0].copy(), before[2][:, 0], runs)
+            var = _take(after[3][:, 0].copy(), before[3][:, 0], runs)
             return mean, var
         used = before if before is not None else after
         return used[2][:, 0], used[3][:, 0]
 
     def loss_and_dlogits(self, logits, y):
-        """Per-network mean cross-entropy (K,) and ∂loss/∂logits (K, N, C)."""
-        n = logits.shape[1]
-        logp = torch.log_softmax(logits, dim=2)                                  # (K, N, C)
-        idx = y.unsqueeze(-1) if y.dim() == 2 else y.view(1, -1, 1).expand(self.K, -1, 1)
-        loss = -logp.gather(2, idx).squeeze(2).mean(1)                           # (K,)
-        dlogits = logp.exp_()                                                    # softmax
-        dlogits.scatter_add_(2, idx, torch.full(idx.shape, -1.0))
-        return loss, dlogits.mul_(1.0 / n)
+        """Per-network mean cross-entropy (K,) and ∂loss/∂logits (K, N, C):
+
+            logp = logits − log Σ_c exp(logits_c)      loss = −mean_i logp[i, y_i]
+            ∂loss/∂logits = (softmax(logits) − onehot(y)) / N
+        """
+        logits = torch.as_tensor(logits).detach().numpy()
+        k, n, _ = logits.shape
+        y = torch.as_tensor(y).detach().numpy()
+        y = y.reshape(1, n) if y.ndim == 1 else y                                # (1 or K, N)
+        with np.errstate(all="ignore"):
+            shifted = logits - logits.max(2, keepdims=True)                      # (K, N, C)
+            e = np.exp(shifted)
+            s = np.add.reduce(e, 2)                                              # (K, N)
+            rows, cols = np.arange(k)[:, None], np.arange(n)[None, :]
+            picked = shifted[rows, cols, y]                                      # (K, N)
+            picked -= np.log(s)                                                  # logp[i, y_i]
+            loss = np.add.reduce(picked, 1)
+            loss *= -1.0 / n                                                     # (K,)
+            dlogits = e
+            dlogits /= s[:, :, None]                                             # softmax
+            dlogits[rows, cols, y] -= 1.0
+            dlogits *= 1.0 / n
+        return torch.from_numpy(loss), torch.from_numpy(dlogits)
 
     def backward(self, dlogits):
         """Fill `self.grad` (K, P) with ∂loss/∂parameters, from the last training forward."""
         L = len(self.hidden)
-        grads = [None] * (4 * L + 2)
-        h = self.u[L]
-        grads[4 * L] = torch.bmm(dlogits.transpose(1, 2), h)                     # dWo (K, C, H)
-        grads[4 * L + 1] = dlogits.sum(1)                                         # dbo (K, C)
-        dh = torch.bmm(dlogits, self.Wo)                                          # (K, N, H)
-        for l in reversed(range(L)):
-            gamma = self.gamma[l].unsqueeze(1)
-            before_c, after_c = self.bn_cache[l]["before"], self.bn_cache[l]["after"]
-            dgamma = dbeta = None
-            da = dh
-            if after_c is not None:
-                dx, dg, db = _bn_backward(dh, gamma, after_c[0], after_c[1])
-                if self.all_after:
-                    da, dgamma, dbeta = dx, dg, db
-                else:
-                    da = torch.where(self.is_after, dx, dh)
-                    dgamma = torch.where(self.is_after, dg, 0.0)   # not dg·mask: NaN·0 = NaN
-                    dbeta = torch.where(self.is_after, db, 0.0)
-            dz = _act_backward(self.activation, da, self.z[l], self.a[l])        # (K, N, D)
-            if before_c is not None:
-                dx, dg, db = _bn_backward(dz, gamma, before_c[0], before_c[1])
+        dl = torch.as_tensor(dlogits).detach().numpy()                                    # (K, N, C)
+        p, g = self._arrays(self.flat), self._arrays(self.grad)                  # views
+        fwd = self._fwd
+        with np.errstate(all="ignore"):
+            _matmul(dl.transpose(0, 2, 1), fwd["u"][L], out=g[4 * L])           # dWo (K, C, H)
+            _colsum(dl, out=g[4 * L + 1][:, None, :])                               # dbo (K, C)
+            dh = _matmul(dl, p[4 * L])                                           # (K, N, H)
+            for l in reversed(range(L)):
+                gamma = p[4 * l + 2][:, None, :]                                 # (K, 1, D)
+                before_c, after_c = fwd["caches"][l]["before"], fwd["caches"][l]["after"]
+                dgamma, dbeta = g[4 * l + 2], g[4 * l + 3]                       # (K, D) views
+                dgamma[...] = 0.0
+                dbeta[...] = 0.0
+                da = dh
+                if after_c is not None:
+                    dx, dg, db = _bn_backward(dh, gamma, after_c[0], after_c[1])
+                    runs = self._runs["after"]                 # only where BN is used (NaN·0 = NaN)
+                    da = dx if self.all_after else _take(dh, dx, runs)
+                    _take(dgamma, dg[:, 0], runs)
+                    _take(dbeta, db[:, 0], runs)
+                dz = _act_backward(self.activation, da, fwd["z"][l], fwd["a"][l])  # (K, N, D)
+                if before_c is not None:
+                    dx, dg, db = _bn_backward(dz, gamma, before_c[0], before_c[1])
+                    runs = self._runs["before"]
+                    dz = dx if self.all_before else _take(dz, dx, runs)
+                    _take(dgamma, dg[:, 0], runs)
+                    _take(dbeta, db[:, 0], runs)
+                _matmul(dz.transpose(0, 2, 1), fwd["u"][l], out=g[4 * l])         # dW (K, D, Din)
+                db_l = g[4 * l + 1]
                 if self.all_before:
-                    dz, dgamma, dbeta = dx, dg, db
+                    db_l[...] = 0.0                                              # no bias
                 else:
-                    dz = torch.where(self.is_before, dx, dz)
-                    dg, db = torch.where(self.is_before, dg, 0.0), torch.where(self.is_before, db, 0.0)
-                    dgamma = dg if dgamma is None else dgamma + dg
-                    dbeta = db if dbeta is None else dbeta + db
-            u = self.u[l]
-            grads[4 * l] = torch.bmm(dz.transpose(1, 2), u)                       # dW (K, D, Din)
-            grads[4 * l + 1] = dz.sum(1) * self.has_bias                          # db (K, D)
-            zeros = None
-            if dgamma is None:
-                zeros = torch.zeros(self.K, self.dims[l + 1])
-            grads[4 * l + 2] = zeros if dgamma is None else dgamma.squeeze(1)
-            grads[4 * l + 3] = zeros if dbeta is None else dbeta.squeeze(1)
-            if l > 0:
-                dh = torch.bmm(dz, self.W[l])                                     # (K, N, Din)
-        torch.cat([g.reshape(self.K, -1) for g in grads], dim=1, out=self.grad)
+                    _colsum(dz, out=db_l[:, None, :])                            # db (K, D)
+                    db_l *= self._has_bias
+                if l > 0:
+                    dh = _matmul(dz, p[4 * l])                                   # (K, N, Din)
         return self.grad
 
     def grads(self) -> dict:

@@ -306,8 +306,12 @@ class Run:
 
     threads = 1      # torch threads while training: these tiny networks run faster on one
 
-    def __init__(self, config: TrainConfig, networks: list[str] | None = None):
+    def __init__(self, config: TrainConfig, networks: list[str] | None = None, on_step=None):
+        """on_step(stack), if given, is called after every training forward pass that updates
+        the BN running estimates (one per optimizer step), e.g. to keep each batch's xmean/xvar
+        from stack.bn_cache."""
         self.config = config
+        self.on_step = on_step
         self.networks = list(networks or config.networks)
         self.data = load_dataset(config.dataset)
         d = self.data
@@ -352,7 +356,10 @@ class Run:
         with torch.no_grad():
             while True:
                 x, y = d.x_train[self._batch], d.y_train[self._batch]
-                logits = st.forward(x, training=True, update_running=self.step < target)
+                updating = self.step < target
+                logits = st.forward(x, training=True, update_running=updating)
+                if updating and self.on_step is not None:
+                    self.on_step(st)
                 loss, dlogits = st.loss_and_dlogits(logits, y)
                 st.backward(dlogits)
                 self._check_finite(loss)

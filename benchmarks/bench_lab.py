@@ -1,0 +1,279 @@
+"""Benchmark of the covariate-shift lab (pages/1_lab.py): prints figures and ratios, asserts nothing.
+
+    python benchmarks/bench_lab.py             # throughput, JSON sizes, Pause bound (~2 minutes)
+    python benchmarks/bench_lab.py --full      # + the real 50,000-step paper run (+ ~4 minutes)
+    python benchmarks/bench_lab.py --browser   # + Pause measured in Chromium (needs /usr/bin/chromium)
+
+1. Throughput at the default settings: the headless trainer (Run.stream) against the page's
+   training path, side by side in one process, alternating, medians of --repeats runs:
+     page path = the page's loop: Run.advance() per record interval, the progress text every
+     0.15 s, and at each UpdatePacer tick the reading plus the live figure of LIVE_SCHEDULE,
+     serialised as st.plotly_chart does (plotly.io.to_json(fig, validate=False)).
+   Both wall-clock and CPU time of this process are printed: on a shared machine the CPU time
+   is the steadier measure (other processes stretch the wall-clock of either run at random).
+   Also end to end through AppTest (the real page script: Train clicked, until the run is done
+   and redrawn at rest) against the headless trainer.
+2. JSON sizes: every live figure at the end of the default run and of a paper-sized run; the
+   animation of a 50,000-step paper run (1,001 snapshots, thinned to MAX_ANIMATION_FRAMES).
+3. Pause: the page checks for a click at every st.* call, so a click waits at most for the
+   longest stretch between two st.* calls of the loop (one record interval, plus a live update
+   when one is due): measured here for the default and paper settings. --browser clicks Pause in
+   Chromium during a run and reads, from the server's trace (BN_LAB_TRACE), when it took effect.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import numpy as np  # noqa: E402
+import plotly.io  # noqa: E402
+
+from bn_core import figures as F  # noqa: E402
+from bn_core.reading import read_history  # noqa: E402
+from bn_core.train import (  # noqa: E402
+    PAPER_SETUP, History, LayerRecord, Run, Snapshot, TrainConfig,
+)
+
+
+PACER_INTERVAL = 0.45          # as in pages/1_lab.py
+
+
+def lab_config(config: TrainConfig) -> TrainConfig:
+    return config.replace(record_every=F.record_every_for(config))
+
+
+def headless(config: TrainConfig) -> tuple[float, float]:
+    """(wall seconds, CPU seconds of this process) to train `config` headless."""
+    t, c = time.perf_counter(), time.process_time()
+    run = Run(config)
+    for _ in run.stream():
+        pass
+    return time.perf_counter() - t, time.process_time() - c
+
+
+def page_path(config: TrainConfig, gaps: list | None = None) -> tuple[float, dict]:
+    """The page's loop without Streamlit (see the module doc). Returns (seconds, details)."""
+    t, c = time.perf_counter(), time.process_time()
+    run = Run(config)
+    run.advance()                                   # the page shows step 0 before Train
+    pacer = F.UpdatePacer(interval=PACER_INTERVAL, share=0.2)
+    layer, unit = config.depth - 1, 0
+    last_call, sizes, mark = 0.0, [], time.perf_counter()
+    while not run.done:
+        run.advance()
+        now = time.perf_counter()
+        if now - last_call >= 0.15 or run.done:
+            _ = f"Step {run.step:,} of {config.steps:,}"          # the progress call
+            last_call = now
+        if pacer.due() and not run.done:
+            t0 = time.perf_counter()
+            read_history(run.history, layer)
+            for fig in F.live_figures(run.history, layer, unit, update=pacer.draws).values():
+                sizes.append(len(plotly.io.to_json(fig, validate=False)))
+            pacer.drawn(time.perf_counter() - t0)
+        end = time.perf_counter()
+        if gaps is not None:
+            gaps.append(end - mark)                 # time between two st.* call points
+        mark = end
+    seconds = time.perf_counter() - t
+    return seconds, {"draws": pacer.draws, "draw_s": pacer.draw_seconds, "cpu": time.process_time() - c,
+                     "max_json": max(sizes, default=0)}
+
+
+def throughput(repeats: int) -> None:
+    config = lab_config(TrainConfig())
+    print(f"\n1. Throughput, default settings ({config.steps:,} steps, {config.depth}×{config.width} "
+          f"{config.activation}, placement {config.placement}, record_every {config.record_every})")
+    headless(config)                                 # warm up (imports, dataset cache)
+    page_path(config.replace(steps=200))
+    h_wall, h_cpu, p_wall, p_cpu, details = [], [], [], [], []
+    for _ in range(repeats):
+        wall, cpu = headless(config)
+        h_wall.append(wall)
+        h_cpu.append(cpu)
+        wall, d = page_path(config)
+        p_wall.append(wall)
+        p_cpu.append(d["cpu"])
+        details.append(d)
+    med = statistics.median
+    for label, h, p in (("wall-clock", med(h_wall), med(p_wall)), ("CPU time", med(h_cpu), med(p_cpu))):
+        print(f"   {label:10s}: headless {h:5.2f} s ({config.steps / h:,.0f} steps/s), page path "
+              f"{p:5.2f} s ({config.steps / p:,.0f} steps/s): display cost {1 - h / p:.1%} of "
+              f"throughput (target ≤ 25%)")
+    print(f"   (wall runs: headless {[round(x, 2) for x in h_wall]}, page {[round(x, 2) for x in p_wall]})")
+    draws = med([d["draws"] / w for d, w in zip(details, p_wall)])
+    ms = med([1000 * d["draw_s"] / max(d["draws"], 1) for d in details])
+    print(f"   live updates: median {draws:.1f}/s, {ms:.0f} ms each to build (the figure, its "
+          f"JSON and the reading); largest live figure JSON {max(d['max_json'] for d in details) / 1024:.0f} KB")
+
+
+def apptest_end_to_end(repeats: int) -> None:
+    from streamlit.testing.v1 import AppTest
+
+    config = lab_config(TrainConfig())
+    print("\n   end to end through AppTest (page script: click Train → trained and redrawn at rest)")
+    page, head = [], []
+    for _ in range(repeats):
+        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300).run()
+        at.switch_page("pages/1_lab.py").run()
+        t = time.perf_counter()
+        at.button(key="lab_train").click().run()
+        page.append(time.perf_counter() - t)
+        assert not at.exception and at.session_state.lab_run.done
+        head.append(headless(config)[0])
+    p, h = statistics.median(page), statistics.median(head)
+    print(f"   AppTest page {p:.2f} s vs headless {h:.2f} s: ratio {p / h:.2f} "
+          f"(includes the final redraw with the animation and AppTest's own overhead)")
+
+
+def synthetic_paper_history(n_frames: int = 1001, seed: int = 0) -> History:
+    cfg = lab_config(PAPER_SETUP)
+    rng = np.random.default_rng(seed)
+    nets = cfg.networks
+    h = History(cfg, nets, [np.linspace(-6, 6, cfg.bins + 1) for _ in range(cfg.depth)])
+    for i in range(n_frames):
+        frame = {}
+        for net in nets:
+            layers = [LayerRecord(0.0, 1.0, -1.0, 0.0, 1.0,
+                                  rng.normal(size=(3, 16)).astype(np.float32), 0.1,
+                                  rng.integers(0, 300, size=cfg.bins).astype(np.int32), 0.5)
+                      for _ in range(cfg.depth)]
+            frame[net] = Snapshot(net, cfg.record_every * i, float(rng.random()),
+                                  float(rng.random()), layers)
+        h.frames.append(frame)
+    return h
+
+
+def sizes(full: bool) -> None:
+    print("\n2. Figure JSON sizes (len(fig.to_json()))")
+    run = Run(lab_config(TrainConfig(placement="both")))
+    for _ in run.stream():
+        pass
+    live = {k: len(f.to_json()) for k, f in F.live_figures(run.history, 2, 0).items()}
+    print(f"   default run, three networks, {len(run.history.frames)} snapshots: "
+          + ", ".join(f"{k} {v / 1024:.0f} KB" for k, v in live.items()) + " (target ≤ 300 KB each)")
+    if full:
+        config = lab_config(PAPER_SETUP)
+        t = time.perf_counter()
+        paper = Run(config)
+        for _ in paper.stream():
+            pass
+        history, what = paper.history, f"real paper run ({time.perf_counter() - t:.0f} s to train)"
+    else:
+        history, what = synthetic_paper_history(), "synthetic paper-sized history"
+    live = {k: len(f.to_json()) for k, f in F.live_figures(history, 2, 0).items()}
+    print(f"   {what}, {len(history.frames):,} snapshots: "
+          + ", ".join(f"{k} {v / 1024:.0f} KB" for k, v in live.items()))
+    t = time.perf_counter()
+    anim = F.histogram_figure(history, animate=True)
+    text = anim.to_json()
+    print(f"   paper animation: {len(anim.frames)} of {len(history.frames):,} snapshots "
+          f"(every ~{(len(history.frames) - 1) / max(len(anim.frames) - 1, 1):.0f}th), "
+          f"{len(text) / 1e6:.2f} MB (target ≤ 5 MB), built in {time.perf_counter() - t:.2f} s")
+    unthinned = F.histogram_figure(history, animate=True, max_frames=len(history.frames))
+    print(f"   (all {len(history.frames):,} snapshots would be {len(unthinned.to_json()) / 1e6:.2f} MB)")
+
+
+def pause_bound() -> None:
+    print("\n3. Pause: the longest stretch between two st.* calls in the training loop")
+    for name, config in (("default", lab_config(TrainConfig())),
+                         ("paper", lab_config(PAPER_SETUP).replace(steps=5000))):
+        gaps: list[float] = []
+        page_path(config, gaps)
+        g = np.array(gaps)
+        print(f"   {name:8s} (record_every {config.record_every}): median {1000 * np.median(g):.0f} ms, "
+              f"95th percentile {1000 * np.percentile(g, 95):.0f} ms, max {1000 * g.max():.0f} ms "
+              f"(target: Pause within 500 ms)")
+
+
+def pause_in_browser(repeats: int) -> None:
+    chromium = "/usr/bin/chromium"
+    if not Path(chromium).exists():
+        print("\n   (no Chromium at /usr/bin/chromium: browser Pause measurement skipped)")
+        return
+    import socket
+    import urllib.request
+
+    from playwright.sync_api import sync_playwright
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    trace = Path(tempfile.mkdtemp()) / "lab_trace.txt"
+    env = {**os.environ, "BN_LAB_TRACE": str(trace)}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+         "--server.port", str(port), "--server.address", "127.0.0.1"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    idle = "[data-testid='stApp'][data-test-script-state='notRunning']"
+    try:
+        for _ in range(120):
+            try:
+                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
+                    break
+            except OSError:
+                time.sleep(0.5)
+        latencies, idles = [], []
+        args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync", "--no-first-run"]
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=chromium, headless=True, args=args)
+            for _ in range(repeats):
+                page = browser.new_page(viewport={"width": 1400, "height": 1000})
+                page.goto(f"{url}/lab?steps=20000")
+                page.wait_for_selector(idle, timeout=120_000)
+                page.get_by_role("button", name="Train").first.click()
+                page.wait_for_timeout(4000)
+                before = trace.read_text().count("pause") if trace.exists() else 0
+                clicked = page.evaluate("""() => { const b = [...document.querySelectorAll('button')]
+                    .find(e => e.innerText.trim().endsWith('Pause'));
+                    const t = Date.now() / 1000; b.click(); return t; }""")
+                t0 = time.time()
+                page.wait_for_selector(idle, timeout=120_000)
+                idles.append(time.time() - t0)
+                for _ in range(200):
+                    lines = trace.read_text().splitlines() if trace.exists() else []
+                    if len(lines) > before:
+                        break
+                    time.sleep(0.05)
+                latencies.append(float(lines[before].split()[1]) - clicked)
+                page.close()
+            browser.close()
+        print(f"   Chromium, /lab?steps=20000: click → Pause took effect on the server: "
+              f"median {1000 * statistics.median(latencies):.0f} ms {[round(1000 * x) for x in latencies]} "
+              f"(target ≤ 500 ms); click → page idle (browser done redrawing): median "
+              f"{statistics.median(idles):.1f} s")
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--full", action="store_true", help="also train the real paper run")
+    parser.add_argument("--browser", action="store_true", help="also time Pause in Chromium")
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args()
+    print(f"BatchNorm Lab, covariate-shift lab benchmark ({os.cpu_count()} CPUs; timings are "
+          "noisy on a shared machine: compare the ratios)")
+    throughput(args.repeats)
+    apptest_end_to_end(max(1, args.repeats // 2))
+    sizes(args.full)
+    pause_bound()
+    if args.browser:
+        pause_in_browser(3)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,22 @@
+"""The Experiments page in a real browser: run one tiny experiment, see its chart and verdict."""
+
+from tests.browser.conftest import assert_no_exception, wait_idle
+
+
+def test_a_tiny_learning_rate_sweep_in_the_browser(page, app_url, tmp_path):
+    page.goto(f"{app_url}/experiments?exp=lr&seeds=2&steps=50&points=3&depth=2&width=16")
+    wait_idle(page)
+    page.get_by_role("heading", name="Experiments across seeds").wait_for()
+    assert_no_exception(page)
+    page.get_by_role("button", name="Run").click()
+    page.get_by_text("What the data say").wait_for(timeout=120_000)
+    wait_idle(page, timeout_ms=120_000)
+    page.locator("[data-testid='stPlotlyChart'] .main-svg").first.wait_for(timeout=30_000)
+    assert_no_exception(page)
+    verdict = page.locator("[data-testid='stMarkdownContainer']", has_text="learning rate")
+    assert verdict.count() >= 1 and verdict.first.is_visible()
+    assert "lr_min" not in page.url and "exp=lr" in page.url and "points=3" in page.url
+    assert page.get_by_role("button", name="Results (CSV)").count() == 1
+    page.set_viewport_size({"width": 1400, "height": 2000})          # the whole result
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(tmp_path / "experiments-lr.png"), full_page=True)

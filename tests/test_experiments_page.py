@@ -1,0 +1,107 @@
+"""AppTest of the Experiments page: every experiment with tiny settings, the URL, the extremes."""
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+PAGE = "pages/4_experiments.py"
+TINY = {"seeds": "2", "steps": "10", "depth": "1", "width": "8"}
+
+
+def open_page(query=None):
+    at = AppTest.from_file(APP, default_timeout=120).run()
+    at.switch_page(PAGE)
+    for name, value in (query or {}).items():
+        at.query_params[name] = value
+    at.run()
+    assert not at.exception
+    return at
+
+
+def press_run(at):
+    at.button(key="FormSubmitter:experiments_{}_form-Run".format(at.radio(key="experiments_choice").value)).click()
+    at.run()
+    assert not at.exception
+    return at
+
+
+def texts(at):
+    return " ".join([m.value for m in at.markdown] + [c.value for c in at.caption]
+                    + [e.value for e in at.error] + [w.value for w in at.warning]
+                    + [i.value for i in at.info])
+
+
+def test_the_page_opens_on_placement_and_waits_for_run():
+    at = open_page()
+    assert at.title[0].value == "Experiments across seeds"
+    assert at.radio(key="experiments_choice").value == "placement"
+    assert "Press **Run**" in at.info[0].value
+    assert len(at.get("plotly_chart")) == 0
+
+
+@pytest.mark.parametrize("query,expect", [
+    ({"exp": "placement", "activations": "sigmoid,relu"}, "ReLU —"),
+    ({"exp": "lr", "points": "3"}, "learning rate"),
+    ({"exp": "init", "points": "3"}, "activation input at step 0"),
+    ({"exp": "batch", "batch_sizes": "2,16"}, "eval mode against training mode"),
+])
+def test_each_experiment_runs_with_tiny_settings(query, expect):
+    at = press_run(open_page({**query, **TINY}))
+    assert at.subheader[0].value == "What the data say"
+    assert expect in texts(at)
+    assert len(at.get("plotly_chart")) >= 1
+    assert len(at.get("download_button")) == 2
+    assert at.query_params["exp"] == [query["exp"]] or at.query_params["exp"] == query["exp"]
+    # the same settings again: from the cache, the same numbers
+    again = press_run(open_page({**query, **TINY}))
+    assert [m.value for m in again.markdown] == [m.value for m in at.markdown]
+
+
+def test_the_url_restores_the_controls_and_bad_values_give_notices():
+    at = open_page({"exp": "init", "seeds": "4", "points": "5", "init_min": "0.001",
+                    "depth": "abc", "colour": "red"})
+    assert at.radio(key="experiments_choice").value == "init"
+    assert at.slider(key="experiments_init_seeds").value == 4
+    assert at.slider(key="experiments_init_points").value == 5
+    assert at.select_slider(key="experiments_init_init_range").value == (0.001, 1.0)
+    notices = " ".join(w.value for w in at.warning)
+    assert "depth: expected a whole number" in notices and "colour" in notices
+
+
+@pytest.mark.parametrize("query", [
+    {"exp": "placement", "seeds": "1", "activations": "tanh"},         # one seed
+    {"exp": "placement", "lr": "10", "activations": "relu", "init_scale": "1"},   # lr 10
+    {"exp": "placement", "batch_size": "2", "activations": "sigmoid"},  # batch 2
+    {"exp": "batch", "batch_sizes": "2", "seeds": "1"},
+    {"exp": "lr", "lr_min": "1", "lr_max": "10", "points": "2", "activation": "relu"},
+])
+def test_extremes_give_results_or_messages_never_a_traceback(query):
+    at = press_run(open_page({**TINY, **query}))
+    assert at.subheader and at.subheader[0].value == "What the data say"
+    if query.get("seeds") == "1":
+        assert "One seed" in texts(at)
+
+
+def test_empty_choices_and_too_big_sweeps_give_a_clear_message():
+    at = open_page({"exp": "placement", **TINY})
+    at.pills(key="experiments_placement_activations").set_value([])
+    press_run(at)
+    assert "choose at least one activation" in at.error[0].value
+    at = open_page({"exp": "lr", "seeds": "10", "points": "13", "steps": "5000", "width": "256",
+                    "depth": "8"})
+    press_run(at)
+    assert "larger than allowed" in at.error[0].value
+
+
+def test_switching_experiments_keeps_each_ones_settings():
+    at = open_page({"exp": "lr", **TINY})
+    at.slider(key="experiments_lr_seeds").set_value(4)
+    press_run(at)
+    assert at.query_params["seeds"] in ("4", ["4"])
+    at.radio(key="experiments_choice").set_value("batch").run()
+    assert not at.exception and at.query_params["exp"] in ("batch", ["batch"])
+    at.radio(key="experiments_choice").set_value("lr").run()
+    assert at.slider(key="experiments_lr_seeds").value == 4
+    assert at.subheader[0].value == "What the data say"               # its result, cached

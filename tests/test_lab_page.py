@@ -1,0 +1,166 @@
+"""AppTest of the covariate-shift lab (pages/1_lab.py), reached through app.py as a learner would:
+controls, URL, training, Step/Reset/presets, leaving the page, and the failure messages."""
+
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+from bn_core.figures import record_every_for
+from bn_core.train import PAPER_SETUP, TrainConfig
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+LAB = "pages/1_lab.py"
+
+
+def open_lab(**query) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=120).run()
+    assert not at.exception
+    at.switch_page(LAB)
+    for name, value in query.items():
+        at.query_params[name] = value
+    at.run()
+    assert not at.exception
+    return at
+
+
+def charts(at) -> int:
+    return len(at.get("plotly_chart"))
+
+
+def progress_text(at) -> str:
+    return at.get("progress")[0].proto.text
+
+
+def markdown_text(at) -> str:
+    return "\n".join(m.value for m in at.markdown)
+
+
+def test_default_page_shows_the_starting_distributions():
+    at = open_lab()
+    assert at.title[0].value == "Covariate-shift lab"
+    assert "same" in markdown_text(at) and "Batch Normalization" in markdown_text(at)
+    assert charts(at) == 5                                   # drawn from the step-0 snapshot
+    assert "Step 0, before any training" in markdown_text(at)
+    assert [b.label for b in at.button][:4] == ["Train", "Pause", "Step", "Reset"]
+    assert at.button(key="lab_pause").disabled
+    assert at.select_slider(key="lab_lr").value == TrainConfig().lr
+    assert at.radio(key="lab_placement").value == "before"
+    assert dict(at.query_params) == {}                        # the defaults: a clean URL
+    assert at.code[0].value.endswith("/lab")
+
+
+def test_short_training_driven_through_the_controls():
+    at = open_lab()
+    at.select_slider(key="lab_steps").set_value(100)
+    at.slider(key="lab_depth").set_value(2)
+    at.slider(key="lab_width").set_value(8)
+    at.radio(key="lab_placement").set_value("both").run()
+    assert not at.exception
+    assert at.query_params["steps"] == "100" and at.query_params["placement"] == "both"
+    assert at.code[0].value.endswith("/lab?depth=2&width=8&placement=both&steps=100")
+    at.button(key="lab_train").click().run()
+    assert not at.exception
+    run = at.session_state.lab_run
+    assert run.step == 100 and run.done and run.networks == ["none", "before", "after"]
+    assert run.config.record_every == record_every_for(run.config)
+    assert progress_text(at).startswith("Step 100 of 100 · finished")
+    assert charts(at) == 5
+    text = markdown_text(at)
+    assert "Without BN, the inputs to layer 2's units drifted by" in text
+    assert "BN after activation, by" in text and "Test accuracy at the last snapshot" in text
+    assert any("Santurkar" in c.value for c in at.caption)
+    assert len(at.get("download_button")) == 2
+    assert at.button(key="lab_train").label == "Train again"
+
+
+def test_url_parameters_restore_every_control():
+    query = {"dataset": "moons", "activation": "tanh", "depth": "2", "width": "64",
+             "placement": "after", "lr": "0.02", "eps": "0.001", "momentum": "none",
+             "batch_size": "32", "optimizer": "adam", "init_scale": "0.1", "steps": "300",
+             "seed": "7"}
+    at = open_lab(**query)
+    expected, problems = TrainConfig.from_query(query)
+    assert problems == []
+    for name in TrainConfig.URL_FIELDS:
+        widget = next(w for w in at.main if getattr(w, "key", None) == f"lab_{name}")
+        assert widget.value == getattr(expected, name), name
+    assert at.session_state.lab_run.config == expected.replace(record_every=record_every_for(expected))
+    assert dict(at.query_params) == expected.to_query()
+    assert not at.warning
+
+
+def test_odd_url_values_are_kept_as_options():
+    at = open_lab(lr="0.37", batch_size="50", steps="123")
+    assert at.select_slider(key="lab_lr").value == 0.37
+    assert 0.37 in at.select_slider(key="lab_lr").options or "0.37" in at.select_slider(key="lab_lr").options
+    assert at.select_slider(key="lab_batch_size").value == 50
+    assert at.select_slider(key="lab_steps").value == 123
+
+
+def test_bad_url_parameters_give_notices_not_exceptions():
+    at = open_lab(lr="abc", depth="1000", placement="sideways", colour="red")
+    notices = [w.value for w in at.warning]
+    assert any("**lr**" in n and "'abc'" in n and "using 0.5" in n for n in notices)
+    assert any("**depth**" in n and "1000" in n and "using 3" in n for n in notices)
+    assert any("**placement**" in n and "sideways" in n for n in notices)
+    assert any("**colour**" in n and "unknown" in n for n in notices)
+    assert at.slider(key="lab_depth").value == 3 and at.radio(key="lab_placement").value == "before"
+    assert charts(at) == 5
+    assert dict(at.query_params) == {}                       # the URL now holds what is used
+
+
+def test_eps_zero_on_a_dead_relu_gives_a_clear_message():
+    at = open_lab(activation="relu", placement="after", eps="0", lr="1", depth="2", width="12",
+                  batch_size="16", steps="100")
+    assert at.select_slider(key="lab_eps").value == 0.0
+    at.button(key="lab_train").click().run()
+    assert not at.exception
+    errors = [e.value for e in at.error]
+    assert len(errors) == 1
+    assert errors[0].startswith("BN after activation: diverged at step")
+    assert "ε = 0" in errors[0] and "0 / 0 = NaN" in errors[0] and "kept training" in errors[0]
+    assert "stopped at step" in progress_text(at) and at.session_state.lab_run.step == 100
+
+
+def test_learning_rate_ten_gives_clear_messages():
+    at = open_lab(lr="10", activation="relu", steps="100")
+    at.button(key="lab_train").click().run()
+    assert not at.exception
+    errors = [e.value for e in at.error]
+    assert any(e.startswith("Without BN: diverged at step") and "learning rate 10" in e
+               for e in errors)
+    assert "BN before activation" in errors[0]                # ... which kept training
+    at = open_lab(lr="10", steps="300")                        # sigmoid: no overflow, it stalls
+    at.button(key="lab_train").click().run()
+    assert not at.exception
+    warnings = [w.value for w in at.warning]
+    assert any(w.startswith("Without BN is not learning") and "saturated" in w for w in warnings)
+
+
+def test_step_reset_presets_and_leaving_the_page_keep_or_clear_the_run():
+    at = open_lab(steps="200", depth="2", width="16")
+    every = at.session_state.lab_run.config.record_every
+    at.button(key="lab_step_button").click().run()
+    run = at.session_state.lab_run
+    assert run.step == every and not at.session_state.lab_running
+    assert at.button(key="lab_train").label == "Resume"
+    at.switch_page("app.py").run()                              # leave the lab…
+    at.switch_page(LAB).run()                                   # …and come back
+    assert not at.exception
+    assert at.session_state.lab_run is run and run.step == every
+    assert at.slider(key="lab_width").value == 16              # the controls came back too
+    at.button(key="lab_reset").click().run()
+    assert at.session_state.lab_run is not run and at.session_state.lab_run.step == 0
+    at.button(key="lab_paper").click().run()
+    assert not at.exception
+    assert at.select_slider(key="lab_steps").value == 50_000
+    assert at.select_slider(key="lab_init_scale").value == PAPER_SETUP.init_scale
+    assert at.slider(key="lab_width").value == 100 and at.select_slider(key="lab_batch_size").value == 60
+    assert any("Paper setup" in i.value for i in at.info)
+    assert at.session_state.lab_run.config.record_every == 50
+    at.button(key="lab_step_button").click().run()
+    at.select_slider(key="lab_lr").set_value(0.1).run()        # a changed control: a fresh run
+    assert at.session_state.lab_run.step == 0
+    assert any("settings changed" in i.value for i in at.info)
+    at.button(key="lab_default").click().run()
+    assert dict(at.query_params) == {} and at.select_slider(key="lab_steps").value == 1500

@@ -1,0 +1,170 @@
+"""The lab's plain-language reading (bn_core.reading), on synthetic histories with known answers
+and on two real runs (ε = 0 on a dead ReLU, learning rate 10)."""
+
+import math
+
+import numpy as np
+import pytest
+
+from bn_core.reading import (
+    SANTURKAR_NOTE, accuracy_target, divergence_explanation, drift, first_reached, read_history,
+    stall_explanation,
+)
+from bn_core.train import Divergence, History, LayerRecord, Run, Snapshot, TrainConfig
+
+CONFIG = TrainConfig(depth=3, width=4, steps=30, record_every=10)
+
+
+def layer(p15, p50, p85, mean=0.0, std=1.0, saturation=0.0):
+    """A LayerRecord whose 4 units have the given percentiles (scalars or 4-vectors)."""
+    units = np.array([np.broadcast_to(p, 4) for p in (p15, p50, p85)], dtype=np.float32)
+    return LayerRecord(mean, std, float(np.mean(p15)), float(np.mean(p50)), float(np.mean(p85)),
+                       units, saturation, np.zeros(8, dtype=np.int32), 1.0)
+
+
+def snap(net, step, acc, layers, loss=1.0, divergence=None):
+    return Snapshot(net, step, loss, acc, layers, divergence)
+
+
+def history(frames, config=CONFIG, networks=("none", "before"), divergence=None):
+    h = History(config, list(networks), [np.linspace(-4, 4, 9)] * config.depth)
+    h.frames = frames
+    h.divergence = divergence or {}
+    return h
+
+
+def steady():
+    return [layer(-1, 0, 1)] * 3
+
+
+def test_drift_is_the_mean_unit_median_shift_over_the_starting_spread():
+    # unit spread at the start: (p85 − p15)/2 = 2; medians move by 1, 2, 3, 6 → 0.5, 1, 1.5, 3
+    start = [layer(-2, 0, 2, mean=0.0, std=2.0)] * 3
+    shift = np.array([1.0, -2.0, 3.0, 6.0])
+    end = [layer(shift - 4, shift, shift + 4, mean=5.0, std=4.0)] * 3    # spread 4: ×2
+    h = history([{"none": snap("none", 0, 0.1, start)}, {"none": snap("none", 30, 0.5, end)}],
+                networks=("none",))
+    d = drift(h, "none", 2)
+    assert d.moved == pytest.approx((0.5 + 1 + 1.5 + 3) / 4)
+    assert d.spread_change == pytest.approx(2.0)
+    assert d.layer_moved == pytest.approx(5.0 / 2.0)
+    assert (d.step_start, d.step_end, d.units) == (0, 30, 4)
+
+
+def test_drift_skips_units_without_spread_and_needs_two_snapshots():
+    start = [layer(np.array([0, -1, 0, -1.0]), 0, np.array([0, 1, 0, 1.0]))] * 3   # units 0, 2 flat
+    end = [layer(np.array([2, 1, 2, 1.0]), 2, np.array([2, 3, 2, 3.0]))] * 3
+    h = history([{"none": snap("none", 0, 0.1, start)}, {"none": snap("none", 10, 0.2, end)}],
+                networks=("none",))
+    d = drift(h, "none", 0)
+    assert d.units == 2 and d.moved == pytest.approx(2.0)
+    flat = [layer(0, 0, 0)] * 3
+    h_flat = history([{"none": snap("none", 0, 0.1, flat)}, {"none": snap("none", 10, 0.1, flat)}],
+                     networks=("none",))
+    assert drift(h_flat, "none", 0) is None
+    assert drift(history([{"none": snap("none", 0, 0.1, start)}], networks=("none",)),
+                 "none", 0) is None
+    with pytest.raises(ValueError, match="layer: expected 0 to 2"):
+        drift(h, "none", 3)
+
+
+def test_drift_ignores_the_snapshot_where_the_network_diverged():
+    start, later = [layer(-1, 0, 1)] * 3, [layer(0, 1, 2)] * 3
+    blown = [layer(-1e12, 0, 1e12)] * 3
+    div = Divergence(20, 0, "input to the activation")
+    frames = [{"none": snap("none", 0, 0.1, start)}, {"none": snap("none", 10, 0.2, later)},
+              {"none": snap("none", 20, 0.1, blown, loss=math.nan, divergence=div)}]
+    d = drift(history(frames, networks=("none",), divergence={"none": div}), "none", 1)
+    assert d.step_end == 10 and d.moved == pytest.approx(1.0)
+
+
+def test_reading_compares_the_networks_in_one_sentence():
+    start = [layer(-2, 0, 2)] * 3
+    moved = [layer(1, 3, 5)] * 3                # median +3 over spread 2 → 1.5, spread ×1
+    frames = [{"none": snap("none", 0, 0.1, start), "before": snap("before", 0, 0.1, start)},
+              {"none": snap("none", 30, 0.9, moved), "before": snap("before", 30, 0.9, start)}]
+    lines = read_history(history(frames)).lines
+    assert lines[0].startswith("Without BN, the inputs to layer 3's units drifted by **1.5** times")
+    assert "BN before activation, by **0.0 (spread ×1.0)**" in lines[0]
+    assert "over training" in lines[0]
+    partial = history(frames, config=CONFIG.replace(steps=100))
+    assert "so far" in read_history(partial).lines[0]
+    assert "layer 1's units" in read_history(history(frames), layer=0).lines[0]
+
+
+def test_who_reached_the_target_accuracy_first():
+    accs = {"none": [0.1, 0.3, 0.6, 0.9], "before": [0.1, 0.8, 0.95, 0.97]}
+    frames = [{n: snap(n, 10 * i, accs[n][i], steady()) for n in accs} for i in range(4)]
+    h = history(frames)
+    assert accuracy_target(h) == pytest.approx(math.floor(100 * 0.9 * 0.97) / 100)   # 0.87
+    assert first_reached(h, "before", 0.87) == 20 and first_reached(h, "none", 0.87) == 30
+    assert first_reached(h, "none", 0.99) is None
+    reading = read_history(h)
+    assert reading.reached == {"none": 30, "before": 20}
+    line = next(x for x in reading.lines if x.startswith("First to reach"))
+    assert "87%" in line and "**BN before activation**, by step 20; without BN by step 30" in line
+    final = next(x for x in reading.lines if x.startswith("Test accuracy"))
+    assert "without BN **90.0%**" in final and "BN before activation **97.0%**" in final
+
+
+def test_step_zero_says_nothing_has_moved_yet():
+    h = history([{"none": snap("none", 0, 0.1, steady()), "before": snap("before", 0, 0.1, steady())}])
+    assert read_history(h).lines[0].startswith("Step 0, before any training")
+    assert read_history(history([])).lines[0].startswith("Nothing recorded yet")
+
+
+def test_huge_drifts_are_not_printed_as_long_numbers():
+    start, end = [layer(-1, 0, 1)] * 3, [layer(1e9, 1e10, 2e10)] * 3
+    frames = [{"none": snap("none", 0, 0.1, start)}, {"none": snap("none", 30, 0.1, end)}]
+    line = read_history(history(frames, networks=("none",))).lines[0]
+    assert "more than 1,000" in line and "e+" not in line
+
+
+def test_stall_message_waits_for_a_quarter_of_the_run():
+    cfg = TrainConfig(depth=3, width=4, steps=2000, record_every=250, lr=10.0)
+    saturated = [layer(-1, 0, 1, saturation=0.99)] * 3
+    frames = [{"none": snap("none", 250 * i, 0.11, saturated)} for i in range(2)]  # to step 250
+    assert stall_explanation(history(frames, cfg, ("none",)), "none") is None
+    frames.append({"none": snap("none", 500, 0.11, saturated)})                    # 1/4 of 2,000
+    short = history(frames[:1] + [{"none": snap("none", 300, 0.11, saturated)}],
+                    cfg.replace(steps=300), ("none",))
+    assert stall_explanation(short, "none") is not None               # all 300 steps done
+    text = stall_explanation(history(frames, cfg, ("none",)), "none")
+    assert "not learning" in text and "11.0%" in text and "1 in 10 classes" in text
+    assert "99% of layer 1's sigmoid units are saturated" in text and "learning rate 10" in text
+    learning = [{"none": snap("none", 250 * i, 0.5, saturated)} for i in range(4)]
+    assert stall_explanation(history(learning, cfg, ("none",)), "none") is None
+
+
+def test_divergence_explanations_name_the_cause():
+    h = history([], config=CONFIG.replace(eps=0.0))
+    h.divergence = {"after": Divergence(22, 0, "output (after BN)"), "none": Divergence(5, None, "training loss")}
+    assert "ε = 0" in divergence_explanation(h, "after") and "0 / 0" in divergence_explanation(h, "after")
+    assert "learning rate" in divergence_explanation(h, "none")       # no BN: eps is not the cause
+    h2 = history([], config=CONFIG.replace(lr=10.0))
+    h2.divergence = {"before": Divergence(3, 1, "weight gradient")}
+    text = divergence_explanation(h2, "before")
+    assert "learning rate 10 is too large" in text and "layer 2" in text
+
+
+def test_real_run_eps_zero_dead_relu_is_explained():
+    cfg = TrainConfig(activation="relu", placement="after", eps=0.0, lr=1.0, depth=2, width=12,
+                      batch_size=16, steps=100, record_every=10)
+    run = Run(cfg)
+    list(run.stream())
+    reading = read_history(run.history)
+    assert set(reading.divergences) == {"after"}
+    text = reading.divergences["after"]
+    step = run.history.divergence["after"].step
+    assert text.startswith(f"BN after activation: diverged at step {step}")
+    assert "ε = 0" in text and "without BN" in text and "kept training" in text
+    assert f"until it diverged at step {step}" in reading.lines[0]
+
+
+def test_real_run_learning_rate_ten_names_the_failing_network():
+    run = Run(TrainConfig(lr=10.0, steps=300, record_every=25))
+    list(run.stream())
+    reading = read_history(run.history)
+    assert "none" in reading.stalled and "before" not in reading.stalled
+    assert reading.stalled["none"].startswith("Without BN is not learning")
+    assert SANTURKAR_NOTE.count("Santurkar") == 1
