@@ -111,6 +111,8 @@ def throughput(repeats: int) -> None:
               f"{p:5.2f} s ({config.steps / p:,.0f} steps/s): display cost {1 - h / p:.1%} of "
               f"throughput (target ≤ 25%)")
     print(f"   (wall runs: headless {[round(x, 2) for x in h_wall]}, page {[round(x, 2) for x in p_wall]})")
+    share = med([d["draw_s"] / w for d, w in zip(details, p_wall)])
+    print(f"   time the page path spent drawing (the display cost without the noise): {share:.1%}")
     draws = med([d["draws"] / w for d, w in zip(details, p_wall)])
     ms = med([1000 * d["draw_s"] / max(d["draws"], 1) for d in details])
     print(f"   live updates: median {draws:.1f}/s, {ms:.0f} ms each to build (the figure, its "
@@ -233,7 +235,7 @@ def pause_in_browser(repeats: int) -> None:
                 page = browser.new_page(viewport={"width": 1400, "height": 1000})
                 page.goto(f"{url}/lab?steps=20000")
                 page.wait_for_selector(idle, timeout=120_000)
-                page.get_by_role("button", name="Train").first.click()
+                page.locator(".st-key-lab_train button").first.click()
                 page.wait_for_timeout(4000)
                 before = trace.read_text().count("pause") if trace.exists() else 0
                 clicked = page.evaluate("""() => { const b = [...document.querySelectorAll('button')]

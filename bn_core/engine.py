@@ -22,11 +22,12 @@ against `bn_core.layers.MLP` with autograd and `torch.optim`.
 Speed: the parameters, gradients and BN buffers are torch tensors (the public interface), and
 the hot path works on numpy views of the same memory (`tensor.numpy()` shares it, no copy). On
 arrays this small an elementwise numpy operation costs about 2–3 µs against 6–10 µs for torch's
-dispatch, and a training step is about a hundred of them; the matrix products (BLAS) are
-the floor. The activations and caches of the last pass are kept as numpy arrays and handed out
-as torch tensors, sharing memory, when read (`z`, `u`, `a`, `bn_cache`, `eval_z`). Where only
-some networks use a BN, its result replaces theirs by slices of the K axis (cheaper than a
-masked select). See `benchmarks/bench_sweep.py`.
+dispatch, and a training step is about a hundred of them; the matrix products (BLAS, one
+thread) are the floor. The activations and caches of the last pass are kept as numpy arrays and
+handed out as torch tensors, sharing memory, when read (`z`, `u`, `a`, `bn_cache`, `eval_z`). A
+BN is computed only for the networks that have it, on their slice of the K axis: keep the
+networks of one placement next to each other (as `Run` and the sweeps do), one slice each.
+`benchmarks/bench_sweep.py` measures it.
 """
 
 from __future__ import annotations
@@ -181,11 +182,12 @@ def _ranges(mask) -> list[tuple[int, int]]:
     return runs
 
 
-def _take(dst, src, runs):
-    """dst[k] = src[k] for the networks k in `runs` (in place; a cheap np.where over K)."""
-    for s, e in runs:
-        dst[s:e] = src[s:e]
-    return dst
+def _put(whole, start, stop, part):
+    """whole with networks start…stop−1 replaced by part (in place), or part where it is all K."""
+    if start == 0 and stop == whole.shape[0]:
+        return part
+    whole[start:stop] = part
+    return whole
 
 
 class Stack:
@@ -257,7 +259,6 @@ class Stack:
         self._init_weights()
         # the hot path's numpy side: masks as slices of K, per-network settings as arrays
         self._runs = {p: _ranges([s.placement == p for s in specs]) for p in PLACEMENTS}
-        self._no_bn = {p: _ranges([s.placement != p for s in specs]) for p in PLACEMENTS}
         self._has_bias = self.has_bias.numpy()                             # (K, 1)
         self._np_cache = {}
         self._fwd = self._eval = None                  # numpy results of the last passes
@@ -318,11 +319,28 @@ class Stack:
     @property
     def bn_cache(self) -> list[dict]:
         """Per hidden layer {"before": c or None, "after": c or None}, c = (xhat, inv, xmean, xvar):
-        xhat (K, N, W), the others (K, 1, W). Computed for every network of the stack where any
-        network has BN at that place (the others' values are unused)."""
+        xhat (K, N, W), the others (K, 1, W), for every network of the stack where any network
+        has BN at that place. The networks with that BN hold what their BN computed; the others
+        what it would have computed on their layer's values (unused; made only when read)."""
         def build():
-            conv = lambda c: None if c is None else tuple(torch.from_numpy(v) for v in c)  # noqa: E731
-            return [{key: conv(c) for key, c in cache.items()} for cache in self._fwd["caches"]]
+            out = []
+            eps = self._array(self.eps)
+            for l, parts in enumerate(self._fwd["bn"]):
+                entry = {"before": None, "after": None}
+                for place, inputs in (("before", self._fwd["z"][l]), ("after", self._fwd["a"][l])):
+                    if not parts[place]:
+                        continue
+                    if parts[place][0][:2] == (0, self.K):
+                        full = parts[place][0][2]
+                    else:
+                        with np.errstate(all="ignore"):
+                            full = _bn_train(inputs, 1.0, 0.0, eps)[1]
+                        for start, stop, c in parts[place]:
+                            for whole, used in zip(full, c):
+                                whole[start:stop] = used
+                    entry[place] = tuple(torch.from_numpy(v) for v in full)
+                out.append(entry)
+            return out
         return self._torch("bn_cache", build)
 
     @property
@@ -362,30 +380,29 @@ class Stack:
                 z = _matmul(u, W.transpose(0, 2, 1))                              # (K, N, D)
                 if not self.all_before:                       # BN before: no bias (b stays 0)
                     z += b[:, None, :]
-                cache = {"before": None, "after": None}
-                if self.any_before:
-                    y, cache["before"] = self._bn(z, gamma, beta, l, training)
-                    z = y if self.all_before else _take(z, y, self._runs["before"])
+                parts = {"before": [], "after": []}       # (start, stop, cache) per run of K
+                for start, stop in self._runs["before"]:
+                    y, c = self._bn(z[start:stop], gamma, beta, l, training, start, stop)
+                    parts["before"].append((start, stop, c))
+                    z = _put(z, start, stop, y)
                 a = _act(self.activation, z)                                      # (K, N, D)
                 h = a
-                if self.any_after:
-                    y, cache["after"] = self._bn(a, gamma, beta, l, training)
-                    h = y if self.all_after else _take(y, a, self._no_bn["after"])
+                for start, stop in self._runs["after"]:
+                    y, c = self._bn(a[start:stop], gamma, beta, l, training, start, stop)
+                    parts["after"].append((start, stop, c))
+                    h = _put(a.copy() if h is a else h, start, stop, y)
                 if updating:
-                    xmean, xvar = self._batch_stats(cache)                        # (K, D) each
-                    # torch's lerp, as torch.nn.BatchNorm1d: (1 − f)·running + f·batch statistic
-                    self.running_mean[l].lerp_(_t(xmean), f)
-                    self.running_var[l].lerp_(_t(xvar * (n / (n - 1))), f)        # unbiased
+                    self._update_running(l, parts["before"] + parts["after"], f, n)
                 zs.append(z)
                 acts.append(a)
-                caches.append(cache)
+                caches.append(parts)
                 u = h
                 us.append(u)
             logits = _matmul(u, p[4 * L].transpose(0, 2, 1))                      # (K, N, C)
             logits += p[4 * L + 1][:, None, :]
         if training:
             xt = x if x.dim() == 3 else x.unsqueeze(0).expand(self.K, -1, -1)      # (K, N, D_in)
-            self._fwd = {"x": xt, "u": us, "z": zs, "a": acts, "caches": caches}
+            self._fwd = {"x": xt, "u": us, "z": zs, "a": acts, "bn": caches}
             for name in ("z", "a", "u", "bn_cache"):
                 self._views.pop(name, None)
         else:
@@ -393,30 +410,39 @@ class Stack:
             self._views.pop("eval_z", None)
         return torch.from_numpy(logits)
 
-    def _bn(self, x, gamma, beta, l, training):
+    def _update_running(self, l, parts, f, n):
+        """running ← (1 − f)·running + f·batch statistic (torch's lerp, as torch.nn.BatchNorm1d),
+        with the unbiased batch variance xvar·N/(N − 1), for the networks with BN in layer l.
+        One lerp over all K: a network without BN gets its own running value as the target,
+        which lerp leaves unchanged."""
+        rm_t, rv_t = self.running_mean[l], self.running_var[l]
+        if len(parts) == 1 and parts[0][:2] == (0, self.K):
+            xmean, xvar = parts[0][2][2][:, 0], parts[0][2][3][:, 0]             # (K, D)
+            xvar = xvar * (n / (n - 1))
+        else:
+            xmean, xvar = self._array(rm_t).copy(), self._array(rv_t).copy()
+            for start, stop, c in parts:
+                xmean[start:stop] = c[2][:, 0]
+                xvar[start:stop] = c[3][:, 0] * (n / (n - 1))
+        rm_t.lerp_(_t(xmean), f)
+        rv_t.lerp_(_t(xvar), f)
+
+    def _bn(self, x, gamma, beta, l, training, start, stop):
+        """BN of networks start…stop−1 of layer l: x (k, N, D) → (y, cache or None)."""
+        gamma, beta = gamma[start:stop], beta[start:stop]                         # (k, 1, D)
+        eps = self._array(self.eps)[start:stop]                                   # (k, 1, 1)
         if training:
-            return _bn_train(x, gamma, beta, self._array(self.eps))
+            return _bn_train(x, gamma, beta, eps)
         # eval mode: the fixed affine map of the paper's Algorithm 2,
         #   y = gamma/√(running_var + eps) · x + (beta − gamma · running_mean/√(running_var + eps))
-        inv = self._array(self.running_var[l])[:, None, :] + self._array(self.eps)    # (K, 1, D)
+        inv = self._array(self.running_var[l])[start:stop, None, :] + eps         # (k, 1, D)
         np.sqrt(inv, out=inv)
         np.reciprocal(inv, out=inv)
-        scale = gamma * inv                                                     # (K, 1, D)
-        shift = beta - self._array(self.running_mean[l])[:, None, :] * scale    # (K, 1, D)
+        scale = gamma * inv                                                       # (k, 1, D)
+        shift = beta - self._array(self.running_mean[l])[start:stop, None, :] * scale
         y = x * scale
         y += shift
         return y, None
-
-    def _batch_stats(self, cache):
-        """(xmean, xvar) of the BN each network uses in this layer, each (K, D)."""
-        before, after = cache["before"], cache["after"]
-        if before is not None and after is not None:
-            runs = self._runs["before"]
-            mean = _take(after[2][:, 0].copy(), before[2][:, 0], runs)
-            var = _take(after[3][:, 0].copy(), before[3][:, 0], runs)
-            return mean, var
-        used = before if before is not None else after
-        return used[2][:, 0], used[3][:, 0]
 
     def loss_and_dlogits(self, logits, y):
         """Per-network mean cross-entropy (K,) and ∂loss/∂logits (K, N, C):
@@ -455,24 +481,20 @@ class Stack:
             dh = _matmul(dl, p[4 * L])                                           # (K, N, H)
             for l in reversed(range(L)):
                 gamma = p[4 * l + 2][:, None, :]                                 # (K, 1, D)
-                before_c, after_c = fwd["caches"][l]["before"], fwd["caches"][l]["after"]
+                parts = fwd["bn"][l]
                 dgamma, dbeta = g[4 * l + 2], g[4 * l + 3]                       # (K, D) views
-                dgamma[...] = 0.0
+                dgamma[...] = 0.0                      # networks without BN here: no gradient
                 dbeta[...] = 0.0
                 da = dh
-                if after_c is not None:
-                    dx, dg, db = _bn_backward(dh, gamma, after_c[0], after_c[1])
-                    runs = self._runs["after"]                 # only where BN is used (NaN·0 = NaN)
-                    da = dx if self.all_after else _take(dh, dx, runs)
-                    _take(dgamma, dg[:, 0], runs)
-                    _take(dbeta, db[:, 0], runs)
+                for start, stop, c in parts["after"]:
+                    dx, dg, db = _bn_backward(dh[start:stop], gamma[start:stop], c[0], c[1])
+                    da = _put(da, start, stop, dx)
+                    dgamma[start:stop], dbeta[start:stop] = dg[:, 0], db[:, 0]
                 dz = _act_backward(self.activation, da, fwd["z"][l], fwd["a"][l])  # (K, N, D)
-                if before_c is not None:
-                    dx, dg, db = _bn_backward(dz, gamma, before_c[0], before_c[1])
-                    runs = self._runs["before"]
-                    dz = dx if self.all_before else _take(dz, dx, runs)
-                    _take(dgamma, dg[:, 0], runs)
-                    _take(dbeta, db[:, 0], runs)
+                for start, stop, c in parts["before"]:
+                    dx, dg, db = _bn_backward(dz[start:stop], gamma[start:stop], c[0], c[1])
+                    dz = _put(dz, start, stop, dx)
+                    dgamma[start:stop], dbeta[start:stop] = dg[:, 0], db[:, 0]
                 _matmul(dz.transpose(0, 2, 1), fwd["u"][l], out=g[4 * l])         # dW (K, D, Din)
                 db_l = g[4 * l + 1]
                 if self.all_before:

@@ -10,16 +10,16 @@
     health_figure(history)               saturation and weight-gradient norm per layer over steps
     live_figures(history, layer, unit)   the figures the lab draws while it trains (all five, or
                                          the one of a live update: LIVE_SCHEDULE)
-    export_html(figures, title, notes)   one standalone HTML file with every figure (plotly.js inline)
+    export_html(figures, title, notes)   one standalone HTML file, every figure, plotly.js inline
 
 Every network has one colour everywhere (`COLORS`). Axes are fixed over the run so that movement
 is visible: steps span 0…config.steps from the start, accuracy 0…1, saturation 0…100 %, and the
 activation-input axes span the run's histogram edges (fixed at step 0; they only grow if a
-percentile leaves them, up to 10 times the edges). A network that diverged is drawn up to its last finite snapshot and
-marked where it stopped.
+percentile leaves them, up to 10 times the edges). A network that diverged is drawn up to its
+last finite snapshot and marked where it stopped.
 
-Sizes: numbers are written with 4 significant digits, so a live update of the default run is a
-few tens of KB of JSON. The animation sends pre-binned counts (bars), never raw samples, and keeps
+Sizes: numbers go out as float32 arrays (plotly writes them base64-encoded, 4 bytes a number),
+so a live figure of the default run is a few tens of KB of JSON. The animation sends pre-binned counts (bars), never raw samples, and keeps
 at most `MAX_ANIMATION_FRAMES` evenly spaced snapshots (always the first and the last): the
 paper's 50,000-step run recorded every 50 steps has 1,001 snapshots, of which every 5th is
 animated.
@@ -114,10 +114,9 @@ def thin_indices(n: int, most: int) -> list[int]:
 
 # ----------------------------------------------------------------------------- helpers
 
-def _sig(values, digits: int = 4) -> np.ndarray:
-    """Numbers for a figure: float32 (plotly sends arrays as base64 typed arrays, so 4 bytes per
-    number is what sets the JSON size), NaN/inf → NaN, drawn as a gap. `digits` is kept for
-    readers of hover text only; float32 holds about 7 significant digits."""
+def _arr(values) -> np.ndarray:
+    """Numbers for a figure: float32 (4 bytes each in plotly's base64 JSON); NaN/inf → NaN,
+    which plotly draws as a gap."""
     out = np.asarray(values, dtype=np.float32).ravel()
     return np.where(np.isfinite(out), out, np.float32(np.nan))
 
@@ -182,10 +181,10 @@ def _cell(r: int, c: int, cols: int) -> dict:
 
 def _base_layout(height: int, **extra) -> dict:
     layout = {
-        "height": height, "margin": {"l": 60, "r": 20, "t": 40, "b": 80},
+        "height": height, "margin": {"l": 60, "r": 20, "t": 40, "b": 95},
         "font": FONT, "plot_bgcolor": "white", "paper_bgcolor": "white",
         "hovermode": "x unified",
-        "legend": {"orientation": "h", "y": -0.22, "x": 0, "yanchor": "top"},
+        "legend": {"orientation": "h", "y": -0.3, "x": 0, "yanchor": "top"},
     }
     layout.update(extra)
     return layout
@@ -228,9 +227,9 @@ def curves_figure(history: History) -> go.Figure:
         all_losses += [v for v in losses if math.isfinite(v)]
         common = {"type": "scatter", "mode": _mode(steps), "x": steps, "legendgroup": net,
                   "line": {"color": COLORS.get(net), "width": 2.2}, "name": network_label(net)}
-        traces.append({**common, "y": _sig(losses), **_cell(0, 0, 2),
+        traces.append({**common, "y": _arr(losses), **_cell(0, 0, 2),
                        "hovertemplate": "%{y:.3f}"})
-        traces.append({**common, "y": _sig([s.test_acc for s in snaps]), **_cell(0, 1, 2),
+        traces.append({**common, "y": _arr([s.test_acc for s in snaps]), **_cell(0, 1, 2),
                        "showlegend": False, "hovertemplate": "%{y:.1%}"})
         div = history.divergence.get(net)
         if div is not None:
@@ -291,7 +290,7 @@ def bands_figure(history: History, layer: int, unit: int | None = None) -> go.Fi
         else:
             p = np.array([s.layers[layer].unit_percentiles[:, unit] for s in snaps],
                          dtype=float).reshape(-1, 3).T                            # (3, T)
-        p15, p50, p85 = (_sig(row) for row in p)
+        p15, p50, p85 = (_arr(row) for row in p)
         lows += p15.tolist()
         highs += p85.tolist()
         cell = _cell(0, c, cols)
@@ -334,7 +333,7 @@ def _hist_rows(history: History, frame: dict, nets: list[str]) -> list[list | No
                 continue
             counts = np.asarray(snap.layers[l].hist, dtype=float)
             total = counts.sum()
-            out.append(_sig(100 * counts / total if total else counts, 3))
+            out.append(_arr(100 * counts / total if total else counts))
     return out
 
 
@@ -381,7 +380,7 @@ def histogram_figure(history: History, animate: bool = False,
     traces = []
     for l in range(L):
         edges = history.edges[l]
-        centres = _sig((edges[:-1] + edges[1:]) / 2)
+        centres = _arr((edges[:-1] + edges[1:]) / 2)
         width = float(edges[1] - edges[0])
         for c, net in enumerate(nets):
             y = rows_per_frame[-1][l * K + c]
@@ -441,7 +440,8 @@ def health_figure(history: History) -> go.Figure:
                                        col_colors=[COLORS.get(n) for n in nets],
                                        row_titles=[f"{what.split(' (')[0]} %", "‖∂loss/∂W‖"]))
     layout["hovermode"] = "x"
-    layout["legend"] = {"orientation": "h", "y": -0.14, "x": 0, "title": {"text": "layer: "}}
+    layout["legend"] = {"orientation": "h", "y": -0.2, "x": 0, "yanchor": "top",
+                        "title": {"text": "layer: "}}
     traces = []
     gmin, gmax = math.inf, 0.0
     for c, net in enumerate(nets):
@@ -449,7 +449,7 @@ def health_figure(history: History) -> go.Figure:
         steps = [s.step for s in snaps]
         for l in range(L):
             shade = 0.35 + 0.65 * (l / (L - 1) if L > 1 else 1.0)
-            sat = _sig([100 * s.layers[l].saturation for s in snaps], 3)
+            sat = _arr([100 * s.layers[l].saturation for s in snaps])
             grads = [s.layers[l].grad_norm for s in snaps]
             good = [g for g in grads if math.isfinite(g) and g > 0]
             if good:
@@ -460,7 +460,7 @@ def health_figure(history: History) -> go.Figure:
                            "name": f"{l + 1}", "legendgroup": f"l{l}", "showlegend": False,
                            "hovertemplate": f"layer {l + 1}: %{{y:.1f}}%<extra></extra>"})
             traces.append({"type": "scatter", "mode": _mode(steps), "x": steps,
-                           "y": _sig([g if g > 0 else math.nan for g in grads]),
+                           "y": _arr([g if g > 0 else math.nan for g in grads]),
                            **_cell(1, c, K), "line": style, "opacity": shade,
                            "name": f"{l + 1}", "legendgroup": f"l{l}", "showlegend": False,
                            "hovertemplate": f"layer {l + 1}: %{{y:.3g}}<extra></extra>"})

@@ -1,6 +1,6 @@
 """The lab's plain-language reading of a run: numbers from a `History`, said in sentences.
 
-    read_history(history, layer)   → Reading(lines, drifts, target, reached, divergences)
+    read_history(history, layer)   → Reading(lines, drifts, target, reached, divergences, stalled)
     drift(history, network, layer) → Drift: how far the layer's activation inputs moved
 
 How far a distribution "moved". The lab records, at every snapshot, the 15th, 50th and 85th
@@ -19,9 +19,10 @@ from where it started. A per-unit measure, because units drift in different dire
 of the whole layer can stay at 0 while every unit moves (`Drift.layer_moved` gives that
 layer-wide figure too: |mean_end − mean_start| / std_start over all N·width values).
 
-A network "is not learning" when it has trained at least a quarter of its steps (and at least
-300, or all of them if fewer) and its last test accuracy is at most chance + 5 points (chance = 1 / number of classes); the reading then names the most saturated
-layer (sigmoid/tanh: |g(z)| > 0.97, where g' is nearly 0; ReLU: the share of inputs ≤ 0, outputs 0).
+A network "is not learning" when it has trained at least 100 steps, and at least 300 steps or a
+quarter of the run (all of it if shorter), and its last test accuracy is at most chance + 5
+points (chance = 1 / number of classes); the reading then names the most saturated layer
+(sigmoid/tanh: |g(z)| > 0.97, where g' is nearly 0; ReLU: the share of inputs ≤ 0, outputs 0).
 
 Which network first reached a given accuracy: the target is 90 % of the best test accuracy any
 network reached, rounded down to a whole percent; for each network, the first recorded step with
@@ -151,7 +152,8 @@ def stall_explanation(history: History, network: str) -> str | None:
     snaps = _finite_snapshots(history, network)
     if len(snaps) < 2 or network in history.divergence:
         return None
-    if snaps[-1].step < max(0.25 * cfg.steps, min(cfg.steps, 300)):
+    step = snaps[-1].step
+    if step < 100 or step < min(cfg.steps, max(300, 0.25 * cfg.steps)):
         return None                    # too early to tell
     classes = N_CLASSES.get(cfg.dataset, 10)
     chance = 1 / classes

@@ -45,6 +45,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
+import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -57,7 +58,7 @@ from bn_core.layers import ACTIVATIONS
 from bn_core.train import NETWORK_LABELS, BatchOrder
 
 __all__ = [
-    "EXPERIMENTS", "EXPERIMENT_LABELS", "SWEEP_DATASETS", "BATCH_CHOICES", "COLORS",
+    "EXPERIMENTS", "EXPERIMENT_LABELS", "SWEEP_DATASETS", "BATCH_CHOICES", "COLORS", "ACTIVATION_NAMES",
     "SweepConfig", "Member", "NetworkResult", "SweepResult", "Summary", "Ranking", "Verdict",
     "plan", "work", "check", "train_stack", "run_sweep", "log_grid", "summary_table",
     "summarize", "separated", "critical_t", "rank", "trainable_range", "RULE",
@@ -75,7 +76,7 @@ EXPERIMENT_LABELS = {
 }
 SWEEP_DATASETS = ("digits", "moons", "circles", "spiral", "xor")   # mnist: too big for sweeps
 BATCH_CHOICES = (2, 4, 8, 16, 32, 64, 128, 256, 512)
-MAX_WORK = 1.5e11          # multiply-adds of one sweep (≈ 10× the default sweeps), see `work`
+MAX_WORK = 1.5e11          # multiply-adds of one sweep (≈ 3× the largest default), see `work`
 CURVE_POINTS = 50          # test accuracy recorded about this many times per network
 BN_EPS, BN_MOMENTUM = 1e-5, 0.1
 
@@ -894,9 +895,8 @@ def placement_verdict(result: SweepResult) -> list[Verdict]:
                      for r in result.select(p, act)] for p in cfg.networks}
         sv = _compare_sentence(rank(speed), names, fmt_steps, wins="gets there first",
                                beat="are faster than")
-        speed_text = sv.headline.replace("**", "")
-        v.details.append(f"Speed, steps to reach {_pct(cfg.target)} test accuracy: "
-                         + speed_text[:1].lower() + speed_text[1:])
+        v.details.append(f"Speed (steps to reach {_pct(cfg.target)} test accuracy) — "
+                         + sv.headline.replace("**", ""))
         for p in cfg.networks:
             runs = result.select(p, act)
             reached = sum(math.isfinite(r.steps_to_target) for r in runs)
@@ -1096,12 +1096,10 @@ def placement_figure(result: SweepResult):
             runs = result.select(p, act)
             curves = np.array([r.test_acc for r in runs])                      # (seeds, R)
             steps = runs[0].steps
-            with np.errstate(all="ignore"):
-                import warnings
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore", RuntimeWarning)
-                    mean = np.nanmean(curves, axis=0)
-                    lo, hi = np.nanmin(curves, axis=0), np.nanmax(curves, axis=0)
+            with warnings.catch_warnings():           # all-NaN columns: every seed diverged
+                warnings.simplefilter("ignore", RuntimeWarning)
+                mean = np.nanmean(curves, axis=0)
+                lo, hi = np.nanmin(curves, axis=0), np.nanmax(curves, axis=0)
             ok = np.isfinite(mean)
             _band(fig, steps[ok], lo[ok], hi[ok], p, 1, c)
             fig.add_trace(dict(type="scatter", x=steps[ok], y=mean[ok], mode="lines",
@@ -1217,9 +1215,9 @@ def _range_bars(fig, result):
                            line=dict(color=COLORS[p], width=7), showlegend=False,
                            hovertemplate=f"{label(p)} trains from {r[0]:g} to {r[1]:g}<extra></extra>"),
                       row=1, col=1)
-        fig.add_annotation(x=math.log10(r[1]), y=y, text=f"trains: {r[0]:g} … {r[1]:g}",
-                           showarrow=False, xanchor="left", xshift=6, font=dict(size=11, color=COLORS[p]),
-                           row=1, col=1)
+        fig.add_annotation(x=math.log10(r[0]), y=y, text=f"{label(p)} trains: {r[0]:g} … {r[1]:g}",
+                           showarrow=False, xanchor="right", xshift=-6,
+                           font=dict(size=11, color=COLORS[p]), row=1, col=1)
 
 
 def init_figure(result: SweepResult):

@@ -322,7 +322,8 @@ class Run:
         self.batches = BatchOrder(d.x_train.shape[0], config.batch_size, config.seed)
         self.history = History(config, self.networks)
         self.step = 0
-        self._loss_sum = torch.zeros(len(self.networks))
+        self._loss_sum = np.zeros(len(self.networks))
+        self._x_np, self._y_np = d.x_train.numpy(), d.y_train.numpy()   # numpy indexing is cheaper
         self._loss_count = 0
         self._diverged_now: set[str] = set()
         self._batch = self.batches.next()
@@ -355,7 +356,8 @@ class Run:
         st, d = self.stack, self.data
         with torch.no_grad():
             while True:
-                x, y = d.x_train[self._batch], d.y_train[self._batch]
+                i = self._batch.numpy()
+                x, y = torch.from_numpy(self._x_np[i]), torch.from_numpy(self._y_np[i])
                 updating = self.step < target
                 logits = st.forward(x, training=True, update_running=updating)
                 if updating and self.on_step is not None:
@@ -366,15 +368,15 @@ class Run:
                 if self.step == target or not bool(st.active.any()):
                     return self._record(loss)
                 st.optimizer_step()
-                self._loss_sum += torch.nan_to_num(loss) * st.active
+                self._loss_sum += np.nan_to_num(loss.numpy()) * st.active.numpy()
                 self._loss_count += 1
                 self.step += 1
                 self._batch = self.batches.next()
 
     def _check_finite(self, loss):
         st = self.stack
-        finite = torch.isfinite(loss + st.grad.sum(1))                         # (K,)
-        newly = st.active & ~finite
+        finite = np.isfinite(loss.numpy() + st.grad.numpy().sum(1))           # (K,)
+        newly = torch.from_numpy(st.active.numpy() & ~finite)
         if not bool(newly.any()):
             return
         for k in torch.nonzero(newly).flatten().tolist():
@@ -404,7 +406,7 @@ class Run:
             mean_loss = (self._loss_sum / self._loss_count).tolist()
         else:
             mean_loss = batch_loss.tolist()
-        self._loss_sum.zero_()
+        self._loss_sum[:] = 0.0
         self._loss_count = 0
         logits = st.predict(self.data.x_test)                                   # (K, Ntest, C)
         acc = (logits.argmax(2) == self.data.y_test).float().mean(1).tolist()   # (K,)

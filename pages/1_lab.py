@@ -3,7 +3,8 @@
 Controls → TrainConfig (also the URL query) → bn_core.train.Run, kept in st.session_state so that
 Pause, Step and leaving the page keep it → History → bn_core.figures / bn_core.reading → here.
 The training loop runs in the script thread; a click on any button stops it at its next st.* call
-(the progress bar is updated after every record interval, so that is at most one interval).
+(the progress bar is updated at least every 0.15 s, so Pause waits at most that plus one record
+interval). While training, the charts are redrawn in turns (bn_core.figures.LIVE_SCHEDULE).
 """
 
 from __future__ import annotations
@@ -114,16 +115,17 @@ st.title("Covariate-shift lab")
 st.markdown(
     "A neural network turns its input into a prediction through a few **layers**; each layer "
     "computes weighted sums of the previous layer's outputs, $z = W u + b$, and passes them "
-    "through an **activation** function $g(z)$ (by default a sigmoid, like the 2015 paper). Here the "
-    "*same* network is trained two (or three) times, side by side: as it is, and with **Batch "
-    "Normalization** (BN), which re-centres and re-scales $z$ over each mini-batch. All copies "
-    "start from the same weights and see the same mini-batches, so every difference you see "
-    "comes from BN alone."
+    "through an **activation** function $g(z)$ (by default a sigmoid, like the 2015 paper). "
+    "Here the *same* network is trained two (or three) times, side by side: as it is, and with "
+    "**Batch Normalization** (BN), which re-centres and re-scales $z$ over each mini-batch. All "
+    "copies start from the same weights and see the same mini-batches, so every difference you "
+    "see comes from BN alone."
 )
 st.markdown(
     "While they train, watch the inputs $z$ of the activations. Without BN, their distribution "
     "drifts as the earlier layers learn; the paper called this drift *internal covariate shift* "
-    "and designed BN to stop it. With BN it stays put. **Press Train**, then try a larger "
+    "and designed BN to stop it. With BN it stays put (whether that is *why* BN helps is "
+    "another story: see the caution under the results). **Press Train**, then try a larger "
     "learning rate, BN after the activation, or ε = 0."
 )
 
@@ -399,10 +401,12 @@ if run is not None and run.history.frames:
             "Saturation and gradient norm per layer": F.health_figure(history),
         }
         reading = read_history(history, layer)
-        notes = [f"Settings: {history.config.to_dict(TrainConfig.URL_FIELDS)}",
-                 f"Link: {path}", *[ln.replace("**", "") for ln in reading.lines],
-                 *reading.divergences.values(), *reading.stalled.values(), SANTURKAR_NOTE]
-        return F.export_html(figs, "BatchNorm Lab: covariate-shift lab", notes)
+        settings = history.config.to_dict(TrainConfig.URL_FIELDS)
+        notes = ["Settings: " + ", ".join(f"{k} = {v}" for k, v in settings.items()),
+                 f"Link: {path}", *reading.lines, *reading.divergences.values(),
+                 *reading.stalled.values(), SANTURKAR_NOTE]
+        return F.export_html(figs, "BatchNorm Lab: covariate-shift lab",
+                             [n.replace("**", "").replace("*", "") for n in notes])
 
     d1, d2, _ = st.columns([1, 1, 2])
     d1.download_button("Recorded data (CSV)", csv_bytes, file_name="batchnorm_lab_run.csv",

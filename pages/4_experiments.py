@@ -216,38 +216,37 @@ with st.form(P + experiment + "_form", border=True):
         top[1].radio("BN network", ["before", "after"], key=k("placement"),
                      format_func=lambda p: f"BN {p} activation",
                      help="Compared with the same network without BN.")
-    top[2].slider("Seeds per setting", 1, 10, key=k("seeds"),
+    top[1 if experiment == "placement" else 2].slider("Seeds per setting", 1, 10, key=k("seeds"),
                   help="Networks per setting, from seeds s, s+1, …: different initial weights "
                        "and mini-batch orders.")
-    mid = st.columns(5)
-    mid[0].select_slider("Training steps", STEP_OPTIONS, key=k("steps"))
-    mid[1].slider("Target test accuracy (%)", 50, 99, key=k("target"),
-                  help="Counts as 'trained'; also the mark for 'steps to reach it'.")
+    mid = iter(st.columns(5))                          # filled in order, no gaps
+    next(mid).select_slider("Training steps", STEP_OPTIONS, key=k("steps"))
+    next(mid).slider("Target test accuracy (%)", 50, 99, key=k("target"),
+                     help="Counts as 'trained'; also the mark for 'steps to reach it'.")
     if experiment in ("lr", "init"):
-        mid[2].slider("Grid points", 2, 13, key=k("points"))
+        next(mid).slider("Grid points", 2, 13, key=k("points"))
     if experiment != "placement":
-        mid[3].selectbox("Activation", ACTIVATIONS, key=k("activation"),
-                         format_func=sweep.ACTIVATION_NAMES.get)
-    mid[4].selectbox("Dataset", sweep.SWEEP_DATASETS, key=k("dataset"),
-                     help="digits: 8×8 handwritten digits (64 features, 10 classes); the others "
-                          "are 2-D toy problems.")
+        next(mid).selectbox("Activation", ACTIVATIONS, key=k("activation"),
+                            format_func=sweep.ACTIVATION_NAMES.get)
+    next(mid).selectbox("Dataset", sweep.SWEEP_DATASETS, key=k("dataset"),
+                        help="digits: 8×8 handwritten digits (64 features, 10 classes); the "
+                             "others are 2-D toy problems.")
     with st.expander("Network and training", icon=":material/tune:"):
-        net = st.columns(4)
-        net[0].slider("Hidden layers", 1, 8, key=k("depth"))
-        net[1].select_slider("Units per layer", WIDTH_OPTIONS, key=k("width"))
+        cells = iter(st.columns(4) + st.columns(4))        # filled in order, no gaps
+        next(cells).slider("Hidden layers", 1, 8, key=k("depth"))
+        next(cells).select_slider("Units per layer", WIDTH_OPTIONS, key=k("width"))
         if experiment != "lr":
-            net[2].select_slider("Learning rate", LR_OPTIONS, key=k("lr"),
-                                 format_func=lambda v: f"{v:g}")
+            next(cells).select_slider("Learning rate", LR_OPTIONS, key=k("lr"),
+                                      format_func=lambda v: f"{v:g}")
         if experiment != "batch":
-            net[3].select_slider("Batch size", BATCH_OPTIONS, key=k("batch_size"))
-        more = st.columns(4)
+            next(cells).select_slider("Batch size", BATCH_OPTIONS, key=k("batch_size"))
         if experiment != "init":
-            more[0].select_slider("Init std of the weights", [DEFAULT_INIT] + INIT_OPTIONS,
-                                  key=k("init_scale"), format_func=init_label)
-        more[1].selectbox("Optimizer", ["sgd", "momentum", "adam"], key=k("optimizer"),
-                          format_func={"sgd": "SGD", "momentum": "SGD + momentum 0.9",
-                                       "adam": "Adam"}.get)
-        more[2].number_input("First seed", 0, 2**31 - 1, step=1, key=k("seed"))
+            next(cells).select_slider("Init std of the weights", [DEFAULT_INIT] + INIT_OPTIONS,
+                                      key=k("init_scale"), format_func=init_label)
+        next(cells).selectbox("Optimizer", ["sgd", "momentum", "adam"], key=k("optimizer"),
+                              format_func={"sgd": "SGD", "momentum": "SGD + momentum 0.9",
+                                           "adam": "Adam"}.get)
+        next(cells).number_input("First seed", 0, 2**31 - 1, step=1, key=k("seed"))
     submitted = st.form_submit_button("Run", type="primary", icon=":material/play_arrow:")
 
 config = configs[experiment]

@@ -129,6 +129,9 @@ def test_stall_message_waits_for_a_quarter_of_the_run():
     short = history(frames[:1] + [{"none": snap("none", 300, 0.11, saturated)}],
                     cfg.replace(steps=300), ("none",))
     assert stall_explanation(short, "none") is not None               # all 300 steps done
+    tiny = history(frames[:1] + [{"none": snap("none", 3, 0.11, saturated)}],
+                   cfg.replace(steps=3), ("none",))
+    assert stall_explanation(tiny, "none") is None                    # 3 steps prove nothing
     text = stall_explanation(history(frames, cfg, ("none",)), "none")
     assert "not learning" in text and "11.0%" in text and "1 in 10 classes" in text
     assert "99% of layer 1's sigmoid units are saturated" in text and "learning rate 10" in text

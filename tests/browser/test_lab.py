@@ -13,7 +13,7 @@ def test_lab_trains_from_a_shared_link(page, app_url, tmp_path):
     progress = page.locator("[data-testid='stProgress']").first
     assert "Step 0 of 300" in progress.inner_text()
 
-    page.get_by_role("button", name="Train").first.click()
+    page.locator(".st-key-lab_train button").first.click()
     page.get_by_text("Step 300 of 300 · finished").wait_for(timeout=240_000)
     wait_idle(page, timeout_ms=120_000)
     assert_no_exception(page)
