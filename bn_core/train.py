@@ -42,7 +42,9 @@ NETWORK_LABELS = {
 }
 PLACEMENT_CHOICES = ("before", "after", "both", "none")
 UNITS_RECORDED = 16          # per-unit percentiles are kept for the first 16 units of each layer
-SATURATION = {"sigmoid": 0.97, "tanh": 0.97}   # |g(z)| beyond this (sigmoid: a ∉ [0.03, 0.97])
+# A unit is saturated where g(z) is on a flat end: sigmoid a ∉ [0.03, 0.97], tanh |a| > 0.97,
+# i.e. |z| > logit(0.97) = ln(0.97/0.03) or |z| > atanh(0.97).
+SATURATED_Z = {"sigmoid": math.log(0.97 / 0.03), "tanh": math.atanh(0.97)}
 
 
 def network_placements(placement: str) -> list[str]:
@@ -354,6 +356,7 @@ class Run:
     def _train_until(self, target: int) -> dict[str, Snapshot]:
         torch.set_num_threads(self.threads)
         st, d = self.stack, self.data
+        active = st.active.numpy()                   # a view: follows st.active
         with torch.no_grad():
             while True:
                 i = self._batch.numpy()
@@ -365,10 +368,10 @@ class Run:
                 loss, dlogits = st.loss_and_dlogits(logits, y)
                 st.backward(dlogits)
                 self._check_finite(loss)
-                if self.step == target or not bool(st.active.any()):
+                if self.step == target or not active.any():
                     return self._record(loss)
                 st.optimizer_step()
-                self._loss_sum += np.nan_to_num(loss.numpy()) * st.active.numpy()
+                self._loss_sum += loss.numpy()       # a diverged network's becomes NaN: unused
                 self._loss_count += 1
                 self.step += 1
                 self._batch = self.batches.next()
@@ -376,10 +379,10 @@ class Run:
     def _check_finite(self, loss):
         st = self.stack
         finite = np.isfinite(loss.numpy() + st.grad.numpy().sum(1))           # (K,)
-        newly = torch.from_numpy(st.active.numpy() & ~finite)
-        if not bool(newly.any()):
+        newly = st.active.numpy() & ~finite
+        if not newly.any():
             return
-        for k in torch.nonzero(newly).flatten().tolist():
+        for k in np.flatnonzero(newly).tolist():
             layer, what = None, "training loss"
             grads = st.grads()
             for l in range(len(st.hidden)):
@@ -440,13 +443,11 @@ class Run:
         unit_p = np.percentile(units, [15, 50, 85], axis=0).astype(np.float32)  # (3, ≤16)
         if cfg.activation == "relu":
             saturation = float(np.mean(finite <= 0))
-        else:
-            a = 1 / (1 + np.exp(-np.clip(finite, -60, 60))) if cfg.activation == "sigmoid" else np.tanh(finite)
-            centre = 0.5 if cfg.activation == "sigmoid" else 0.0
-            half = 0.47 if cfg.activation == "sigmoid" else SATURATION["tanh"]
-            saturation = float(np.mean(np.abs(a - centre) > half))
+        else:   # |g(z) − centre| > 0.47 (sigmoid) or 0.97 (tanh), written as a threshold on |z|
+            saturation = float(np.mean(np.abs(finite) > SATURATED_Z[cfg.activation]))
         edges = self.history.edges[l]
-        hist, _ = np.histogram(np.clip(finite, edges[0], edges[-1]), bins=edges)
+        hist, _ = np.histogram(np.clip(finite, edges[0], edges[-1]), bins=len(edges) - 1,
+                               range=(edges[0], edges[-1]))
         rec = LayerRecord(float(finite.mean()), float(finite.std()), float(p15), float(p50),
                           float(p85), unit_p, saturation, hist.astype(np.int32), float(grad_norm))
         if net != "none":
