@@ -410,6 +410,22 @@ class Stack:
             self._views.pop("eval_z", None)
         return torch.from_numpy(logits)
 
+    def last_batch_statistics(self):
+        """What the last training forward would fold into the running estimates: per layer the
+        BN caches (xmean, xvar inside), and the batch size. For `fold_batch_statistics`."""
+        return [p["before"] + p["after"] for p in self._fwd["bn"]], self._fwd["x"].shape[1]
+
+    def fold_batch_statistics(self, stats) -> None:
+        """Update the running estimates with `last_batch_statistics()` exactly as a forward pass
+        with update_running=True does: for a forward that was run with update_running=False."""
+        if not (self.any_before or self.any_after):
+            return
+        parts, n = stats
+        self.num_batches_tracked += 1
+        f = torch.where(self.cumulative, 1.0 / self.num_batches_tracked, self.bn_momentum)
+        for l, layer_parts in enumerate(parts):
+            self._update_running(l, layer_parts, f, n)
+
     def _update_running(self, l, parts, f, n):
         """running ← (1 − f)·running + f·batch statistic (torch's lerp, as torch.nn.BatchNorm1d),
         with the unbiased batch variance xvar·N/(N − 1), for the networks with BN in layer l.

@@ -328,10 +328,13 @@ class Run:
         self._x_np, self._y_np = d.x_train.numpy(), d.y_train.numpy()   # numpy indexing is cheaper
         self._loss_count = 0
         self._diverged_now: set[str] = set()
+        self._pending = None               # step `self.step`'s update, held over a snapshot
         self._batch = self.batches.next()
 
     @property
     def done(self) -> bool:
+        if self._pending is not None:        # an update, then at least the final snapshot, remain
+            return False
         return self.step >= self.config.steps or not bool(self.stack.active.any())
 
     @property
@@ -354,27 +357,44 @@ class Run:
         return self._train_until(target)
 
     def _train_until(self, target: int) -> dict[str, Snapshot]:
+        """Train until step `target` and record it. The snapshot of step s comes from the forward
+        and backward pass of step s's own mini-batch, so recording costs no extra pass. That
+        step's updates (running estimates, then parameters) wait for the next call, so between
+        snapshots the networks are exactly as the snapshot describes: after s updates."""
         torch.set_num_threads(self.threads)
         st, d = self.stack, self.data
         active = st.active.numpy()                   # a view: follows st.active
         with torch.no_grad():
+            if self._pending is not None:
+                self._update(self._pending)
             while True:
                 i = self._batch.numpy()
                 x, y = torch.from_numpy(self._x_np[i]), torch.from_numpy(self._y_np[i])
-                updating = self.step < target
-                logits = st.forward(x, training=True, update_running=updating)
+                updating = self.step < self.config.steps
+                recording = self.step == target
+                logits = st.forward(x, training=True, update_running=updating and not recording)
                 if updating and self.on_step is not None:
                     self.on_step(st)
                 loss, dlogits = st.loss_and_dlogits(logits, y)
                 st.backward(dlogits)
                 self._check_finite(loss)
-                if self.step == target or not active.any():
+                if updating:
+                    self._loss_sum += loss.numpy()   # a diverged network's becomes NaN: unused
+                    self._loss_count += 1
+                if recording or not active.any():
+                    if updating and active.any():
+                        self._pending = st.last_batch_statistics()
                     return self._record(loss)
-                st.optimizer_step()
-                self._loss_sum += loss.numpy()       # a diverged network's becomes NaN: unused
-                self._loss_count += 1
-                self.step += 1
-                self._batch = self.batches.next()
+                self._update(None)
+
+    def _update(self, batch_stats) -> None:
+        """Step self.step's update; batch_stats: its BN statistics if not folded in yet."""
+        if batch_stats is not None:
+            self.stack.fold_batch_statistics(batch_stats)
+        self._pending = None
+        self.stack.optimizer_step()
+        self.step += 1
+        self._batch = self.batches.next()
 
     def _check_finite(self, loss):
         st = self.stack
