@@ -194,12 +194,18 @@ def _num(x: float) -> str:
     return f"{x:.0f}" if x >= 100 else f"{x:.1f}"
 
 
+def _factor(x: float) -> str:
+    """×1.6, ×41.5, or "by a factor of more than 1,000"."""
+    text = _num(x)
+    return f"by a factor of {text}" if text.startswith("more") else f"×{text}"
+
+
 def _fmt_drift(d: Drift | None, history: History) -> str:
     if d is None:
         return "not measurable yet"
     until = (f", until it diverged at step {history.divergence[d.network].step:,}"
              if d.network in history.divergence else "")
-    return f"{_num(d.moved)} (spread ×{_num(d.spread_change)}{until})"
+    return f"{_num(d.moved)} (spread {_factor(d.spread_change)}{until})"
 
 
 def read_history(history: History, layer: int | None = None) -> Reading:
@@ -236,7 +242,7 @@ def read_history(history: History, layer: int | None = None) -> Reading:
                      if first in history.divergence else f" {so_far}")
             text = (f"{_cap(_label(first))}, the inputs to layer {layer + 1}'s units drifted by "
                     f"**{_num(d0.moved)}** times their starting spread{until} (their spread "
-                    f"changed ×{_num(d0.spread_change)})")
+                    f"changed {_factor(d0.spread_change)})")
         others = [f"{_label(n)}, by **{_fmt_drift(drifts[n], history)}**" for n in rest]
         reading.lines.append(text + ("; " + "; ".join(others) if others else "") + ".")
 

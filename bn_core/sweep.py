@@ -55,7 +55,7 @@ import torch
 from bn_core.data import load_dataset
 from bn_core.engine import OPTIMIZERS, NetSpec, Stack
 from bn_core.layers import ACTIVATIONS
-from bn_core.train import NETWORK_LABELS, BatchOrder
+from bn_core.train import NETWORK_LABELS, BatchOrder, parse_field
 
 __all__ = [
     "EXPERIMENTS", "EXPERIMENT_LABELS", "SWEEP_DATASETS", "BATCH_CHOICES", "COLORS", "ACTIVATION_NAMES",
@@ -106,10 +106,6 @@ def log_grid(lo: float, hi: float, points: int) -> list[float]:
 
 
 # ----------------------------------------------------------------------------- config
-
-def _parse_optional_float(text: str) -> float | None:
-    return None if text.strip().lower() in ("none", "", "default", "null") else float(text)
-
 
 @dataclass(frozen=True)
 class SweepConfig:
@@ -263,27 +259,15 @@ class SweepConfig:
     @classmethod
     def _parse(cls, name: str, text) -> object:
         ftype = {f.name: f.type for f in dataclasses.fields(cls)}[name]
-        text = str(text).strip()
-        try:
-            if name == "init_scale":
-                return _parse_optional_float(text)
-            if name == "activations":
-                return tuple(t.strip().lower() for t in text.split(",") if t.strip())
-            if name == "batch_sizes":
-                return tuple(int(float(t)) for t in text.split(",") if t.strip())
-            if "int" in ftype:
-                number = float(text)
-                if not number.is_integer():
-                    raise ValueError
-                return int(number)
-            if "float" in ftype:
-                return float(text)
-        except ValueError:
-            kind = "a whole number" if "int" in ftype else "a number"
-            if name == "batch_sizes":
-                kind = "whole numbers separated by commas"
-            raise ValueError(f"{name}: expected {kind}, got {text!r}") from None
-        return text.lower()
+        if name == "activations":
+            return tuple(t.strip().lower() for t in str(text).split(",") if t.strip())
+        if name == "batch_sizes":
+            try:
+                return tuple(int(float(t)) for t in str(text).split(",") if t.strip())
+            except ValueError:
+                raise ValueError(f"{name}: expected whole numbers separated by commas, "
+                                 f"got {str(text).strip()!r}") from None
+        return parse_field(name, ftype, text, optional=("init_scale",))
 
     @classmethod
     def from_dict(cls, values: Mapping[str, object]) -> "SweepConfig":

@@ -59,6 +59,26 @@ def _parse_optional_float(text: str) -> float | None:
     return None if text.strip().lower() in ("none", "", "default", "null") else float(text)
 
 
+def parse_field(name: str, ftype: str, text, optional: tuple[str, ...] = ()) -> object:
+    """One config value from its URL text, by the field's annotation `ftype` ('int', 'float'…);
+    the fields in `optional` also take 'none'. Raises ValueError naming the field."""
+    text = str(text).strip()
+    try:
+        if name in optional:
+            return _parse_optional_float(text)
+        if "int" in ftype:
+            number = float(text)
+            if not number.is_integer():
+                raise ValueError
+            return int(number)
+        if "float" in ftype:
+            return float(text)
+    except ValueError:
+        kind = "a whole number" if "int" in ftype else "a number"
+        raise ValueError(f"{name}: expected {kind}, got {text!r}") from None
+    return text.lower()
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     """Every knob of a training run, with defaults; invalid values raise ValueError naming the field."""
@@ -136,21 +156,7 @@ class TrainConfig:
     @classmethod
     def _parse(cls, name: str, text) -> object:
         ftype = {f.name: f.type for f in dataclasses.fields(cls)}[name]
-        text = str(text).strip()
-        try:
-            if name in ("momentum", "init_scale"):
-                return _parse_optional_float(text)
-            if "int" in ftype:
-                number = float(text)
-                if not number.is_integer():
-                    raise ValueError
-                return int(number)
-            if "float" in ftype:
-                return float(text)
-        except ValueError:
-            kind = "a whole number" if "int" in ftype else "a number"
-            raise ValueError(f"{name}: expected {kind}, got {text!r}") from None
-        return text.lower()
+        return parse_field(name, ftype, text, optional=("momentum", "init_scale"))
 
     @classmethod
     def from_dict(cls, values: Mapping[str, object]) -> "TrainConfig":
