@@ -38,6 +38,19 @@ def sidebar_nav() -> None:
         st.divider()
 
 
+def preset_from_url(config_cls, prefix: str):
+    """Preset the widgets keyed `prefix + field` from the URL query (only where the session has
+    no value yet: a widget with key= ignores a changing value=), and show one notice per rejected
+    parameter. `config_cls.from_query(params)` returns (config, problems). Returns the config."""
+    config, problems = config_cls.from_query(st.query_params.to_dict())
+    for name, value in config.__dict__.items():
+        if prefix + name not in st.session_state:
+            st.session_state[prefix + name] = value
+    for problem in problems:
+        st.warning(f"Ignored a setting in the link: {problem}.", icon=":material/link_off:")
+    return config
+
+
 @contextlib.contextmanager
 def friendly_errors(what: str = "this step"):
     """Turn an unexpected exception into a kind message instead of a traceback.

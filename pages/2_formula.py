@@ -50,12 +50,7 @@ def code(obj, title: str):
 
 
 # ------------------------------------------------------------------ state: URL → widgets
-url_config, url_problems = lf.FormulaConfig.from_query(st.query_params.to_dict())
-for name, value in url_config.__dict__.items():
-    if P + name not in st.session_state:
-        st.session_state[P + name] = value
-for problem in url_problems:
-    st.warning(f"Ignored a setting in the link: {problem}.", icon=":material/link_off:")
+ui.preset_from_url(lf.FormulaConfig, P)
 
 # ------------------------------------------------------------------ intro and batch controls
 st.title("The formula: one mini-batch through BN")

@@ -64,12 +64,7 @@ def batch_size_sweep(seed):
 
 
 # ------------------------------------------------------------------ state: URL → widgets
-url_config, url_problems = li.InferenceConfig.from_query(st.query_params.to_dict())
-for name, value in url_config.__dict__.items():
-    if P + name not in st.session_state:
-        st.session_state[P + name] = value
-for problem in url_problems:
-    st.warning(f"Ignored a setting in the link: {problem}.", icon=":material/link_off:")
+ui.preset_from_url(li.InferenceConfig, P)
 
 # ------------------------------------------------------------------ intro, network, training
 st.title("Inference: train vs eval")
