@@ -31,6 +31,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import torch.nn.functional as F
+from torch import nn
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -90,6 +92,31 @@ def bare_batched(steps):
 def bare_sequential(steps, engine=None):
     spec = NetSpec if engine is None else engine.NetSpec
     return _bare([[spec("before", 0.5, init_scale=0.1, seed=s)] for s in SEEDS], steps, engine)
+
+
+def bare_sequential_torch(steps):
+    """The same 8 networks one after another as plain PyTorch: nn.Sequential(Linear, BatchNorm1d,
+    Sigmoid…) with autograd and torch.optim.SGD, each on its own seed's batches."""
+    d = load_dataset("digits")
+    torch.set_num_threads(1)
+    t = time.perf_counter()
+    for seed in SEEDS:
+        torch.manual_seed(seed)
+        layers, dims = [], [64, 100, 100, 100]
+        for i in range(3):
+            linear = nn.Linear(dims[i], dims[i + 1], bias=False)
+            nn.init.normal_(linear.weight, std=0.1)
+            layers += [linear, nn.BatchNorm1d(dims[i + 1]), nn.Sigmoid()]
+        net = nn.Sequential(*layers, nn.Linear(100, 10))
+        opt = torch.optim.SGD(net.parameters(), lr=0.5)
+        order = BatchOrder(d.x_train.shape[0], 60, seed)
+        for _ in range(steps):
+            idx = order.next()
+            loss = F.cross_entropy(net(d.x_train[idx]), d.y_train[idx])
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+    return time.perf_counter() - t
 
 
 def pair_bare(steps, engine=None):
@@ -175,6 +202,7 @@ def main() -> None:
         "sweep, sequential (8 Stacks)": lambda: sweep_sequential(s)[0],
         "bare, batched (K=8)": lambda: bare_batched(s),
         "bare, sequential (8 × K=1)": lambda: bare_sequential(s),
+        "bare, sequential, plain PyTorch": lambda: bare_sequential_torch(s),
     }
     first = first_engine() if args.baseline else None
     if first is not None:
@@ -184,7 +212,9 @@ def main() -> None:
         print(f"   {name:32s} {t:7.2f} s   {8 * s / t:7.0f} network-steps/s")
     r1 = med["sweep, sequential (8 Stacks)"] / med["sweep, batched (1 Stack, K=8)"]
     r2 = med["bare, sequential (8 × K=1)"] / med["bare, batched (K=8)"]
+    r4 = med["bare, sequential, plain PyTorch"] / med["bare, batched (K=8)"]
     print(f"   speed-up, sweep with recording: {r1:.2f}×   bare loops: {r2:.2f}×   (target ≥ 3×)")
+    print(f"   batched vs the 8 runs one after another in plain PyTorch (autograd): {r4:.2f}×")
     if first is not None:
         r3 = med["bare, sequential, first engine"] / med["bare, batched (K=8)"]
         print(f"   batched (this engine) vs sequential with the first engine: {r3:.2f}×")

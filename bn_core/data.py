@@ -11,21 +11,34 @@ per-feature mean and std (a feature constant in the training set is only centred
     xor      points in the square, label = sign(x₁·x₂), 2 features, 2 classes
     mnist    28×28 handwritten digits through scikit-learn's fetch_openml (needs the network
              once, then its cache); 70,000 images, 784 features, 10 classes
+
+A failed mnist download (offline, blocked, a broken cache) takes several seconds, and lru_cache
+does not cache exceptions, so the failure is remembered for the process: for
+MNIST_RETRY_AFTER seconds every load_dataset("mnist") raises the same ValueError at once,
+without trying again; the first call after that tries the network again.
 """
 
 from __future__ import annotations
 
 import functools
+import threading
+import time
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
-__all__ = ["Dataset", "load_dataset", "DATASETS", "TEST_FRACTION"]
+__all__ = ["Dataset", "load_dataset", "DATASETS", "TEST_FRACTION", "MNIST_RETRY_AFTER",
+           "forget_mnist_failure"]
 
 DATASETS = ("digits", "moons", "circles", "spiral", "xor", "mnist")
 TEST_FRACTION = 0.2
 N_SYNTHETIC = 1000
+MNIST_RETRY_AFTER = 300.0      # seconds a failed mnist download is remembered before a retry
+
+_clock = time.monotonic        # tests replace it to step past MNIST_RETRY_AFTER
+_mnist_lock = threading.Lock()
+_mnist_failure: tuple[float, str, Exception] | None = None   # (clock time, message, cause)
 
 
 @dataclass(frozen=True)
@@ -92,6 +105,36 @@ def _fetch_mnist():
     return fetch_openml("mnist_784", version=1, as_frame=False, cache=True, parser="liac-arff")
 
 
+def _mnist_arrays():
+    """(x (70000, 784) float64, y (70000,) int) from _fetch_mnist, or the ValueError of a failure
+    remembered for MNIST_RETRY_AFTER seconds (see the module doc). The lock makes concurrent
+    sessions wait for one download attempt instead of each starting its own."""
+    global _mnist_failure
+    with _mnist_lock:
+        if _mnist_failure is not None:
+            failed_at, message, cause = _mnist_failure
+            if _clock() - failed_at < MNIST_RETRY_AFTER:
+                raise ValueError(message) from cause
+            _mnist_failure = None
+        try:
+            d = _fetch_mnist()
+        except Exception as exc:  # offline, blocked, or a broken cache
+            message = (
+                "could not load 'mnist' (scikit-learn's fetch_openml needs the network the first "
+                f"time: {type(exc).__name__}: {exc}); use 'digits', the bundled 8×8 digits, instead"
+            )
+            _mnist_failure = (_clock(), message, exc)
+            raise ValueError(message) from exc
+    return np.asarray(d.data, dtype=np.float64), np.asarray(d.target).astype(int)
+
+
+def forget_mnist_failure() -> None:
+    """Forget a remembered mnist failure: the next load_dataset("mnist") tries the network."""
+    global _mnist_failure
+    with _mnist_lock:
+        _mnist_failure = None
+
+
 @functools.lru_cache(maxsize=16)
 def load_dataset(name: str = "digits", seed: int = 0) -> Dataset:
     """Load dataset `name` (one of DATASETS), split with `seed`. Cached per (name, seed)."""
@@ -116,15 +159,9 @@ def load_dataset(name: str = "digits", seed: int = 0) -> Dataset:
         x, y = _xor(N_SYNTHETIC, seed)
         return _split_standardise(name, x, y, seed, "XOR quadrants, 2 features, 2 classes")
     if name == "mnist":
-        try:
-            d = _fetch_mnist()
-        except Exception as exc:  # offline, blocked, or a broken cache
-            raise ValueError(
-                "could not load 'mnist' (scikit-learn's fetch_openml needs the network the first "
-                f"time: {type(exc).__name__}: {exc}); use 'digits', the bundled 8×8 digits, instead"
-            ) from exc
+        x, y = _mnist_arrays()                     # (70000, 784), (70000,)
         return _split_standardise(
-            name, np.asarray(d.data, dtype=np.float64), np.asarray(d.target).astype(int), seed,
+            name, x, y, seed,
             "28×28 handwritten digits (MNIST via OpenML), 784 features, 10 classes",
         )
     raise ValueError(f"expected a dataset name in {DATASETS}, got {name!r}")

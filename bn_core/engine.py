@@ -190,6 +190,26 @@ def _put(whole, start, stop, part):
     return whole
 
 
+def running_update(running: np.ndarray, batch: np.ndarray, f: np.ndarray) -> None:
+    """running ← (1 − f)·running + f·batch, in place (float32), as torch.lerp computes it:
+
+        running + f·(batch − running)            where f < 0.5
+        batch − (batch − running)·(1 − f)        where f ≥ 0.5   (so f = 1 gives batch exactly)
+
+    running, batch: (k, D); f: (k, 1), the momentum of each network (1/t for a cumulative average).
+    The lessons replay running estimates with this same function, so they match to the last bit."""
+    diff = batch - running                                                       # (k, D)
+    small = f < 0.5                                                              # (k, 1)
+    if small.all():
+        diff *= f
+        running += diff
+    else:
+        near = batch - diff * (np.float32(1.0) - f)
+        diff *= f
+        diff += running
+        np.copyto(running, np.where(small, diff, near))
+
+
 class Stack:
     """K networks `in_dim → hidden… → out_dim` with one activation, trained in lockstep.
 
@@ -260,6 +280,10 @@ class Stack:
         # the hot path's numpy side: masks as slices of K, per-network settings as arrays
         self._runs = {p: _ranges([s.placement == p for s in specs]) for p in PLACEMENTS}
         self._has_bias = self.has_bias.numpy()                             # (K, 1)
+        self._eps = self.eps.numpy()                                       # (K, 1, 1)
+        self._cumulative = self.cumulative.numpy()                         # (K, 1) bool
+        self._bn_momentum = self.bn_momentum.numpy()                       # (K, 1)
+        self._active = self.active.numpy()                                 # (K,) bool, a view
         self._np_cache = {}
         self._fwd = self._eval = None                  # numpy results of the last passes
         self._views = {}                               # torch views handed out, per pass
@@ -314,7 +338,11 @@ class Stack:
     @property
     def u(self) -> list[torch.Tensor]:
         """u[0] = the input x (K, N, in_dim); u[l + 1] = hidden layer l's output (K, N, width)."""
-        return self._torch("u", lambda: [self._fwd["x"]] + [torch.from_numpy(v) for v in self._fwd["u"][1:]])
+        def build():
+            x = torch.from_numpy(self._fwd["u"][0])
+            x = x if x.dim() == 3 else x.unsqueeze(0).expand(self.K, -1, -1)     # (K, N, D_in)
+            return [x] + [torch.from_numpy(v) for v in self._fwd["u"][1:]]
+        return self._torch("u", build)
 
     @property
     def bn_cache(self) -> list[dict]:
@@ -358,21 +386,24 @@ class Stack:
         update_running) updates the running estimates. In eval mode BN uses the running
         estimates, and the activation inputs go to `self.eval_z` (the training caches stay).
         """
-        x = torch.as_tensor(x, dtype=torch.float32).detach()
-        n = x.shape[-2]
+        if isinstance(x, np.ndarray) and x.dtype == np.float32:
+            u = x                              # (N, D_in) broadcast over K, or (K, N, D_in)
+        else:
+            u = torch.as_tensor(x, dtype=torch.float32).detach().numpy()
+        n = u.shape[-2]
         any_bn = self.any_before or self.any_after
         if training and n < 2 and any_bn:
             raise ValueError(
                 f"expected more than 1 value per channel when training, got a batch of {n}"
             )
-        u = x.numpy()                          # (N, D_in) broadcast over K, or (K, N, D_in)
         updating = training and update_running and any_bn
         if updating:
             self.num_batches_tracked += 1
-            f = torch.where(self.cumulative, 1.0 / self.num_batches_tracked, self.bn_momentum)
+            f = self._momentum_now()                                              # (K, 1)
         p = self._arrays(self.flat)
         L = len(self.hidden)
         us, zs, acts, caches = [u], [], [], []
+        runs_before, runs_after = self._runs["before"], self._runs["after"]
         with np.errstate(all="ignore"):        # a diverging network may overflow: it is reported
             for l in range(L):
                 W, b = p[4 * l], p[4 * l + 1]                                     # (K, D, Din), (K, D)
@@ -381,13 +412,13 @@ class Stack:
                 if not self.all_before:                       # BN before: no bias (b stays 0)
                     z += b[:, None, :]
                 parts = {"before": [], "after": []}       # (start, stop, cache) per run of K
-                for start, stop in self._runs["before"]:
+                for start, stop in runs_before:
                     y, c = self._bn(z[start:stop], gamma, beta, l, training, start, stop)
                     parts["before"].append((start, stop, c))
                     z = _put(z, start, stop, y)
                 a = _act(self.activation, z)                                      # (K, N, D)
                 h = a
-                for start, stop in self._runs["after"]:
+                for start, stop in runs_after:
                     y, c = self._bn(a[start:stop], gamma, beta, l, training, start, stop)
                     parts["after"].append((start, stop, c))
                     h = _put(a.copy() if h is a else h, start, stop, y)
@@ -401,8 +432,7 @@ class Stack:
             logits = _matmul(u, p[4 * L].transpose(0, 2, 1))                      # (K, N, C)
             logits += p[4 * L + 1][:, None, :]
         if training:
-            xt = x if x.dim() == 3 else x.unsqueeze(0).expand(self.K, -1, -1)      # (K, N, D_in)
-            self._fwd = {"x": xt, "u": us, "z": zs, "a": acts, "bn": caches}
+            self._fwd = {"n": n, "u": us, "z": zs, "a": acts, "bn": caches}
             for name in ("z", "a", "u", "bn_cache"):
                 self._views.pop(name, None)
         else:
@@ -410,10 +440,18 @@ class Stack:
             self._views.pop("eval_z", None)
         return torch.from_numpy(logits)
 
+    def _momentum_now(self) -> np.ndarray:
+        """Each network's BN momentum for this update (K, 1): its own, or 1/t for a cumulative
+        average (momentum None) at the t-th update."""
+        if not self._cumulative.any():
+            return self._bn_momentum
+        return np.where(self._cumulative, np.float32(1.0 / self.num_batches_tracked),
+                        self._bn_momentum)
+
     def last_batch_statistics(self):
         """What the last training forward would fold into the running estimates: per layer the
         BN caches (xmean, xvar inside), and the batch size. For `fold_batch_statistics`."""
-        return [p["before"] + p["after"] for p in self._fwd["bn"]], self._fwd["x"].shape[1]
+        return [p["before"] + p["after"] for p in self._fwd["bn"]], self._fwd["n"]
 
     def fold_batch_statistics(self, stats) -> None:
         """Update the running estimates with `last_batch_statistics()` exactly as a forward pass
@@ -422,31 +460,23 @@ class Stack:
             return
         parts, n = stats
         self.num_batches_tracked += 1
-        f = torch.where(self.cumulative, 1.0 / self.num_batches_tracked, self.bn_momentum)
+        f = self._momentum_now()
         for l, layer_parts in enumerate(parts):
             self._update_running(l, layer_parts, f, n)
 
     def _update_running(self, l, parts, f, n):
-        """running ← (1 − f)·running + f·batch statistic (torch's lerp, as torch.nn.BatchNorm1d),
-        with the unbiased batch variance xvar·N/(N − 1), for the networks with BN in layer l.
-        One lerp over all K: a network without BN gets its own running value as the target,
-        which lerp leaves unchanged."""
-        rm_t, rv_t = self.running_mean[l], self.running_var[l]
-        if len(parts) == 1 and parts[0][:2] == (0, self.K):
-            xmean, xvar = parts[0][2][2][:, 0], parts[0][2][3][:, 0]             # (K, D)
-            xvar = xvar * (n / (n - 1))
-        else:
-            xmean, xvar = self._array(rm_t).copy(), self._array(rv_t).copy()
-            for start, stop, c in parts:
-                xmean[start:stop] = c[2][:, 0]
-                xvar[start:stop] = c[3][:, 0] * (n / (n - 1))
-        rm_t.lerp_(_t(xmean), f)
-        rv_t.lerp_(_t(xvar), f)
+        """running ← (1 − f)·running + f·batch statistic (`running_update`, torch's lerp, as
+        torch.nn.BatchNorm1d), with the unbiased batch variance xvar·N/(N − 1), for the networks
+        with BN in layer l (a network without BN keeps running_mean 0, running_var 1)."""
+        rm, rv = self._array(self.running_mean[l]), self._array(self.running_var[l])   # (K, D)
+        for start, stop, c in parts:
+            running_update(rm[start:stop], c[2][:, 0], f[start:stop])
+            running_update(rv[start:stop], c[3][:, 0] * (n / (n - 1)), f[start:stop])
 
     def _bn(self, x, gamma, beta, l, training, start, stop):
         """BN of networks start…stop−1 of layer l: x (k, N, D) → (y, cache or None)."""
         gamma, beta = gamma[start:stop], beta[start:stop]                         # (k, 1, D)
-        eps = self._array(self.eps)[start:stop]                                   # (k, 1, 1)
+        eps = self._eps[start:stop]                                               # (k, 1, 1)
         if training:
             return _bn_train(x, gamma, beta, eps)
         # eval mode: the fixed affine map of the paper's Algorithm 2,
@@ -467,40 +497,45 @@ class Stack:
             ∂loss/∂logits = (softmax(logits) − onehot(y)) / N
         """
         logits = torch.as_tensor(logits).detach().numpy()
-        k, n, _ = logits.shape
+        k, n, c = logits.shape
         y = torch.as_tensor(y).detach().numpy()
-        y = y.reshape(1, n) if y.ndim == 1 else y                                # (1 or K, N)
+        picks = self._picks(k, n, c) + y.reshape(-1, n)          # (K, N) flat index of [k, i, y_i]
         with np.errstate(all="ignore"):
-            shifted = logits - logits.max(2, keepdims=True)                      # (K, N, C)
+            shifted = logits - np.maximum.reduce(logits, 2, keepdims=True)       # (K, N, C)
             e = np.exp(shifted)
             s = np.add.reduce(e, 2)                                              # (K, N)
-            rows, cols = np.arange(k)[:, None], np.arange(n)[None, :]
-            picked = shifted[rows, cols, y]                                      # (K, N)
+            picked = shifted.reshape(-1).take(picks)                             # (K, N)
             picked -= np.log(s)                                                  # logp[i, y_i]
             loss = np.add.reduce(picked, 1)
             loss *= -1.0 / n                                                     # (K,)
             dlogits = e
             dlogits /= s[:, :, None]                                             # softmax
-            dlogits[rows, cols, y] -= 1.0
+            dlogits.reshape(-1)[picks] -= 1.0
             dlogits *= 1.0 / n
         return torch.from_numpy(loss), torch.from_numpy(dlogits)
 
+    def _picks(self, k, n, c) -> np.ndarray:
+        """Flat indices of [k, i, 0] in a (K, N, C) array, (K, N); add y to pick [k, i, y_i]."""
+        key = ("picks", k, n, c)
+        if key not in self._np_cache:
+            self._np_cache[key] = (np.arange(k)[:, None] * n + np.arange(n)[None, :]) * c
+        return self._np_cache[key]
+
     def backward(self, dlogits):
-        """Fill `self.grad` (K, P) with ∂loss/∂parameters, from the last training forward."""
+        """Fill `self.grad` (K, P) with ∂loss/∂parameters, from the last training forward.
+        (The BN parameters of networks without BN and the biases before BN keep gradient 0.)"""
         L = len(self.hidden)
-        dl = torch.as_tensor(dlogits).detach().numpy()                                    # (K, N, C)
+        dl = torch.as_tensor(dlogits).detach().numpy()                           # (K, N, C)
         p, g = self._arrays(self.flat), self._arrays(self.grad)                  # views
         fwd = self._fwd
         with np.errstate(all="ignore"):
             _matmul(dl.transpose(0, 2, 1), fwd["u"][L], out=g[4 * L])           # dWo (K, C, H)
-            _colsum(dl, out=g[4 * L + 1][:, None, :])                               # dbo (K, C)
+            _colsum(dl, out=g[4 * L + 1][:, None, :])                            # dbo (K, C)
             dh = _matmul(dl, p[4 * L])                                           # (K, N, H)
             for l in reversed(range(L)):
                 gamma = p[4 * l + 2][:, None, :]                                 # (K, 1, D)
                 parts = fwd["bn"][l]
                 dgamma, dbeta = g[4 * l + 2], g[4 * l + 3]                       # (K, D) views
-                dgamma[...] = 0.0                      # networks without BN here: no gradient
-                dbeta[...] = 0.0
                 da = dh
                 for start, stop, c in parts["after"]:
                     dx, dg, db = _bn_backward(dh[start:stop], gamma[start:stop], c[0], c[1])
@@ -512,12 +547,11 @@ class Stack:
                     dz = _put(dz, start, stop, dx)
                     dgamma[start:stop], dbeta[start:stop] = dg[:, 0], db[:, 0]
                 _matmul(dz.transpose(0, 2, 1), fwd["u"][l], out=g[4 * l])         # dW (K, D, Din)
-                db_l = g[4 * l + 1]
-                if self.all_before:
-                    db_l[...] = 0.0                                              # no bias
-                else:
+                if not self.all_before:
+                    db_l = g[4 * l + 1]
                     _colsum(dz, out=db_l[:, None, :])                            # db (K, D)
-                    db_l *= self._has_bias
+                    for start, stop in self._runs["before"]:
+                        db_l[start:stop] = 0.0                                   # no bias
                 if l > 0:
                     dh = _matmul(dz, p[4 * l])                                   # (K, N, Din)
         return self.grad
@@ -532,7 +566,6 @@ class Stack:
 
     # ------------------------------------------------------------------ optimizer
 
-    @torch.no_grad()
     def optimizer_step(self):
         """One step of the optimizer on every active network, exactly as torch.optim does:
 
@@ -544,7 +577,7 @@ class Stack:
         self.t += 1
         g = self.grad
         lr = self.lr
-        if not bool(self.active.all()):
+        if not self._active.all():
             g = torch.nan_to_num_(g, nan=0.0, posinf=0.0, neginf=0.0)
             lr = lr * self.active.view(-1, 1)
         if self.optimizer == "sgd":

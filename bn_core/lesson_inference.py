@@ -33,7 +33,7 @@ import torch
 
 from bn_core.batchnorm import BatchNorm1d, batchnorm_inference, population_statistics
 from bn_core.data import load_dataset
-from bn_core.engine import NetSpec, Stack
+from bn_core.engine import NetSpec, Stack, running_update
 from bn_core.lesson_formula import KERAS_EPS, MAX_SEED, PYTORCH_EPS, QueryConfig
 from bn_core.train import BatchOrder, Run, TrainConfig
 
@@ -286,7 +286,7 @@ def running_estimates(batch_means, batch_vars, batch_size: int, momentum):
 
     from running_mean = 0, running_var = 1; momentum None: momentum = 1/t at the t-th update
     (the cumulative average of all t batches). Keras writes the same update with
-    momentum_keras = 1 − momentum. The operations are the engine's own (lerp), so the result
+    momentum_keras = 1 − momentum. The update is the engine's own (`running_update`), so the result
     equals the engine's running estimates to the last bit.
 
     batch_means, batch_vars: (S, W), μ_B and biased σ²_B of the S training steps, batch size m.
@@ -295,9 +295,9 @@ def running_estimates(batch_means, batch_vars, batch_size: int, momentum):
     any update, then after each.
     """
     momenta = list(momentum) if isinstance(momentum, (list, tuple)) else [momentum]
-    mu = torch.as_tensor(np.asarray(batch_means, dtype=np.float32))       # (S, W)
-    var = torch.as_tensor(np.asarray(batch_vars, dtype=np.float32))       # (S, W)
-    if mu.shape != var.shape or mu.dim() != 2:
+    mu = np.asarray(batch_means, dtype=np.float32)                        # (S, W)
+    var = np.asarray(batch_vars, dtype=np.float32)                        # (S, W)
+    if mu.shape != var.shape or mu.ndim != 2:
         raise ValueError(f"expected batch_means and batch_vars of one shape (S, W), got "
                          f"{tuple(mu.shape)} and {tuple(var.shape)}")
     m = int(batch_size)
@@ -307,17 +307,18 @@ def running_estimates(batch_means, batch_vars, batch_size: int, momentum):
         if mom is not None and not (0.0 <= mom <= 1.0):
             raise ValueError(f"expected momentum in [0, 1] or None, got {mom}")
     (steps, width), k = mu.shape, len(momenta)
-    cumulative = torch.tensor([mom is None for mom in momenta]).view(k, 1)           # (K, 1)
-    fixed = torch.tensor([0.0 if mom is None else float(mom) for mom in momenta]).view(k, 1)
+    cumulative = np.array([mom is None for mom in momenta]).reshape(k, 1)             # (K, 1)
+    fixed = np.array([0.0 if mom is None else mom for mom in momenta], np.float32).reshape(k, 1)
     unbiased = var * (m / (m - 1))                                                   # (S, W)
-    means = torch.empty(steps + 1, k, width)
-    varis = torch.empty(steps + 1, k, width)
+    means = np.empty((steps + 1, k, width), np.float32)
+    varis = np.empty((steps + 1, k, width), np.float32)
     means[0], varis[0] = 0.0, 1.0
     for t in range(steps):
-        f = torch.where(cumulative, 1.0 / (t + 1), fixed)                            # (K, 1)
-        torch.lerp(means[t], mu[t].expand(k, width), f, out=means[t + 1])
-        torch.lerp(varis[t], unbiased[t].expand(k, width), f, out=varis[t + 1])
-    means, varis = means.transpose(0, 1).numpy(), varis.transpose(0, 1).numpy()      # (K, S+1, W)
+        f = np.where(cumulative, np.float32(1.0 / (t + 1)), fixed)                   # (K, 1)
+        means[t + 1], varis[t + 1] = means[t], varis[t]
+        running_update(means[t + 1], np.broadcast_to(mu[t], (k, width)), f)
+        running_update(varis[t + 1], np.broadcast_to(unbiased[t], (k, width)), f)
+    means, varis = means.transpose(1, 0, 2), varis.transpose(1, 0, 2)                # (K, S+1, W)
     if isinstance(momentum, (list, tuple)):
         return means, varis
     return means[0], varis[0]

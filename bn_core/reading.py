@@ -1,6 +1,7 @@
 """The lab's plain-language reading of a run: numbers from a `History`, said in sentences.
 
-    read_history(history, layer)   → Reading(lines, drifts, target, reached, divergences, stalled)
+    read_history(history, layer)   → Reading(lines, drifts, target, reached, divergences, stalled,
+                                             learned)
     drift(history, network, layer) → Drift: how far the layer's activation inputs moved
 
 How far a distribution "moved". The lab records, at every snapshot, the 15th, 50th and 85th
@@ -24,9 +25,16 @@ quarter of the run (all of it if shorter), and its last test accuracy is at most
 points (chance = 1 / number of classes); the reading then names the most saturated layer
 (sigmoid/tanh: |g(z)| > 0.97, where g' is nearly 0; ReLU: the share of inputs ≤ 0, outputs 0).
 
-Which network first reached a given accuracy: the target is 90 % of the best test accuracy any
-network reached, rounded down to a whole percent; for each network, the first recorded step with
-test accuracy ≥ target (so it is known to within one record interval).
+A network "learned" when its best test accuracy (over its snapshots before any divergence) is at
+least chance + 10 points (LEARNED_MARGIN): 20 % with 10 classes, 43 % with 3, 60 % with 2. Ten
+points is about 3 standard deviations of a guesser's accuracy on the smallest test set here
+(200 examples, 2 classes: √(0.5·0.5/200) = 3.5 points) and 6 on the digits' 360. When no network
+learned, the reading says so plainly (accuracy stayed near chance) and names no "first to reach".
+
+Which network first reached a given accuracy (only when some network learned): the target is 90 %
+of the best test accuracy any network reached, rounded down to a whole percent; for each network,
+the first recorded step with test accuracy ≥ target (so it is known to within one record
+interval).
 """
 
 from __future__ import annotations
@@ -39,9 +47,11 @@ import numpy as np
 from bn_core.train import NETWORK_LABELS, History
 
 __all__ = ["Drift", "Reading", "drift", "accuracy_target", "first_reached", "read_history",
-           "divergence_explanation", "stall_explanation", "SANTURKAR_NOTE", "N_CLASSES"]
+           "divergence_explanation", "stall_explanation", "SANTURKAR_NOTE", "N_CLASSES",
+           "LEARNED_MARGIN", "chance_accuracy", "best_accuracy", "learned"]
 
 N_CLASSES = {"digits": 10, "mnist": 10, "moons": 2, "circles": 2, "xor": 2, "spiral": 3}
+LEARNED_MARGIN = 0.10      # "learned": best test accuracy ≥ chance + 10 points (module doc)
 
 SANTURKAR_NOTE = (
     "A caution the 2015 paper could not give: the steady distributions you see are what BN was "
@@ -116,6 +126,23 @@ def accuracy_target(history: History) -> float | None:
     return math.floor(100 * 0.9 * max(best)) / 100
 
 
+def chance_accuracy(history: History) -> float:
+    """The accuracy of guessing, 1 / number of classes of the run's dataset."""
+    return 1 / N_CLASSES.get(history.config.dataset, 10)
+
+
+def best_accuracy(history: History, network: str) -> float | None:
+    """`network`'s best test accuracy over its snapshots before any divergence (None: none)."""
+    accs = [s.test_acc for s in _finite_snapshots(history, network) if math.isfinite(s.test_acc)]
+    return max(accs) if accs else None
+
+
+def learned(history: History, network: str) -> bool:
+    """Whether `network`'s best test accuracy is ≥ chance + LEARNED_MARGIN (see the module doc)."""
+    best = best_accuracy(history, network)
+    return best is not None and best >= chance_accuracy(history) + LEARNED_MARGIN - 1e-12
+
+
 def first_reached(history: History, network: str, target: float) -> int | None:
     """The first recorded step at which `network`'s test accuracy was ≥ target, or None."""
     for snap in _finite_snapshots(history, network):
@@ -185,6 +212,7 @@ class Reading:
     reached: dict[str, int | None] = field(default_factory=dict)
     divergences: dict[str, str] = field(default_factory=dict)   # network → message + why
     stalled: dict[str, str] = field(default_factory=dict)       # network → "is not learning…"
+    learned: dict[str, bool] = field(default_factory=dict)      # network → learned (module doc)
 
 
 def _num(x: float) -> str:
@@ -255,8 +283,20 @@ def read_history(history: History, layer: int | None = None) -> Reading:
     if finals:
         reading.lines.append("Test accuracy at the last snapshot: " + ", ".join(
             f"{_label(n)} **{acc:.1%}**" for n, acc in finals.items()) + ".")
+    reading.learned = {n: learned(history, n) for n in nets}
     target = accuracy_target(history)
-    if target is not None:
+    if not any(reading.learned.values()):
+        classes = N_CLASSES.get(cfg.dataset, 10)
+        bests = [b for n in nets if (b := best_accuracy(history, n)) is not None]
+        best = f"; the best any network reached was {max(bests):.1%}" if bests else ""
+        if so_far == "so far":
+            head, verb = "No network has learned yet", "is still"
+        else:
+            head, verb = "No network learned", "stayed"
+        reading.lines.append(
+            f"**{head}**: test accuracy {verb} near chance, {chance_accuracy(history):.0%} "
+            f"(guessing 1 of {classes} classes){best}.")
+    elif target is not None:
         starts = [snaps[0].test_acc for n in nets if (snaps := _finite_snapshots(history, n))]
         if starts and min(starts) < target:
             reached = {n: first_reached(history, n, target) for n in nets}

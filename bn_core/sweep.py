@@ -540,7 +540,7 @@ def train_stack(data, config: SweepConfig, activation: str, batch_size: int,
     stack = Stack(data.n_features, config.hidden, data.n_classes, activation, specs, config.optimizer)
     seeds = sorted({m.seed for m in members})
     orders = [BatchOrder(n_train, batch_size, s) for s in seeds]
-    which = torch.tensor([seeds.index(m.seed) for m in members])        # network → its order
+    which = np.array([seeds.index(m.seed) for m in members])            # network → its order
     record_steps = sorted({0, *range(every, steps + 1, every), steps})
     acc = np.full((k_nets, len(record_steps)), np.nan)
     diverged_at: list[int | None] = [None] * k_nets
@@ -549,8 +549,8 @@ def train_stack(data, config: SweepConfig, activation: str, batch_size: int,
     x_train, y_train = data.x_train.numpy(), data.y_train.numpy()     # numpy gathers rows faster
 
     def next_batch():
-        idx = torch.stack([o.next() for o in orders])[which].numpy()  # (K, N)
-        return torch.from_numpy(x_train[idx]), torch.from_numpy(y_train[idx])  # (K, N, D), (K, N)
+        idx = np.stack([o.next_numpy() for o in orders])[which]       # (K, N)
+        return x_train[idx], y_train[idx]                             # (K, N, D), (K, N)
 
     def record(i):
         logits = stack.predict(data.x_test)                           # (K, Ntest, C)
@@ -561,6 +561,7 @@ def train_stack(data, config: SweepConfig, activation: str, batch_size: int,
     with torch.no_grad():
         record(0)
         grad = stack.grad.numpy()
+        ones = np.ones(stack.P, dtype=np.float32)
         z_start = None
         r = 1
         for step in range(steps):
@@ -571,7 +572,7 @@ def train_stack(data, config: SweepConfig, activation: str, batch_size: int,
             if z_start is None:
                 z_start = _layer_std(stack.z)
             with np.errstate(all="ignore"):
-                finite = np.isfinite(loss.numpy() + grad.sum(1))      # (K,) as Run._check_finite
+                finite = np.isfinite(loss.numpy() + grad @ ones)      # (K,) as Run._check_finite
             newly = stack.active.numpy() & ~finite
             if newly.any():
                 for k in np.flatnonzero(newly):

@@ -288,8 +288,12 @@ class BatchOrder:
         self.perm, self.pos = None, n
 
     def next(self) -> torch.Tensor:
+        return torch.from_numpy(self.next_numpy())
+
+    def next_numpy(self) -> np.ndarray:
+        """The next batch's indices as a numpy array (cheaper to index numpy data with)."""
         if self.pos + self.batch_size > self.n:
-            self.perm, self.pos = torch.randperm(self.n, generator=self.gen), 0
+            self.perm, self.pos = torch.randperm(self.n, generator=self.gen).numpy(), 0
         idx = self.perm[self.pos:self.pos + self.batch_size]
         self.pos += self.batch_size
         return idx
@@ -335,7 +339,8 @@ class Run:
         self._loss_count = 0
         self._diverged_now: set[str] = set()
         self._pending = None               # step `self.step`'s update, held over a snapshot
-        self._batch = self.batches.next()
+        self._batch = self.batches.next_numpy()
+        self._ones = np.ones(self.stack.P, dtype=np.float32)   # for a cheap finite check of grad
 
     @property
     def done(self) -> bool:
@@ -374,8 +379,8 @@ class Run:
             if self._pending is not None:
                 self._update(self._pending)
             while True:
-                i = self._batch.numpy()
-                x, y = torch.from_numpy(self._x_np[i]), torch.from_numpy(self._y_np[i])
+                i = self._batch
+                x, y = self._x_np[i], self._y_np[i]
                 updating = self.step < self.config.steps
                 recording = self.step == target
                 logits = st.forward(x, training=True, update_running=updating and not recording)
@@ -400,11 +405,11 @@ class Run:
         self._pending = None
         self.stack.optimizer_step()
         self.step += 1
-        self._batch = self.batches.next()
+        self._batch = self.batches.next_numpy()
 
     def _check_finite(self, loss):
         st = self.stack
-        finite = np.isfinite(loss.numpy() + st.grad.numpy().sum(1))           # (K,)
+        finite = np.isfinite(loss.numpy() + st.grad.numpy() @ self._ones)      # (K,) NaN/inf spread
         newly = st.active.numpy() & ~finite
         if not newly.any():
             return
@@ -442,41 +447,76 @@ class Run:
         grad_w = st.grads()["W"]
         grad_norms = [torch.linalg.vector_norm(g.reshape(st.K, -1), dim=1).tolist() for g in grad_w]
         diverged_now, self._diverged_now = self._diverged_now, set()
+        ks = [k for k, net in enumerate(self.networks)
+              if bool(st.active[k]) or net in diverged_now]
+        with np.errstate(all="ignore"):       # a diverging network's values may overflow
+            records = [self._layer_records(z[l], l, ks, grad_norms[l]) for l in range(len(z))]
         frame = {}
-        for k, net in enumerate(self.networks):
-            if not bool(st.active[k]) and net not in diverged_now:
-                continue
-            layers = [self._layer_record(z[l][k], l, k, net, grad_norms[l][k])
-                      for l in range(len(z))]
+        for i, k in enumerate(ks):
+            net = self.networks[k]
             divergence = self.history.divergence.get(net)
             loss = math.nan if divergence else float(mean_loss[k])
+            layers = [records[l][i] for l in range(len(z))]
             frame[net] = Snapshot(net, self.step, loss, float(acc[k]), layers, divergence)
         self.history.frames.append(frame)
         return frame
 
-    def _layer_record(self, zk: np.ndarray, l: int, k: int, net: str, grad_norm: float):
-        """Statistics of one network's (N, W) activation inputs in layer l."""
-        with np.errstate(all="ignore"):       # a diverging network's values may overflow
-            return self._layer_stats(zk, l, k, net, grad_norm)
+    def _layer_records(self, z: np.ndarray, l: int, ks: list[int], grad_norms) -> list[LayerRecord]:
+        """LayerRecords of layer l's (K, N, W) activation inputs z, for the networks ks.
+        All networks at once where their values are finite; one by one otherwise."""
+        zk = z[ks] if len(ks) < z.shape[0] else z                               # (k, N, W)
+        if not np.isfinite(zk).all():
+            return [self._layer_stats(z[k], l, k, grad_norms[k]) for k in ks]
+        flat = zk.reshape(len(ks), -1)                                          # (k, N·W)
+        p15, p50, p85 = np.percentile(flat, [15, 50, 85], axis=1)               # each (k,)
+        units = np.percentile(zk[:, :, :UNITS_RECORDED], [15, 50, 85], axis=1)  # (3, k, ≤16)
+        units = units.astype(np.float32)
+        saturation = self._saturated(flat).mean(1)                              # (k,)
+        hists = _histograms(flat, self.history.edges[l])                        # (k, bins)
+        mean, std = flat.mean(1), flat.std(1)
+        return [self._with_running(LayerRecord(
+                    float(mean[i]), float(std[i]), float(p15[i]), float(p50[i]), float(p85[i]),
+                    units[:, i], float(saturation[i]), hists[i], float(grad_norms[k])), l, k)
+                for i, k in enumerate(ks)]
 
-    def _layer_stats(self, zk, l, k, net, grad_norm):
-        cfg = self.config
+    def _saturated(self, values: np.ndarray) -> np.ndarray:
+        """relu: z ≤ 0 (inactive); sigmoid/tanh: |g(z) − centre| > 0.47 (sigmoid) or 0.97
+        (tanh), written as a threshold on |z|."""
+        if self.config.activation == "relu":
+            return values <= 0
+        return np.abs(values) > SATURATED_Z[self.config.activation]
+
+    def _with_running(self, rec: LayerRecord, l: int, k: int) -> LayerRecord:
+        if self.networks[k] != "none":
+            rec.running_mean = self.stack.running_mean[l][k].numpy().copy()
+            rec.running_var = self.stack.running_var[l][k].numpy().copy()
+        return rec
+
+    def _layer_stats(self, zk, l, k, grad_norm):
+        """Statistics of one network's (N, W) activation inputs in layer l, some not finite."""
         finite = zk[np.isfinite(zk)]
         if finite.size == 0:
             finite = np.zeros(1, dtype=zk.dtype)
         p15, p50, p85 = np.percentile(finite, [15, 50, 85])
         units = zk[:, :UNITS_RECORDED]
         unit_p = np.percentile(units, [15, 50, 85], axis=0).astype(np.float32)  # (3, ≤16)
-        if cfg.activation == "relu":
-            saturation = float(np.mean(finite <= 0))
-        else:   # |g(z) − centre| > 0.47 (sigmoid) or 0.97 (tanh), written as a threshold on |z|
-            saturation = float(np.mean(np.abs(finite) > SATURATED_Z[cfg.activation]))
-        edges = self.history.edges[l]
-        hist, _ = np.histogram(np.clip(finite, edges[0], edges[-1]), bins=len(edges) - 1,
-                               range=(edges[0], edges[-1]))
+        saturation = float(np.mean(self._saturated(finite)))
+        hist = _histograms(finite[None, :], self.history.edges[l])[0]
         rec = LayerRecord(float(finite.mean()), float(finite.std()), float(p15), float(p50),
-                          float(p85), unit_p, saturation, hist.astype(np.int32), float(grad_norm))
-        if net != "none":
-            rec.running_mean = self.stack.running_mean[l][k].numpy().copy()
-            rec.running_var = self.stack.running_var[l][k].numpy().copy()
-        return rec
+                          float(p85), unit_p, saturation, hist, float(grad_norm))
+        return self._with_running(rec, l, k)
+
+
+def _histograms(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """Counts (K, bins) of each row of values (K, M) in the bins of `edges` (bins + 1,), evenly
+    spaced, values beyond either end counted in the end bins. Bin i holds
+    edges[i] ≤ v < edges[i + 1] (the last also v = edges[-1]), as np.histogram of the clipped row."""
+    k, bins = values.shape[0], len(edges) - 1
+    lo, hi = float(edges[0]), float(edges[-1])
+    v = np.clip(values, lo, hi).astype(np.float64)                               # (K, M)
+    idx = ((v - lo) * (bins / (hi - lo))).astype(np.intp)
+    np.minimum(idx, bins - 1, out=idx)
+    idx -= v < edges[idx]                            # rounding: the comparisons with the edges
+    idx += (v >= edges[idx + 1]) & (idx < bins - 1)  # decide, as np.histogram does
+    idx += np.arange(k)[:, None] * bins
+    return np.bincount(idx.ravel(), minlength=k * bins).reshape(k, bins).astype(np.int32)

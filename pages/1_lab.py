@@ -1,7 +1,8 @@
 """Covariate-shift lab (/lab): the same network trained without and with BN, side by side, live.
 
 Controls → TrainConfig (also the URL query) → bn_core.train.Run, kept in st.session_state so that
-Pause, Step and leaving the page keep it → History → bn_core.figures / bn_core.reading → here.
+Pause, Step and leaving the page keep it (coming back shows it paused) → History →
+bn_core.figures / bn_core.reading → here.
 The training loop runs in the script thread; a click on any button stops it at its next st.* call
 (the progress bar is updated at least every 0.15 s, so Pause waits at most that plus one record
 interval). While training, the charts are redrawn in turns (bn_core.figures.LIVE_SCHEDULE).
@@ -130,7 +131,13 @@ st.markdown(
 )
 
 load_config()
-if "lab_running" not in ss:
+# Leaving the page mid-training stops this script inside the training loop, before it can set
+# lab_running back to False, and session_state keeps it: coming back would train on by itself.
+# A fresh visit shows the run paused instead. It is recognisable: Streamlit drops the widget
+# state of a page that is left, so the Train button's key is missing when the page comes back
+# (and on the first visit); on a rerun of the page itself (a click, a changed control) it is
+# there.
+if "lab_train" not in ss or "lab_running" not in ss:
     ss.lab_running = False
 
 left, mid, right = st.columns(3)

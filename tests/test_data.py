@@ -144,8 +144,10 @@ def test_unknown_name_lists_known_names():
 @pytest.fixture
 def fresh_cache():
     load_dataset.cache_clear()
+    data.forget_mnist_failure()
     yield
     load_dataset.cache_clear()
+    data.forget_mnist_failure()
 
 
 @pytest.mark.parametrize("exc", [OSError("no network"), __import__("urllib.error").error.URLError("down"),
@@ -209,3 +211,81 @@ def test_mnist_with_fake_fetch(monkeypatch, fresh_cache):
     # cached afterwards: a second call does not fetch again
     load_dataset("mnist", 0)
     assert len(calls) == 1
+
+
+class Clock:
+    """A stand-in for time.monotonic that moves only when told."""
+
+    def __init__(self, t=1000.0):
+        self.t = t
+
+    def __call__(self):
+        return self.t
+
+
+def test_mnist_failure_is_remembered_then_retried(monkeypatch, fresh_cache):
+    clock = Clock()
+    monkeypatch.setattr(data, "_clock", clock)
+    calls = []
+    cause = OSError("no network")
+
+    def fail():
+        calls.append(clock.t)
+        raise cause
+
+    monkeypatch.setattr(data, "_fetch_mnist", fail)
+    with pytest.raises(ValueError) as first:
+        load_dataset("mnist", 0)
+    assert calls == [1000.0]
+    # within the retry interval: the same message at once, for any seed, without a new fetch
+    for dt, seed in [(0.0, 0), (1.0, 1), (data.MNIST_RETRY_AFTER - 1.0, 0)]:
+        clock.t = 1000.0 + dt
+        with pytest.raises(ValueError) as again:
+            load_dataset("mnist", seed)
+        assert str(again.value) == str(first.value)
+        assert "'digits'" in str(again.value) and "OSError: no network" in str(again.value)
+        assert again.value.__cause__ is cause
+    assert calls == [1000.0]
+    # other datasets are unaffected
+    assert load_dataset("moons", 0).name == "moons"
+    # after the interval: one new try; it fails again, and that failure is remembered afresh
+    clock.t = 1000.0 + data.MNIST_RETRY_AFTER
+    with pytest.raises(ValueError, match="'digits'"):
+        load_dataset("mnist", 0)
+    assert calls == [1000.0, clock.t]
+    clock.t += 10.0
+    with pytest.raises(ValueError, match="'digits'"):
+        load_dataset("mnist", 0)
+    assert len(calls) == 2
+    # the network is back after the next interval: the retry loads the data
+    fake = FakeOpenML()
+
+    def fetch():
+        calls.append(clock.t)
+        return fake
+
+    monkeypatch.setattr(data, "_fetch_mnist", fetch)
+    clock.t += data.MNIST_RETRY_AFTER
+    ds = load_dataset("mnist", 0)
+    assert len(calls) == 3 and ds.name == "mnist"
+    assert len(ds.y_train) + len(ds.y_test) == len(fake.target)
+    assert data._mnist_failure is None
+
+
+def test_forget_mnist_failure_allows_an_immediate_retry(monkeypatch, fresh_cache):
+    monkeypatch.setattr(data, "_clock", Clock())
+    calls = []
+
+    def fail():
+        calls.append(1)
+        raise OSError("no network")
+
+    monkeypatch.setattr(data, "_fetch_mnist", fail)
+    for _ in range(3):
+        with pytest.raises(ValueError):
+            load_dataset("mnist", 0)
+    assert len(calls) == 1
+    data.forget_mnist_failure()
+    with pytest.raises(ValueError):
+        load_dataset("mnist", 0)
+    assert len(calls) == 2

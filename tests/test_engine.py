@@ -1,10 +1,11 @@
 """The stacked engine against K separate autograd `MLP`s trained with `torch.optim`."""
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 
-from bn_core.engine import NetSpec, Stack
+from bn_core.engine import NetSpec, Stack, running_update
 from bn_core.layers import MLP
 
 IN, HIDDEN, OUT, N = 5, (7, 6), 3, 9
@@ -118,3 +119,25 @@ def test_nan_in_an_unused_bn_path_does_not_leak_into_the_plain_network():
     assert torch.isfinite(stack.grad[0]).all()
     assert not torch.isfinite(stack.grad[1]).all()
     torch.testing.assert_close(stack.grads()["W"][0][0], net.hidden[0].linear.weight.grad)
+
+
+@pytest.mark.parametrize("f", [0.1, 0.4999, 0.5, 0.9, 1.0])
+def test_running_update_is_torch_lerp(f):
+    rng = np.random.default_rng(1)
+    running = rng.normal(size=(3, 50)).astype(np.float32)
+    batch = rng.normal(3.0, 2.0, size=(3, 50)).astype(np.float32)
+    weight = np.full((3, 1), f, np.float32)
+    expected = torch.lerp(torch.from_numpy(running), torch.from_numpy(batch), torch.from_numpy(weight))
+    got = running.copy()
+    running_update(got, batch, weight)
+    np.testing.assert_allclose(got, expected.numpy(), rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(got, (1 - f) * running + f * batch, rtol=1e-5, atol=1e-5)
+    if f == 1.0:
+        np.testing.assert_array_equal(got, batch)               # the first cumulative update
+
+
+def test_running_update_mixes_momenta_per_network():
+    running = np.zeros((2, 4), np.float32)
+    batch = np.full((2, 4), 2.0, np.float32)
+    running_update(running, batch, np.array([[0.1], [1.0]], np.float32))
+    np.testing.assert_allclose(running, [[0.2] * 4, [2.0] * 4])

@@ -6,7 +6,7 @@ from pathlib import Path
 from streamlit.testing.v1 import AppTest
 
 from bn_core.figures import record_every_for
-from bn_core.train import PAPER_SETUP, TrainConfig
+from bn_core.train import PAPER_SETUP, Run, TrainConfig
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 LAB = "pages/1_lab.py"
@@ -164,3 +164,77 @@ def test_step_reset_presets_and_leaving_the_page_keep_or_clear_the_run():
     assert any("settings changed" in i.value for i in at.info)
     at.button(key="lab_default").click().run()
     assert dict(at.query_params) == {} and at.select_slider(key="lab_steps").value == 1500
+
+
+def test_coming_back_to_the_lab_mid_training_shows_the_run_paused():
+    at = open_lab(steps="1000", depth="2", width="16")
+    at.button(key="lab_step_button").click().run()
+    run = at.session_state.lab_run
+    step = run.step
+    assert 0 < step < 1000
+    # What a click on another page in the sidebar leaves behind mid-training: the script was
+    # stopped inside the training loop, before it could set lab_running back to False.
+    at.session_state["lab_running"] = True
+    at.switch_page("pages/2_formula.py").run()
+    assert not at.exception
+    at.switch_page(LAB).run()                                   # come back
+    assert not at.exception
+    assert at.session_state.lab_run is run and run.step == step  # paused where it was
+    assert not at.session_state.lab_running
+    assert progress_text(at) == f"Step {step:,} of 1,000 · paused"
+    assert charts(at) == 5
+    train = at.button(key="lab_train")
+    assert train.label == "Resume" and not train.disabled
+    assert at.button(key="lab_pause").disabled
+    at.run()                                                    # an idle rerun: still paused
+    assert at.session_state.lab_run.step == step
+    at.button(key="lab_train").click().run()                    # Resume: the same run goes on
+    assert not at.exception
+    assert at.session_state.lab_run is run and run.done and run.step == 1000
+    assert progress_text(at).startswith("Step 1,000 of 1,000 · finished")
+    # continuing from the same step: the frames are those of one uninterrupted run
+    fresh = Run(run.config)
+    list(fresh.stream())
+    assert [f["none"].step for f in run.history.frames] == \
+        [f["none"].step for f in fresh.history.frames]
+    for a, b in zip(run.history.frames, fresh.history.frames):
+        for n in run.networks:
+            assert a[n].loss == b[n].loss and a[n].test_acc == b[n].test_acc
+
+
+def test_a_rerun_on_the_lab_itself_keeps_training():
+    """Only a fresh visit pauses: a rerun while training (here a view control changed) goes on."""
+    at = open_lab(steps="300", depth="2", width="16")
+    at.button(key="lab_step_button").click().run()
+    at.session_state["lab_running"] = True                      # as if training when clicked
+    at.selectbox(key="lab_view_layer").set_value(1).run()
+    assert not at.exception
+    assert at.session_state.lab_run.done and at.session_state.lab_run.step == 300
+
+
+def test_mnist_offline_fails_once_then_answers_at_once(monkeypatch):
+    """Without the network the mnist download fails; the page says what to do, and its reruns do
+    not try the download again (bn_core.data remembers the failure)."""
+    from bn_core import data
+
+    calls = []
+
+    def offline():
+        calls.append(1)
+        raise OSError("no network")
+
+    data.forget_mnist_failure()
+    monkeypatch.setattr(data, "_fetch_mnist", offline)
+    try:
+        at = open_lab(dataset="mnist")
+        for _ in range(2):
+            errors = [e.value for e in at.error]
+            assert any("could not load 'mnist'" in e and "'digits'" in e for e in errors), errors
+            assert charts(at) == 0 and at.button(key="lab_train").disabled
+            at.run()                                            # a rerun of the page
+            assert not at.exception
+        assert len(calls) == 1
+        at.selectbox(key="lab_dataset").set_value("digits").run()   # the advice works
+        assert not at.exception and not at.error and charts(at) == 5
+    finally:
+        data.forget_mnist_failure()

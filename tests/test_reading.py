@@ -1,5 +1,5 @@
 """The lab's plain-language reading (bn_core.reading), on synthetic histories with known answers
-and on two real runs (ε = 0 on a dead ReLU, learning rate 10)."""
+and on real runs (ε = 0 on a dead ReLU, learning rate 10, a learning rate too small to learn)."""
 
 import math
 
@@ -7,10 +7,11 @@ import numpy as np
 import pytest
 
 from bn_core.reading import (
-    SANTURKAR_NOTE, accuracy_target, divergence_explanation, drift, first_reached, read_history,
-    stall_explanation,
+    LEARNED_MARGIN, SANTURKAR_NOTE, accuracy_target, best_accuracy, divergence_explanation, drift,
+    first_reached, learned, read_history, stall_explanation,
 )
-from bn_core.train import Divergence, History, LayerRecord, Run, Snapshot, TrainConfig
+from bn_core.data import load_dataset
+from bn_core.train import NETWORK_LABELS, Divergence, History, LayerRecord, Run, Snapshot, TrainConfig
 
 CONFIG = TrainConfig(depth=3, width=4, steps=30, record_every=10)
 
@@ -171,3 +172,105 @@ def test_real_run_learning_rate_ten_names_the_failing_network():
     assert "none" in reading.stalled and "before" not in reading.stalled
     assert reading.stalled["none"].startswith("Without BN is not learning")
     assert SANTURKAR_NOTE.count("Santurkar") == 1
+
+
+# ------------------------------------------------------------------ when no network learns
+
+def acc_history(accs, config=CONFIG, divergence=None):
+    """Frames at steps 0, 10, 20, … with the given test accuracies per network."""
+    nets = list(accs)
+    n = len(next(iter(accs.values())))
+    frames = [{k: snap(k, 10 * i, accs[k][i], steady()) for k in nets} for i in range(n)]
+    return history(frames, config, nets, divergence)
+
+
+def test_no_network_learned_says_so_and_names_no_first_to_reach():
+    accs = {"none": [0.10, 0.12, 0.11, 0.14], "before": [0.10, 0.13, 0.15, 0.12]}
+    h = acc_history(accs)                                    # digits: chance 1/10
+    reading = read_history(h)
+    assert reading.learned == {"none": False, "before": False}
+    assert reading.target is None and reading.reached == {}
+    assert not any("First to reach" in line for line in reading.lines)
+    line = next(x for x in reading.lines if "learned" in x)
+    assert line.startswith("**No network learned**: test accuracy stayed near chance, 10% "
+                           "(guessing 1 of 10 classes)")
+    assert f"the best any network reached was {max(max(a) for a in accs.values()):.1%}" in line
+    # the final accuracies are still reported
+    assert any(x.startswith("Test accuracy at the last snapshot") for x in reading.lines)
+    # before the end of the run it says "yet"
+    partial = read_history(acc_history(accs, CONFIG.replace(steps=1000)))
+    assert any(x.startswith("**No network has learned yet**: test accuracy is still near chance")
+               for x in partial.lines)
+    assert not any("First to reach" in x for x in partial.lines)
+
+
+@pytest.mark.parametrize("dataset", ["digits", "spiral", "moons"])
+def test_learned_means_best_accuracy_at_least_chance_plus_the_margin(dataset):
+    classes = load_dataset(dataset, 0).n_classes
+    threshold = 1 / classes + LEARNED_MARGIN
+    cfg = CONFIG.replace(dataset=dataset, steps=20)          # frames at steps 0, 10, 20: finished
+    below = acc_history({"none": [1 / classes, threshold - 0.01, 1 / classes]}, cfg)
+    at = acc_history({"none": [1 / classes, threshold, 1 / classes]}, cfg)
+    assert not learned(below, "none") and learned(at, "none")
+    assert best_accuracy(at, "none") == pytest.approx(threshold)
+    assert any(x.startswith("**No network learned**") and f"1 of {classes} classes" in x
+               for x in read_history(below).lines)
+    assert not any("No network" in x for x in read_history(at).lines)
+    assert any(x.startswith("First to reach") for x in read_history(at).lines)
+
+
+def test_one_network_learning_is_still_first_to_reach():
+    accs = {"none": [0.10, 0.11, 0.10, 0.12], "before": [0.10, 0.40, 0.70, 0.80]}
+    reading = read_history(acc_history(accs))
+    assert reading.learned == {"none": False, "before": True}
+    target = math.floor(100 * 0.9 * 0.80) / 100
+    assert reading.target == pytest.approx(target)
+    assert reading.reached == {"none": None, "before": 30}
+    line = next(x for x in reading.lines if x.startswith("First to reach"))
+    assert "**BN before activation**, by step 30; without BN not in 30 steps" in line
+    assert not any("No network" in x for x in reading.lines)
+
+
+def test_accuracy_after_a_divergence_does_not_count_as_learning():
+    div = Divergence(20, 0, "training loss")
+    frames = [{"none": snap("none", 0, 0.1, steady())}, {"none": snap("none", 10, 0.12, steady())},
+              {"none": snap("none", 20, 0.9, steady(), loss=math.nan, divergence=div)}]
+    h = history(frames, networks=("none",), divergence={"none": div})
+    assert best_accuracy(h, "none") == pytest.approx(0.12) and not learned(h, "none")
+    assert any(x.startswith("**No network learned**") for x in read_history(h).lines)
+
+
+def real_reading(lr):
+    run = Run(TrainConfig(lr=lr, depth=2, width=16, steps=100, record_every=25))
+    list(run.stream())
+    return run, read_history(run.history)
+
+
+def test_real_run_with_a_tiny_learning_rate_learns_nothing_and_says_so():
+    run, reading = real_reading(1e-4)
+    accs = [s.test_acc for f in run.history.frames for s in f.values()]
+    assert max(accs) < 0.1 + LEARNED_MARGIN                 # independent check: it stayed at chance
+    assert reading.learned == {"none": False, "before": False}
+    assert reading.target is None and reading.reached == {}
+    assert not any("First to reach" in x for x in reading.lines)
+    assert any(x.startswith("**No network learned**: test accuracy stayed near chance, 10%")
+               and f"{max(accs):.1%}" in x for x in reading.lines)
+
+
+def test_real_run_that_learns_names_the_first_to_reach():
+    run, reading = real_reading(0.5)
+    frames = run.history.frames
+    best = max(s.test_acc for f in frames for s in f.values())
+    assert best >= 0.1 + LEARNED_MARGIN
+    assert any(reading.learned.values())
+    target = math.floor(100 * 0.9 * best) / 100
+    assert reading.target == pytest.approx(target)
+    first = {n: next((f[n].step for f in frames if f[n].test_acc >= target - 1e-12), None)
+             for n in run.networks}
+    assert reading.reached == first
+    step0 = min(s for s in first.values() if s is not None)
+    winners = " and ".join(NETWORK_LABELS[n] for n in run.networks if first[n] == step0)
+    line = next(x for x in reading.lines if x.startswith("First to reach"))
+    assert f"First to reach {target:.0%} test accuracy" in line
+    assert f": **{winners}**, by step {step0:,}" in line
+    assert not any("No network" in x for x in reading.lines)

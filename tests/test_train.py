@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from bn_core.train import PAPER_SETUP, BatchOrder, Run, TrainConfig
+from bn_core.train import PAPER_SETUP, BatchOrder, Run, TrainConfig, _histograms
 
 SMALL = TrainConfig(depth=2, width=12, steps=40, record_every=10, batch_size=16, lr=0.3)
 
@@ -130,6 +130,53 @@ def test_snapshot_statistics_match_the_recorded_batch():
             np.testing.assert_allclose(rec.unit_percentiles[1], np.median(z, axis=0), atol=1e-5)
             assert rec.hist.sum() == z.size and len(rec.hist) == 20
             assert (rec.running_mean is None) == (net == "none")
+
+
+def test_snapshot_histograms_are_numpys_of_the_clipped_values():
+    run = Run(SMALL.replace(placement="before", bins=20))
+    run.advance()
+    frame = run.advance()
+    for k, net in enumerate(run.networks):
+        for l, rec in enumerate(frame[net].layers):
+            z, edges = run.stack.z[l][k].numpy().ravel(), run.history.edges[l]
+            expected, _ = np.histogram(np.clip(z, edges[0], edges[-1]), bins=edges)
+            np.testing.assert_array_equal(rec.hist, expected)
+
+
+def test_histograms_count_edge_values_as_numpy_does():
+    edges = np.linspace(-4.0, 4.0, 41)                       # bins of 0.2: edges not exact in binary
+    rng = np.random.default_rng(0)
+    rows = np.stack([
+        np.concatenate([edges, edges[:-1] + 1e-7, [-9.0, 9.0, -4.0, 4.0]]),   # on and beside edges
+        np.concatenate([rng.normal(0, 2, edges.size * 2 - 1), [-1e30, 1e30, 0.0, -0.0]]),
+    ]).astype(np.float32)                                                      # (2, M)
+    counts = _histograms(rows, edges)
+    for row, got in zip(rows, counts):
+        expected, _ = np.histogram(np.clip(row, edges[0], edges[-1]), bins=edges)
+        np.testing.assert_array_equal(got, expected)
+
+
+def test_records_of_all_networks_at_once_equal_one_network_at_a_time():
+    run = Run(SMALL.replace(placement="both", activation="tanh", bins=16))
+    run.advance()
+    run.advance()
+    ks = list(range(len(run.networks)))
+    for l, z in enumerate(run.stack.z):
+        z = z.numpy()
+        together = run._layer_records(z, l, ks, [0.5] * len(ks))
+        for k, rec in zip(ks, together):
+            alone = run._layer_stats(z[k], l, k, 0.5)          # the path for non-finite values
+            for name in ("mean", "std", "p15", "p50", "p85", "saturation", "grad_norm"):
+                assert getattr(rec, name) == pytest.approx(getattr(alone, name), rel=1e-5, abs=1e-6), name
+            np.testing.assert_allclose(rec.unit_percentiles, alone.unit_percentiles, rtol=1e-6)
+            np.testing.assert_array_equal(rec.hist, alone.hist)
+            assert (rec.running_mean is None) == (run.networks[k] == "none")
+
+
+def test_batch_order_numpy_and_torch_give_the_same_batches():
+    a, b = BatchOrder(50, 7, seed=3), BatchOrder(50, 7, seed=3)
+    for _ in range(20):                                         # across several epochs
+        assert a.next().tolist() == b.next_numpy().tolist()
 
 
 def test_bn_before_activation_inputs_have_mean_beta_and_std_gamma():
