@@ -108,18 +108,27 @@ def _colsum(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     return np.matmul(ones, x, out=out)
 
 
+_MEAN_ROWS: dict[int, np.ndarray] = {}
+
+
+def _colmean(x: np.ndarray) -> np.ndarray:
+    """Σ_i x_i / N over the N examples: (K, N, D) → (K, 1, D), as `_colsum` with a row of 1/N."""
+    n = x.shape[-2]
+    row = _MEAN_ROWS.get(n)
+    if row is None:
+        row = _MEAN_ROWS[n] = np.full((1, n), 1.0 / n, dtype=np.float32)
+    return np.matmul(row, x)
+
+
 def _bn_train(x, gamma, beta, eps):
     """Training-mode BN of each of the K stacked batches. x: (K, N, D); gamma, beta: (K, 1, D).
 
         xmean = Σ_i x_i / N    xvar = Σ_i (x_i − xmean)² / N    (biased, over the N examples)
         xhat  = (x − xmean) / √(xvar + eps)        y = gamma · xhat + beta
     """
-    n = x.shape[1]
-    xmean = _colsum(x)                                   # (K, 1, D)
-    xmean *= 1.0 / n
+    xmean = _colmean(x)                                  # (K, 1, D)
     xc = x - xmean                                       # (K, N, D)
-    xvar = _colsum(np.square(xc))                        # (K, 1, D) biased
-    xvar *= 1.0 / n
+    xvar = _colmean(np.square(xc))                       # (K, 1, D) biased
     inv = xvar + eps
     np.sqrt(inv, out=inv)
     np.reciprocal(inv, out=inv)                          # (K, 1, D)  1/√(xvar + eps)
@@ -130,15 +139,15 @@ def _bn_train(x, gamma, beta, eps):
     return y, (xhat, inv, xmean, xvar)
 
 
-def _bn_backward(dy, gamma, xhat, inv):
-    """Backward of `_bn_train`:
+def _bn_backward(dy, gamma, xhat, inv, dgamma=None, dbeta=None):
+    """Backward of `_bn_train` (dgamma, dbeta: where to write them, (K, 1, D), if given):
         dbeta  = Σ_i dy_i,   dgamma = Σ_i dy_i · xhat_i
         dx     = gamma/√(xvar+eps) · (dy − dbeta/N − xhat · dgamma/N)
     """
     n = dy.shape[1]
-    dbeta = _colsum(dy)                                  # (K, 1, D)
+    dbeta = _colsum(dy, out=dbeta)                       # (K, 1, D)
     dx = dy * xhat                                       # (K, N, D), first for dgamma
-    dgamma = _colsum(dx)                                 # (K, 1, D)
+    dgamma = _colsum(dx, out=dgamma)                     # (K, 1, D)
     np.multiply(xhat, dgamma * (-1.0 / n), out=dx)       # − xhat · dgamma/N
     dx += dy
     dx += dbeta * (-1.0 / n)                             # − dbeta/N
@@ -199,15 +208,14 @@ def running_update(running: np.ndarray, batch: np.ndarray, f: np.ndarray) -> Non
     running, batch: (k, D); f: (k, 1), the momentum of each network (1/t for a cumulative average).
     The lessons replay running estimates with this same function, so they match to the last bit."""
     diff = batch - running                                                       # (k, D)
-    small = f < 0.5                                                              # (k, 1)
-    if small.all():
+    if f.max() < 0.5:
         diff *= f
         running += diff
     else:
         near = batch - diff * (np.float32(1.0) - f)
         diff *= f
         diff += running
-        np.copyto(running, np.where(small, diff, near))
+        np.copyto(running, np.where(f < 0.5, diff, near))
 
 
 class Stack:
@@ -538,14 +546,14 @@ class Stack:
                 dgamma, dbeta = g[4 * l + 2], g[4 * l + 3]                       # (K, D) views
                 da = dh
                 for start, stop, c in parts["after"]:
-                    dx, dg, db = _bn_backward(dh[start:stop], gamma[start:stop], c[0], c[1])
+                    dx, _, _ = _bn_backward(dh[start:stop], gamma[start:stop], c[0], c[1],
+                                            dgamma[start:stop, None], dbeta[start:stop, None])
                     da = _put(da, start, stop, dx)
-                    dgamma[start:stop], dbeta[start:stop] = dg[:, 0], db[:, 0]
                 dz = _act_backward(self.activation, da, fwd["z"][l], fwd["a"][l])  # (K, N, D)
                 for start, stop, c in parts["before"]:
-                    dx, dg, db = _bn_backward(dz[start:stop], gamma[start:stop], c[0], c[1])
+                    dx, _, _ = _bn_backward(dz[start:stop], gamma[start:stop], c[0], c[1],
+                                            dgamma[start:stop, None], dbeta[start:stop, None])
                     dz = _put(dz, start, stop, dx)
-                    dgamma[start:stop], dbeta[start:stop] = dg[:, 0], db[:, 0]
                 _matmul(dz.transpose(0, 2, 1), fwd["u"][l], out=g[4 * l])         # dW (K, D, Din)
                 if not self.all_before:
                     db_l = g[4 * l + 1]

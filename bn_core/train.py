@@ -468,11 +468,12 @@ class Run:
         if not np.isfinite(zk).all():
             return [self._layer_stats(z[k], l, k, grad_norms[k]) for k in ks]
         flat = zk.reshape(len(ks), -1)                                          # (k, N·W)
-        p15, p50, p85 = np.percentile(flat, [15, 50, 85], axis=1)               # each (k,)
-        units = np.percentile(zk[:, :, :UNITS_RECORDED], [15, 50, 85], axis=1)  # (3, k, ≤16)
-        units = units.astype(np.float32)
+        ordered = np.sort(flat, axis=1)                                         # (k, N·W)
+        p15, p50, p85 = _percentiles(ordered, PERCENTILES)                      # each (k,)
+        units = _percentiles(np.sort(zk[:, :, :UNITS_RECORDED], axis=1), PERCENTILES)
+        units = units.astype(np.float32)                                        # (3, k, ≤16)
         saturation = self._saturated(flat).mean(1)                              # (k,)
-        hists = _histograms(flat, self.history.edges[l])                        # (k, bins)
+        hists = _histograms_of_sorted(ordered, self.history.edges[l])           # (k, bins)
         mean, std = flat.mean(1), flat.std(1)
         return [self._with_running(LayerRecord(
                     float(mean[i]), float(std[i]), float(p15[i]), float(p50[i]), float(p85[i]),
@@ -505,6 +506,33 @@ class Run:
         rec = LayerRecord(float(finite.mean()), float(finite.std()), float(p15), float(p50),
                           float(p85), unit_p, saturation, hist, float(grad_norm))
         return self._with_running(rec, l, k)
+
+
+PERCENTILES = (15, 50, 85)
+
+
+def _percentiles(ordered: np.ndarray, q) -> np.ndarray:
+    """Percentiles q of sorted values along axis 1, as np.percentile's default ('linear'):
+    at position v = q/100·(M − 1), between the values at ⌊v⌋ and ⌊v⌋ + 1. (len(q), …)."""
+    m = ordered.shape[1]
+    out = []
+    for pct in q:
+        v = pct / 100 * (m - 1)
+        lo = int(math.floor(v))
+        hi, t = min(lo + 1, m - 1), v - lo
+        a, b = ordered[:, lo].astype(np.float64), ordered[:, hi].astype(np.float64)
+        out.append(b - (b - a) * (1 - t) if t >= 0.5 else a + (b - a) * t)   # as numpy's _lerp
+    return np.stack(out)
+
+
+def _histograms_of_sorted(ordered: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """`_histograms` of rows already sorted: bin i ends where the first value ≥ edges[i + 1]."""
+    k, bins = ordered.shape[0], len(edges) - 1
+    counts = np.empty((k, bins), np.int64)
+    for r in range(k):
+        pos = np.searchsorted(ordered[r].astype(np.float64), edges[1:-1], side="left")  # (bins−1,)
+        counts[r] = np.diff(pos, prepend=0, append=ordered.shape[1])
+    return counts.astype(np.int32)
 
 
 def _histograms(values: np.ndarray, edges: np.ndarray) -> np.ndarray:

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from bn_core.train import PAPER_SETUP, BatchOrder, Run, TrainConfig, _histograms
+from bn_core.train import (PAPER_SETUP, BatchOrder, Run, TrainConfig, _histograms,
+                            _histograms_of_sorted, _percentiles)
 
 SMALL = TrainConfig(depth=2, width=12, steps=40, record_every=10, batch_size=16, lr=0.3)
 
@@ -150,10 +151,18 @@ def test_histograms_count_edge_values_as_numpy_does():
         np.concatenate([edges, edges[:-1] + 1e-7, [-9.0, 9.0, -4.0, 4.0]]),   # on and beside edges
         np.concatenate([rng.normal(0, 2, edges.size * 2 - 1), [-1e30, 1e30, 0.0, -0.0]]),
     ]).astype(np.float32)                                                      # (2, M)
-    counts = _histograms(rows, edges)
-    for row, got in zip(rows, counts):
-        expected, _ = np.histogram(np.clip(row, edges[0], edges[-1]), bins=edges)
-        np.testing.assert_array_equal(got, expected)
+    for counts in (_histograms(rows, edges), _histograms_of_sorted(np.sort(rows, axis=1), edges)):
+        for row, got in zip(rows, counts):
+            expected, _ = np.histogram(np.clip(row, edges[0], edges[-1]), bins=edges)
+            np.testing.assert_array_equal(got, expected)
+
+
+@pytest.mark.parametrize("m", [1, 2, 7, 60, 6001])
+def test_percentiles_of_sorted_values_are_numpys(m):
+    values = np.random.default_rng(m).standard_normal((3, m, 4)).astype(np.float32)
+    q = [0, 15, 50, 85, 100]
+    np.testing.assert_allclose(_percentiles(np.sort(values, axis=1), q),
+                               np.percentile(values, q, axis=1), rtol=1e-6, atol=1e-7)
 
 
 def test_records_of_all_networks_at_once_equal_one_network_at_a_time():
