@@ -294,7 +294,7 @@ class Stack:
         self._active = self.active.numpy()                                 # (K,) bool, a view
         self._np_cache = {}
         self._fwd = self._eval = None                  # numpy results of the last passes
-        self._views = {}                               # torch views handed out, per pass
+        self._views = {}                               # torch views handed out: of the last pass, of grad
         _limit_blas_threads()
 
     @torch.no_grad()
@@ -567,7 +567,9 @@ class Stack:
     def grads(self) -> dict:
         """Views of the last backward's gradients, laid out like the parameters:
         {"W": [(K, out, in)…], "b": […], "gamma": […], "beta": […], "Wo": (K, C, H), "bo": (K, C)}."""
-        v = _flat_views(self.grad, self._shapes)
+        if self._views.get("grads", (None,))[0] is not self.grad:
+            self._views["grads"] = (self.grad, _flat_views(self.grad, self._shapes))
+        v = self._views["grads"][1]
         L = len(self.hidden)
         return {"W": v[0:4 * L:4], "b": v[1:4 * L:4], "gamma": v[2:4 * L:4],
                 "beta": v[3:4 * L:4], "Wo": v[4 * L], "bo": v[4 * L + 1]}

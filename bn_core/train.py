@@ -526,11 +526,15 @@ def _percentiles(ordered: np.ndarray, q) -> np.ndarray:
 
 
 def _histograms_of_sorted(ordered: np.ndarray, edges: np.ndarray) -> np.ndarray:
-    """`_histograms` of rows already sorted: bin i ends where the first value ≥ edges[i + 1]."""
+    """`_histograms` of rows already sorted: bin i ends where the first value ≥ edges[i + 1].
+    For float32 values v, v < e exactly where v < e rounded up to a float32."""
     k, bins = ordered.shape[0], len(edges) - 1
+    inner = edges[1:-1]                                                         # (bins − 1,)
+    up = inner.astype(ordered.dtype)
+    up = np.where(up < inner, np.nextafter(up, np.inf), up)                    # ⌈e⌉ in float32
     counts = np.empty((k, bins), np.int64)
     for r in range(k):
-        pos = np.searchsorted(ordered[r].astype(np.float64), edges[1:-1], side="left")  # (bins−1,)
+        pos = np.searchsorted(ordered[r], up, side="left")                      # #values < e
         counts[r] = np.diff(pos, prepend=0, append=ordered.shape[1])
     return counts.astype(np.int32)
 
