@@ -216,8 +216,8 @@ if preset == "paper" and config.to_query() == PAPER_SETUP.to_query():
         "**Paper setup** (Figure 1 of Ioffe & Szegedy 2015): 3 hidden layers of 100 sigmoid "
         "units, mini-batches of 60, plain SGD, small Gaussian initial weights (std 0.1), 50,000 "
         "steps, BN before the activation. The paper used MNIST (28×28); the lab uses the bundled "
-        "8×8 digits so nothing has to be downloaded. It takes a few minutes here: press Train "
-        "and watch it live.", icon=":material/description:")
+        "8×8 digits so nothing has to be downloaded. It takes a minute or so: press Train and "
+        "watch it live.", icon=":material/description:")
 
 # ----------------------------------------------------------------------------- the run
 
@@ -258,6 +258,9 @@ b5.button("Paper setup (Figure 1)", key="lab_paper", icon=":material/description
 b6.button("Default setup", key="lab_default", icon=":material/settings_backup_restore:",
           on_click=on_preset, args=(DEFAULT, "default"), width="stretch",
           help="The short run the page opens with: 1,500 steps, a few seconds.")
+
+if run is None:          # the networks could not be made (the error is shown above)
+    st.stop()
 
 progress = st.empty()
 st.caption("While it trains, the charts take turns to update (loss and one unit most often) so "

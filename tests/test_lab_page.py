@@ -231,10 +231,12 @@ def test_mnist_offline_fails_once_then_answers_at_once(monkeypatch):
             errors = [e.value for e in at.error]
             assert any("could not load 'mnist'" in e and "'digits'" in e for e in errors), errors
             assert charts(at) == 0 and at.button(key="lab_train").disabled
+            assert not at.subheader, "no empty result sections under the error"
             at.run()                                            # a rerun of the page
             assert not at.exception
         assert len(calls) == 1
         at.selectbox(key="lab_dataset").set_value("digits").run()   # the advice works
         assert not at.exception and not at.error and charts(at) == 5
+        assert any("What this run shows" in h.value for h in at.subheader)
     finally:
         data.forget_mnist_failure()
