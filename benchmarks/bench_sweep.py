@@ -8,12 +8,11 @@
    and the same without recording (bare train_step loops: one Stack K=8 vs 8 Stacks K=1), and
    the 8 runs one after another in plain PyTorch (nn.Sequential, autograd, torch.optim.SGD).
    Target: batched ≥ 3× faster. It also checks that both give the same results.
-   Why the same-engine ratio stays near 2×: a Stack of one network is itself fast (numpy, one
-   thread, ~0.65 ms a step, mostly the fixed cost of ~150 small operations), so 8 of them take
-   ~5.2 ms. The K = 8 step (~2.4 ms) spends ~1.1 ms in matrix products that already run near
-   this CPU's single-thread peak (~60–70 GFLOP/s) and ~1.3 ms in elementwise work on 8× the
-   data, which batching does not shrink. 3× would need the K = 8 step at ~1.7 ms: elementwise
-   work at half of what numpy takes (fused kernels).
+   Why the same-engine ratio stays below 2×: a Stack of one network is itself fast (~0.45 ms a
+   step: numpy, one thread, the BN loops compiled), so 8 of them take ~3.6 ms; the K = 8 step
+   (~2.1 ms) spends ~1.1 ms in matrix products that already run near this CPU's single-thread
+   peak (~60–70 GFLOP/s) and most of the rest in elementwise work on 8× the data, which
+   batching does not shrink. 3× would need the K = 8 step at ~1.2 ms: about the products alone.
 2. The paper-preset pair end to end: bn_core.train.Run(PAPER_SETUP) (without and with BN,
    50,000 steps, a snapshot every 50), the time the lab's "Paper setup" takes. Target ≤ 60 s.
    With --baseline, the same pair (bare loops) with the engine as first committed (the
