@@ -144,8 +144,17 @@ def _cross_entropy_loops(logits, y, loss, dlogits):
         loss[k] = -total * rn
 
 
+def _jit(function):
+    """Compile with IEEE arithmetic (0/0 = NaN, no exception), cached on disk where a cache
+    directory can be written (numba tries next to this file, then the user's cache directory),
+    else in memory only (compiled again in each process)."""
+    try:
+        return numba.njit(cache=True, nogil=True, error_model="numpy")(function)
+    except RuntimeError:                                 # "no locator available": nowhere to write
+        return numba.njit(nogil=True, error_model="numpy")(function)
+
+
 if AVAILABLE:
-    _jit = numba.njit(cache=True, nogil=True, error_model="numpy")   # IEEE: 0/0 = NaN, no raise
     _bn_train_loops = _jit(_bn_train_loops)
     _bn_backward_loops = _jit(_bn_backward_loops)
     _lerp_loops = _jit(_lerp_loops)
