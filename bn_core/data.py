@@ -119,10 +119,10 @@ def _mnist_arrays():
         try:
             d = _fetch_mnist()
         except Exception as exc:  # offline, blocked, or a broken cache
-            message = (
-                "could not load 'mnist' (scikit-learn's fetch_openml needs the network the first "
-                f"time: {type(exc).__name__}: {exc}); use 'digits', the bundled 8×8 digits, instead"
-            )
+            why = ("no connection to openml.org, where it is downloaded from once"
+                   if isinstance(exc, OSError) else f"{type(exc).__name__}: {exc}")
+            message = (f"could not load 'mnist' ({why}); use 'digits', the bundled 8×8 digits, "
+                       "instead")
             _mnist_failure = (_clock(), message, exc)
             raise ValueError(message) from exc
     return np.asarray(d.data, dtype=np.float64), np.asarray(d.target).astype(int)
