@@ -464,6 +464,8 @@ class Run:
     def _layer_records(self, z: np.ndarray, l: int, ks: list[int], grad_norms) -> list[LayerRecord]:
         """LayerRecords of layer l's (K, N, W) activation inputs z, for the networks ks.
         All networks at once where their values are finite; one by one otherwise."""
+        if not ks:
+            return []
         zk = z[ks] if len(ks) < z.shape[0] else z                               # (k, N, W)
         if not np.isfinite(zk).all():
             return [self._layer_stats(z[k], l, k, grad_norms[k]) for k in ks]
