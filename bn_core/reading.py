@@ -52,6 +52,7 @@ __all__ = ["Drift", "Reading", "drift", "accuracy_target", "first_reached", "rea
 
 N_CLASSES = {"digits": 10, "mnist": 10, "moons": 2, "circles": 2, "xor": 2, "spiral": 3}
 LEARNED_MARGIN = 0.10      # "learned": best test accuracy ≥ chance + 10 points (module doc)
+SMALL_LR = {"sgd": 0.01, "momentum": 0.001, "adam": 1e-4}   # at or below: "try a larger one"
 
 SANTURKAR_NOTE = (
     "A caution the 2015 paper could not give: the steady distributions you see are what BN was "
@@ -201,6 +202,9 @@ def stall_explanation(history: History, network: str) -> str | None:
                      "almost 0, so the weights before them barely change.")
     if cfg.lr >= 1:
         text += f" The learning rate {cfg.lr:g} is large: try a smaller one."
+    elif cfg.lr <= SMALL_LR[cfg.optimizer]:
+        text += (f" The learning rate {cfg.lr:g} is small: each update barely moves the weights. "
+                 "Try a larger one, or more steps.")
     return text
 
 

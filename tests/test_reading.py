@@ -255,6 +255,9 @@ def test_real_run_with_a_tiny_learning_rate_learns_nothing_and_says_so():
     assert not any("First to reach" in x for x in reading.lines)
     assert any(x.startswith("**No network learned**: test accuracy stayed near chance, 10%")
                and f"{max(accs):.1%}" in x for x in reading.lines)
+    assert set(reading.stalled) == {"none", "before"}
+    assert all("learning rate 0.0001 is small" in t and "larger one" in t
+               for t in reading.stalled.values())
 
 
 def test_real_run_that_learns_names_the_first_to_reach():
