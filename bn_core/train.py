@@ -409,8 +409,10 @@ class Run:
 
     def _check_finite(self, loss):
         st = self.stack
-        finite = np.isfinite(loss.numpy() + st.grad.numpy() @ self._ones)      # (K,) NaN/inf spread
-        newly = st.active.numpy() & ~finite
+        sums = loss.numpy() + st.grad.numpy() @ self._ones                    # (K,) NaN/inf spread
+        if math.isfinite(float(sums.sum())):                                   # the usual case
+            return
+        newly = st.active.numpy() & ~np.isfinite(sums)
         if not newly.any():
             return
         for k in np.flatnonzero(newly).tolist():
