@@ -23,9 +23,18 @@ PAGES = [
 
 
 def page_setup(title: str, icon: str = ":material/science:", layout: str = "wide") -> None:
-    """First call of every page: page config and the sidebar navigation."""
+    """First call of every page: page config, the sidebar navigation, and which page ran last
+    (for `arrived`)."""
     st.set_page_config(page_title=f"{title} · BatchNorm Lab", page_icon=icon, layout=layout)
+    st.session_state["_ui_arrived"] = st.session_state.get("_ui_page") != title
+    st.session_state["_ui_page"] = title
     sidebar_nav()
+
+
+def arrived() -> bool:
+    """True on the first run of a visit to this page (the session's first page, or coming from
+    another page); False on its reruns (a click, a changed control)."""
+    return st.session_state.get("_ui_arrived", True)
 
 
 def sidebar_nav() -> None:

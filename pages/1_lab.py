@@ -133,11 +133,8 @@ st.markdown(
 load_config()
 # Leaving the page mid-training stops this script inside the training loop, before it can set
 # lab_running back to False, and session_state keeps it: coming back would train on by itself.
-# A fresh visit shows the run paused instead. It is recognisable: Streamlit drops the widget
-# state of a page that is left, so the Train button's key is missing when the page comes back
-# (and on the first visit); on a rerun of the page itself (a click, a changed control) it is
-# there.
-if "lab_train" not in ss or "lab_running" not in ss:
+# A fresh visit shows the run paused instead.
+if ui.arrived() or "lab_running" not in ss:
     ss.lab_running = False
 
 left, mid, right = st.columns(3)
