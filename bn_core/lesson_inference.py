@@ -46,11 +46,12 @@ __all__ = [
 
 DEPTH, WIDTH, ACTIVATION, LR = 2, 32, "sigmoid", 0.5
 BATCH_CHOICES = (2, 4, 8, 16, 32, 64, 128, 256)
-STEP_CHOICES = (200, 400, 600, 1000, 1500)
+STEP_CHOICES = (200, 400, 600, 1000, 1500, 3000, 5000)
 MOMENTUM_CHOICES = (None, 0.0, 0.001, 0.01, 0.05, 0.1, 0.2, 0.5, 0.9, 1.0)
 CONVERGENCE_MOMENTA = (0.01, 0.1, 0.5, None)
 SWEEP_SIZES = (2, 4, 8, 16, 64, 256)
 SWEEP_STEPS = 200
+MAX_POINTS = 1000              # points per line in the convergence figure
 CONTEXTS = 3                   # batches the single example is put in
 METHODS = {
     "batch": "batch statistics (training mode, test batches of m)",
@@ -657,17 +658,19 @@ MOMENTUM_COLOURS = {"0.01": "#1f77b4", "0.1": "#2ca02c", "0.5": "#ff7f0e",
 
 def convergence_figure(convergence: dict, height: int = 330):
     """Running mean (left) and variance (right) of one unit over training, per momentum,
-    against the exact training-set value at each checkpoint (black)."""
+    against the exact training-set value at each checkpoint (black). Long runs are drawn at
+    MAX_POINTS evenly spaced steps (the values at those steps, the last step always)."""
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
     fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.08,
                         subplot_titles=("running mean vs exact mean", "running var vs exact variance"))
-    steps = convergence["steps"]
+    steps = np.asarray(convergence["steps"])
+    shown = np.unique(np.linspace(0, len(steps) - 1, min(len(steps), MAX_POINTS)).round().astype(int))
     for col, which in ((1, 0), (2, 1)):
         for name, path in convergence["paths"].items():
             fig.add_trace(go.Scatter(
-                x=steps, y=path[which], mode="lines", name=f"momentum {name}",
+                x=steps[shown], y=np.asarray(path[which])[shown], mode="lines", name=f"momentum {name}",
                 line=dict(width=1.8, color=MOMENTUM_COLOURS.get(name, "#d62728"),
                           dash="solid" if name in MOMENTUM_COLOURS else "dash"),
                 legendgroup=name, showlegend=col == 1,

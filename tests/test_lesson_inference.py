@@ -331,3 +331,17 @@ def test_train_network_reports_progress():
                      progress=lambda f, text: seen.append(f))
     assert seen[-1] == 1.0 and seen == sorted(seen) and len(seen) > 5
     assert math.isclose(seen[0], 0.0)
+
+
+def test_convergence_figure_draws_long_runs_at_most_max_points_exactly():
+    steps = np.arange(5001)
+    mean, var = np.sin(steps / 300.0), 1 + np.cos(steps / 700.0)
+    conv = {"steps": steps, "paths": {"0.1": (mean, var)}, "checkpoints": [0, 5000],
+            "exact_mean": [0.0, 0.1], "exact_var": [1.0, 1.1]}
+    fig = li.convergence_figure(conv)
+    line = fig.data[0]
+    assert len(line.x) == li.MAX_POINTS and line.x[0] == 0 and line.x[-1] == 5000
+    np.testing.assert_array_equal(line.y, mean[np.asarray(line.x)])      # values at those steps
+    short = li.convergence_figure({**conv, "steps": steps[:300],
+                                   "paths": {"0.1": (mean[:300], var[:300])}})
+    assert list(short.data[0].x) == list(range(300))                       # short runs: every step
