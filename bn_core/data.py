@@ -21,8 +21,10 @@ without trying again; the first call after that tries the network again.
 from __future__ import annotations
 
 import functools
+import socket
 import threading
 import time
+import urllib.error
 from dataclasses import dataclass
 
 import numpy as np
@@ -119,8 +121,10 @@ def _mnist_arrays():
         try:
             d = _fetch_mnist()
         except Exception as exc:  # offline, blocked, or a broken cache
-            why = ("no connection to openml.org, where it is downloaded from once"
-                   if isinstance(exc, OSError) else f"{type(exc).__name__}: {exc}")
+            offline = isinstance(exc, (urllib.error.URLError, ConnectionError, TimeoutError,
+                                       socket.gaierror))
+            why = ("no connection to openml.org, where it is downloaded from once" if offline
+                   else f"{type(exc).__name__}: {exc}")
             message = (f"could not load 'mnist' ({why}); use 'digits', the bundled 8×8 digits, "
                        "instead")
             _mnist_failure = (_clock(), message, exc)

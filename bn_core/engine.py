@@ -213,13 +213,13 @@ def _put(whole, start, stop, part):
 
 
 def _running_update_numpy(running: np.ndarray, batch: np.ndarray, f: np.ndarray) -> None:
-    """running ← (1 − f)·running + f·batch, in place (float32), as torch.lerp computes it:
+    """running ← (1 − f)·running + f·batch, in place (float32), with torch.lerp's formula:
 
         running + f·(batch − running)            where f < 0.5
         batch − (batch − running)·(1 − f)        where f ≥ 0.5   (so f = 1 gives batch exactly)
 
     running, batch: (k, D); f: (k, 1), the momentum of each network (1/t for a cumulative average).
-    The lessons replay running estimates with this same function, so they match to the last bit."""
+    The numpy twin of `bn_core.kernels.lerp` (the same roundings: they agree bit for bit)."""
     diff = batch - running                                                       # (k, D)
     if f.max() < 0.5:
         diff *= f
@@ -489,7 +489,7 @@ class Stack:
             self._update_running(l, layer_parts, f, n)
 
     def _update_running(self, l, parts, f, n):
-        """running ← (1 − f)·running + f·batch statistic (`running_update`, torch's lerp, as
+        """running ← (1 − f)·running + f·batch statistic (`running_update`, torch.lerp's formula, as
         torch.nn.BatchNorm1d), with the unbiased batch variance xvar·N/(N − 1), for the networks
         with BN in layer l (a network without BN keeps running_mean 0, running_var 1)."""
         rm, rv = self._array(self.running_mean[l]), self._array(self.running_var[l])   # (K, D)

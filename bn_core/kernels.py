@@ -17,7 +17,7 @@ for each network k and unit d separately (sums over the N examples of network k'
 autograd; `tests/test_engine.py` checks the whole engine against autograd networks.
 
 Where numba is not installed, `AVAILABLE` is False and the engine uses its numpy versions.
-The loops do not check bounds: the wrappers below check what could be out of range (labels).
+The loops do not check bounds: the wrappers below check every shape, and the labels' range.
 """
 
 from __future__ import annotations
@@ -37,27 +37,27 @@ AVAILABLE = numba is not None
 def _bn_train_loops(x, gamma, beta, eps, y, xhat, inv, xmean, xvar):
     """x (K, N, D); gamma, beta (K, 1, D); eps (K, 1, 1) → y, xhat (K, N, D); inv, xmean, xvar (K, 1, D)."""
     K, N, D = x.shape
-    rn = np.float32(1.0 / N)
     one = np.float32(1.0)
     for k in range(K):
-        mean = np.zeros(D, np.float32)
-        var = np.zeros(D, np.float32)
+        mean = np.zeros(D, np.float64)                   # sums in float64: exact enough for
+        var = np.zeros(D, np.float64)                    # ill-conditioned batches too
         for n in range(N):                               # xmean = Σ_i x_i / N
             for d in range(D):
                 mean[d] += x[k, n, d]
+        centre = np.empty(D, np.float32)
         for d in range(D):
-            mean[d] *= rn
+            centre[d] = mean[d] / N
         for n in range(N):                               # xvar = Σ_i (x_i − xmean)² / N
             for d in range(D):
-                c = x[k, n, d] - mean[d]
+                c = x[k, n, d] - centre[d]
                 xhat[k, n, d] = c
                 var[d] += c * c
         scale = np.empty(D, np.float32)
         for d in range(D):
-            var[d] *= rn
-            xmean[k, 0, d] = mean[d]
-            xvar[k, 0, d] = var[d]
-            inv[k, 0, d] = one / np.sqrt(var[d] + eps[k, 0, 0])
+            v = np.float32(var[d] / N)
+            xmean[k, 0, d] = centre[d]
+            xvar[k, 0, d] = v
+            inv[k, 0, d] = one / np.sqrt(v + eps[k, 0, 0])
             scale[d] = inv[k, 0, d]
         for n in range(N):                               # xhat, y = gamma · xhat + beta
             for d in range(D):
@@ -71,26 +71,28 @@ def _bn_backward_loops(dy, gamma, xhat, inv, dx, dgamma, dbeta):
     K, N, D = dy.shape
     rn = np.float32(1.0 / N)
     for k in range(K):
-        sb = np.zeros(D, np.float32)
-        sg = np.zeros(D, np.float32)
+        sb = np.zeros(D, np.float64)                     # sums in float64, as in the forward
+        sg = np.zeros(D, np.float64)
         for n in range(N):                               # dbeta = Σ dy, dgamma = Σ dy · xhat
             for d in range(D):
                 sb[d] += dy[k, n, d]
                 sg[d] += dy[k, n, d] * xhat[k, n, d]
         scale = np.empty(D, np.float32)
+        mb = np.empty(D, np.float32)
+        mg = np.empty(D, np.float32)
         for d in range(D):
             dbeta[k, 0, d] = sb[d]
             dgamma[k, 0, d] = sg[d]
             scale[d] = gamma[k, 0, d] * inv[k, 0, d]
-            sb[d] *= rn
-            sg[d] *= rn
+            mb[d] = sb[d] * rn
+            mg[d] = sg[d] * rn
         for n in range(N):                               # dx = gamma·inv·(dy − dbeta/N − xhat·dgamma/N)
             for d in range(D):
-                dx[k, n, d] = scale[d] * (dy[k, n, d] - sb[d] - xhat[k, n, d] * sg[d])
+                dx[k, n, d] = scale[d] * (dy[k, n, d] - mb[d] - xhat[k, n, d] * mg[d])
 
 
 def _lerp_loops(running, batch, f):
-    """running (K, D) ← torch.lerp(running, batch, f), f (K, 1); in place."""
+    """running (K, D) ← lerp(running, batch, f), f (K, 1); in place."""
     K, D = running.shape
     one = np.float32(1.0)
     for k in range(K):
@@ -115,8 +117,8 @@ def _act_backward_loops(kind, da, z, a, dz):
                     dz[k, n, d] = da[k, n, d] * ((one - a[k, n, d]) * a[k, n, d])
                 elif kind == 1:
                     dz[k, n, d] = da[k, n, d] * (one - a[k, n, d] * a[k, n, d])
-                else:
-                    dz[k, n, d] = da[k, n, d] if z[k, n, d] > zero else zero
+                else:                                    # as torch's threshold_backward:
+                    dz[k, n, d] = zero if z[k, n, d] <= zero else da[k, n, d]   # NaN passes da
 
 
 def _cross_entropy_loops(logits, y, loss, dlogits):
@@ -165,27 +167,43 @@ ACT_KINDS = {"sigmoid": 0, "tanh": 1, "relu": 2}
 
 
 def lerp(running, batch, f) -> None:
-    """running ← (1 − f)·running + f·batch, in place, as torch.lerp computes it:
+    """running ← (1 − f)·running + f·batch, in place, with torch.lerp's formula:
 
         running + f·(batch − running)            where f < 0.5
         batch − (batch − running)·(1 − f)        where f ≥ 0.5   (so f = 1 gives batch exactly)
 
     running, batch: (K, D) float32; f: (K, 1), each network's momentum (1/t for a cumulative
-    average). The engine's running estimates and the lessons' replay of them both use it."""
+    average). torch's CPU kernel fuses each multiply-add (one rounding instead of two), so about
+    one value in ten differs from torch.lerp's in the last bit. The engine's running estimates
+    and the lessons' replay of them both use this function, so those two agree bit for bit."""
+    _expect("batch", batch, running.shape)
+    _expect("f", f, (running.shape[0], 1))
     _lerp_loops(running, batch, f)
 
 
 def act_backward(name, da, z, a):
     """∂ℓ/∂z = ∂ℓ/∂a · g'(z) for the activation `name`, as `bn_core.engine._act_backward`."""
+    _expect("z", z, da.shape)
+    _expect("a", a, da.shape)
     dz = np.empty_like(da)
     _act_backward_loops(ACT_KINDS[name], da, z, a, dz)
     return dz
 
 
+def _expect(name, array, shape) -> None:
+    """The loops do not check bounds: every array must have exactly the shape they assume."""
+    if np.shape(array) != shape:
+        raise ValueError(f"{name}: expected shape {shape}, got {np.shape(array)}")
+
+
 def bn_train(x, gamma, beta, eps):
     """Training-mode BN of each of the K stacked batches: (y, (xhat, inv, xmean, xvar)), the
-    same results (to float rounding) as `bn_core.engine._bn_train`. x: (K, N, D) float32."""
+    same results (to float rounding) as `bn_core.engine._bn_train`. x: (K, N, D) float32;
+    gamma, beta: (K, 1, D); eps: (K, 1, 1)."""
     k, _, d = x.shape
+    _expect("gamma", gamma, (k, 1, d))
+    _expect("beta", beta, (k, 1, d))
+    _expect("eps", eps, (k, 1, 1))
     y, xhat = np.empty_like(x), np.empty_like(x)
     inv, xmean, xvar = (np.empty((k, 1, d), np.float32) for _ in range(3))
     _bn_train_loops(x, gamma, beta, eps, y, xhat, inv, xmean, xvar)
@@ -196,6 +214,10 @@ def bn_backward(dy, gamma, xhat, inv, dgamma=None, dbeta=None):
     """Backward of `bn_train`: (dx, dgamma, dbeta); dgamma, dbeta (K, 1, D) are written in
     place where given (views of the gradient buffer), as in `bn_core.engine._bn_backward`."""
     k, _, d = dy.shape
+    _expect("xhat", xhat, dy.shape)
+    for name, array in (("gamma", gamma), ("inv", inv), ("dgamma", dgamma), ("dbeta", dbeta)):
+        if array is not None:
+            _expect(name, array, (k, 1, d))
     dx = np.empty_like(dy)
     dgamma = np.empty((k, 1, d), np.float32) if dgamma is None else dgamma
     dbeta = np.empty((k, 1, d), np.float32) if dbeta is None else dbeta
@@ -211,6 +233,8 @@ def cross_entropy(logits, y):
         ∂loss/∂logits = (softmax(logits) − onehot(y)) / N
     """
     k, n, c = logits.shape
+    if y.ndim not in (1, 2) or y.shape[-1] != n or y.reshape(-1, n).shape[0] not in (1, k):
+        raise ValueError(f"y: expected labels of shape ({n},), (1, {n}) or ({k}, {n}), got {y.shape}")
     if y.size and (y.min() < 0 or y.max() >= c):        # the loops do not check bounds
         raise ValueError(f"expected labels in 0…{c - 1}, got {y.min()}…{y.max()}")
     loss = np.empty(k, np.float32)

@@ -415,19 +415,18 @@ class Run:
         newly = st.active.numpy() & ~np.isfinite(sums)
         if not newly.any():
             return
+        grads = st.grads()
         for k in np.flatnonzero(newly).tolist():
-            layer, what = None, "training loss"
-            grads = st.grads()
+            # where it showed first: the forward pass, layer by layer, before any gradient
+            # (the backward pass runs after the whole forward: a NaN in layer 3's output makes
+            # layer 1's weight gradient NaN too)
+            checks = []
             for l in range(len(st.hidden)):
-                if not bool(torch.isfinite(st.z[l][k]).all()):
-                    layer, what = l, "input to the activation"
-                    break
-                if not bool(torch.isfinite(st.u[l + 1][k]).all()):
-                    layer, what = l, "output (after BN)"
-                    break
-                if not bool(torch.isfinite(grads["W"][l][k]).all()):
-                    layer, what = l, "weight gradient"
-                    break
+                checks += [(l, "input to the activation", st.z[l][k]),
+                           (l, "output (after BN)", st.u[l + 1][k])]
+            checks += [(l, "weight gradient", grads["W"][l][k]) for l in range(len(st.hidden))]
+            layer, what = next(((l, w) for l, w, values in checks
+                                if not bool(torch.isfinite(values).all())), (None, "training loss"))
             net = self.networks[k]
             self.history.divergence[net] = Divergence(self.step, layer, what)
             st.active[k] = False
@@ -516,8 +515,9 @@ PERCENTILES = (15, 50, 85)
 
 
 def _percentiles(ordered: np.ndarray, q) -> np.ndarray:
-    """Percentiles q of sorted values along axis 1, as np.percentile's default ('linear'):
-    at position v = q/100·(M − 1), between the values at ⌊v⌋ and ⌊v⌋ + 1. (len(q), …)."""
+    """Percentiles q of sorted values along axis 1, by np.percentile's default method ('linear'):
+    at position v = q/100·(M − 1), between the values at ⌊v⌋ and ⌊v⌋ + 1. (len(q), …).
+    Interpolated in float64 (numpy does it in the input's float32: the last bit may differ)."""
     m = ordered.shape[1]
     out = []
     for pct in q:

@@ -5,7 +5,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from bn_core.engine import NetSpec, Stack, running_update
+from bn_core.engine import NetSpec, Stack, _running_update_numpy, running_update
 from bn_core.layers import MLP
 
 IN, HIDDEN, OUT, N = 5, (7, 6), 3, 9
@@ -122,7 +122,7 @@ def test_nan_in_an_unused_bn_path_does_not_leak_into_the_plain_network():
 
 
 @pytest.mark.parametrize("f", [0.1, 0.4999, 0.5, 0.9, 1.0])
-def test_running_update_is_torch_lerp(f):
+def test_running_update_is_torch_lerps_formula(f):
     rng = np.random.default_rng(1)
     running = rng.normal(size=(3, 50)).astype(np.float32)
     batch = rng.normal(3.0, 2.0, size=(3, 50)).astype(np.float32)
@@ -134,6 +134,9 @@ def test_running_update_is_torch_lerp(f):
     np.testing.assert_allclose(got, (1 - f) * running + f * batch, rtol=1e-5, atol=1e-5)
     if f == 1.0:
         np.testing.assert_array_equal(got, batch)               # the first cumulative update
+    plain = running.copy()                                      # the numpy fallback: bit for bit
+    _running_update_numpy(plain, batch, weight)
+    np.testing.assert_array_equal(got, plain)
 
 
 def test_running_update_mixes_momenta_per_network():

@@ -84,6 +84,7 @@ def test_eps_zero_on_a_constant_unit_gives_nan_not_an_error():
 def test_act_backward_matches_numpy(name):
     z = batch(d=9)
     z[0, 0, 0] = 0.0                                            # relu's kink: gradient 0, as torch
+    z[0, 0, 1] = np.nan                                         # NaN lets da through, as torch
     a = engine._act(name, z)
     da = RNG.normal(0, 1, z.shape).astype(np.float32)
     np.testing.assert_allclose(kernels.act_backward(name, da, z, a),
@@ -106,6 +107,35 @@ def test_cross_entropy_matches_torch(shared_labels):
 def test_cross_entropy_refuses_labels_out_of_range():
     with pytest.raises(ValueError, match="expected labels in 0…9"):
         kernels.cross_entropy(np.zeros((1, 4, 10), np.float32), np.array([[0, 1, 10, 2]]))
+
+
+@pytest.mark.parametrize("call", [
+    lambda: kernels.cross_entropy(np.zeros((3, 4, 10), np.float32), np.zeros((2, 4), np.int64)),
+    lambda: kernels.cross_entropy(np.zeros((3, 4, 10), np.float32), np.zeros(5, np.int64)),
+    lambda: kernels.lerp(np.zeros((3, 5), np.float32), np.ones((3, 5), np.float32),
+                         np.full((1, 1), 0.1, np.float32)),
+    lambda: kernels.lerp(np.zeros((3, 5), np.float32), np.ones((3, 4), np.float32),
+                         np.full((3, 1), 0.1, np.float32)),
+    lambda: kernels.bn_train(batch(k=3), np.ones((1, 1, 7), np.float32), np.zeros((3, 1, 7), np.float32),
+                             np.full((3, 1, 1), 1e-5, np.float32)),
+    lambda: kernels.bn_backward(batch(k=2), np.ones((2, 1, 7), np.float32), batch(k=2, d=6),
+                                np.ones((2, 1, 7), np.float32)),
+    lambda: kernels.act_backward("relu", batch(k=2), batch(k=1), batch(k=2)),
+])
+def test_loops_refuse_arrays_of_the_wrong_shape(call):
+    """The loops do not check bounds: a wrong shape must be a ValueError, not a crash."""
+    with pytest.raises(ValueError, match="expected"):
+        call()
+
+
+def test_bn_sums_in_float64_on_an_ill_conditioned_batch():
+    x = (40.0 + RNG.normal(0, 1.4e-3, (1, 512, 5))).astype(np.float32)   # mean ≫ spread
+    gamma, beta, eps = np.ones((1, 1, 5), np.float32), np.zeros((1, 1, 5), np.float32), \
+        np.full((1, 1, 1), 1e-12, np.float32)
+    _, (xhat, inv, xmean, xvar) = kernels.bn_train(x, gamma, beta, eps)
+    x64 = x.astype(np.float64)
+    np.testing.assert_allclose(xmean[0, 0], x64.mean(1)[0], rtol=1e-7)
+    np.testing.assert_allclose(xvar[0, 0], x64.var(1)[0], rtol=1e-3)
 
 
 def test_engine_without_numba_trains_the_same(monkeypatch):

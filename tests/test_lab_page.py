@@ -221,7 +221,7 @@ def test_mnist_offline_fails_once_then_answers_at_once(monkeypatch):
 
     def offline():
         calls.append(1)
-        raise OSError("no network")
+        raise ConnectionError("no network")
 
     data.forget_mnist_failure()
     monkeypatch.setattr(data, "_fetch_mnist", offline)

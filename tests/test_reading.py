@@ -136,8 +136,11 @@ def test_stall_message_waits_for_a_quarter_of_the_run():
     text = stall_explanation(history(frames, cfg, ("none",)), "none")
     assert "not learning" in text and "11.0%" in text and "1 in 10 classes" in text
     assert "99% of layer 1's sigmoid units are saturated" in text and "learning rate 10" in text
-    learning = [{"none": snap("none", 250 * i, 0.5, saturated)} for i in range(4)]
+    learning = [{"none": snap("none", 250 * i, 0.11 if i == 0 else 0.5, saturated)} for i in range(4)]
     assert stall_explanation(history(learning, cfg, ("none",)), "none") is None
+    stuck_high = [{"none": snap("none", 250 * i, 0.5, saturated)} for i in range(4)]  # 50% from step 0
+    text = stall_explanation(history(stuck_high, cfg, ("none",)), "none")
+    assert "no better than before training (50.0% at step 0)" in text
 
 
 def test_divergence_explanations_name_the_cause():
@@ -238,6 +241,19 @@ def test_accuracy_after_a_divergence_does_not_count_as_learning():
     h = history(frames, networks=("none",), divergence={"none": div})
     assert best_accuracy(h, "none") == pytest.approx(0.12) and not learned(h, "none")
     assert any(x.startswith("**No network learned**") for x in read_history(h).lines)
+
+
+def test_a_network_that_starts_well_above_chance_must_improve_to_have_learned():
+    """moons: the untrained network can already score ~77% (chance 50%); staying there is not
+    learning, and the reading says where it started rather than 'near chance'."""
+    cfg = CONFIG.replace(dataset="moons")
+    h = acc_history({"none": [0.77, 0.76, 0.80, 0.78], "before": [0.77, 0.79, 0.80, 0.81]}, cfg)
+    reading = read_history(h)
+    assert reading.learned == {"none": False, "before": False}
+    assert any(x.startswith("**No network learned**: test accuracy stayed near where it started "
+                            "(77.0% at step 0)") for x in reading.lines)
+    h = acc_history({"none": [0.77, 0.80, 0.86, 0.88], "before": [0.77, 0.90, 0.95, 0.97]}, cfg)
+    assert read_history(h).learned == {"none": True, "before": True}       # +11 and +20 points
 
 
 def real_reading(lr):

@@ -232,3 +232,30 @@ def test_history_table_has_a_row_per_step_network_and_layer():
     assert {"step", "network", "layer", "test_accuracy", "input_p50", "saturation"} <= set(table.columns)
     steps, acc = run.history.series("before", lambda s: s.test_acc)
     assert list(steps) == [f["before"].step for f in frames] and acc[-1] == frames[-1]["before"].test_acc
+
+
+def test_divergence_is_placed_in_the_forward_pass_before_the_gradients():
+    """eps = 0 and BN after saturated sigmoids: layer 3's BN output is the first NaN. Every weight
+    gradient is NaN too (the backward pass runs after the whole forward), so the report must
+    name the forward value, not layer 1's gradient."""
+    cfg = TrainConfig(activation="sigmoid", lr=10.0, eps=0.0, placement="after", init_scale=10.0,
+                      steps=300, depth=3, width=16, batch_size=8, record_every=20, momentum=None)
+    run = Run(cfg)
+    seen = {}
+    check = run._check_finite
+
+    def spy(loss):                         # the first non-finite step, seen independently
+        k = run.networks.index("after")
+        if not np.isfinite(loss.numpy()[k]) and not seen:
+            st = run.stack
+            seen["forward"] = [(l, what) for l in range(3) for what, v in
+                               (("input to the activation", st.z[l][k]),
+                                ("output (after BN)", st.u[l + 1][k]))
+                               if not bool(torch.isfinite(v).all())]
+        check(loss)
+
+    run._check_finite = spy
+    list(run.stream())
+    div = run.history.divergence["after"]
+    assert seen["forward"], "this setting is meant to break the forward pass"
+    assert (div.layer, div.what) == seen["forward"][0]
