@@ -10,8 +10,11 @@ st.title("BatchNorm Lab")
 st.markdown(
     "**Batch Normalization** (Ioffe & Szegedy, 2015) normalises the input of a layer over each "
     "mini-batch: every feature is shifted to mean 0 and scaled to variance 1, then given a learned "
-    "scale γ and shift β. It lets deep networks train with larger learning rates, makes them less "
-    "sensitive to how their weights start, and is in almost every modern network."
+    "scale γ and shift β. It lets deep networks train with larger learning rates and makes them "
+    "less sensitive to how their weights start. It is a standard part of convolutional networks "
+    "for images (ResNet and its relatives); transformers, and so most language models, use "
+    "LayerNorm or RMSNorm instead, which normalise each token over its own features rather than "
+    "over the batch."
 )
 st.latex(
     r"\mu_B = \frac{1}{m}\sum_{i=1}^{m} x_i \qquad "

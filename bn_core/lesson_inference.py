@@ -3,7 +3,7 @@
     config = InferenceConfig(batch_size=32, steps=600, momentum=0.1)
     trained = train_network(config.train_config())     # a few seconds; plain data, cacheable
     lesson = inference_lesson(trained, config)          # cheap: tables, accuracies, curves
-    sweep = batch_size_sweep(seed=0)                    # six more small networks
+    sweep = batch_size_sweep(seed=0)                    # six more networks, equal examples seen
 
 A small BN network (BN before each activation, as in the paper) is trained with
 `bn_core.train.Run`. While it trains, every step's batch statistics μ_B and σ²_B are recorded,
@@ -19,7 +19,16 @@ classified with four sets of statistics:
     exact      the mean and variance of the whole training set, each layer normalised with
                the exact statistics of the layers below (one full-batch forward pass)
 
-and beside them the course notes' variance 1/(n_B − 1) · Σ_B σ²_B (a *sum* over the n_B batches).
+and beside them the course notes' variance 1/(n_B − 1) · Σ_B σ²_B (a *sum* over the n_B
+batches: the "Inference" section of the revision notes the app was built from,
+shared/reference/batch-normalization-notes.txt), and the remedy for deeper layers:
+
+    layerwise  Algorithm 2 one layer at a time, each layer's statistics from inputs that come
+               through the layers below already in eval mode (`layerwise_statistics`)
+
+Why the remedy: in training mode the layer-1 x̂ of every batch has within-batch variance
+exactly 1, where m eval-mode examples would have (m−1)/m on average; so layer 2's training-batch
+variance is already too large by about m/(m−1), and Algorithm 2's m/(m−1) overcorrects it.
 """
 
 from __future__ import annotations
@@ -37,9 +46,12 @@ from bn_core.engine import NetSpec, Stack, running_update
 from bn_core.lesson_formula import KERAS_EPS, MAX_SEED, PYTORCH_EPS, QueryConfig
 from bn_core.train import BatchOrder, Run, TrainConfig
 
+ACT = {"sigmoid": torch.sigmoid, "tanh": torch.tanh, "relu": torch.relu}   # g, by name
+
 __all__ = [
     "InferenceConfig", "TrainedNetwork", "InferenceLesson", "train_network", "inference_lesson",
-    "running_estimates", "batch_size_sweep", "sweep_sentence", "variance_factors",
+    "running_estimates", "layerwise_statistics", "batch_size_sweep", "sweep_sentence",
+    "variance_factors", "NOTES_SOURCE", "KERAS_SOURCE", "SWEEP_EXAMPLES",
     "momentum_conventions", "METHODS", "CONVERGENCE_MOMENTA", "SWEEP_SIZES", "SWEEP_STEPS",
     "convergence_figure", "sweep_figure", "format_momentum",
 ]
@@ -50,14 +62,21 @@ STEP_CHOICES = (200, 400, 600, 1000, 1500, 3000, 5000)
 MOMENTUM_CHOICES = (None, 0.0, 0.001, 0.01, 0.05, 0.1, 0.2, 0.5, 0.9, 1.0)
 CONVERGENCE_MOMENTA = (0.01, 0.1, 0.5, None)
 SWEEP_SIZES = (2, 4, 8, 16, 64, 256)
-SWEEP_STEPS = 200
+SWEEP_EXAMPLES = 12_800        # training examples each network of the sweep sees (≈ 9 epochs)
+SWEEP_STEPS = 200              # kept for callers that ask for equal steps
+NOTES_SOURCE = ("“Batch Normalization” revision notes, section “Inference”; "
+                "shared/reference/batch-normalization-notes.txt")
+KERAS_SOURCE = ("keras/src/layers/normalization/batch_normalization.py, BatchNormalization.call; "
+                "the variance comes from ops.moments, e.g. keras/src/backend/numpy/nn.py: "
+                "mean(x²) − mean(x)²")
 MAX_POINTS = 1000              # points per line in the convergence figure
 CONTEXTS = 3                   # batches the single example is put in
 METHODS = {
     "batch": "batch statistics (training mode, test batches of m)",
     "running": "running averages (eval mode)",
     "paper": "Algorithm 2 (paper): mean of μ_B, m/(m−1)·mean of σ²_B",
-    "notes": "the notes: mean of μ_B, 1/(n_B−1)·Σ σ²_B",
+    "layerwise": "Algorithm 2 layer by layer (layers below in eval mode)",
+    "notes": "the course notes: mean of μ_B, 1/(n_B−1)·Σ σ²_B",
     "exact": "exact statistics of the whole training set",
 }
 
@@ -333,6 +352,42 @@ def _predict_with(stack: Stack, means, varis, x) -> torch.Tensor:
     return stack.predict(x)[0]
 
 
+@torch.no_grad()
+def layerwise_statistics(stack: Stack, x: torch.Tensor, batches: list[torch.Tensor]):
+    """Algorithm 2 one layer at a time (the remedy for deeper layers): for l = 1 … L,
+
+        x_l = W_l · g(BN_eval(x_{l−1})) + b_l   for every example of the n_B batches of m
+        E[x_l] = mean of μ_B,   Var[x_l] = m/(m−1) · mean of σ²_B      (population_statistics)
+
+    where BN_eval uses the statistics already found for the layers below: each layer's
+    statistics describe the inputs it gets in eval mode, not the training-mode ones (whose
+    layer-1 x̂ has within-batch variance exactly 1 instead of (m−1)/m). Layer 1's input does
+    not depend on BN: its statistics are Algorithm 2's.
+
+    batches: n_B index tensors of one size m. Returns (means, vars): per layer (W,) float64.
+    """
+    idx = torch.stack(list(batches))                                      # (n_B, m)
+    n_b, m = idx.shape
+    xb = x[idx.reshape(-1)]                                               # (n_B·m, D)
+    L = len(stack.hidden)
+    means, varis = [], []
+    for l in range(L):
+        if l == 0:
+            u = xb                                                        # (n_B·m, D)
+        else:
+            rest = [np.zeros(w, np.float32) for w in stack.hidden[l:]]
+            _predict_with(stack, means + rest, varis + [r + 1 for r in rest], xb)
+            u = ACT[stack.activation](stack.eval_z[l - 1][0])             # (n_B·m, W) eval mode
+        z = u @ stack.W[l][0].T                                           # (n_B·m, W)
+        if not stack.all_before:                     # as the engine: BN before drops the bias
+            z = z + stack.b[l][0]
+        z = z.reshape(n_b, m, -1)                                         # (n_B, m, W)
+        mean, var = population_statistics(z.mean(1).numpy(), z.var(1, unbiased=False).numpy(), m)
+        means.append(mean)
+        varis.append(var)
+    return means, varis
+
+
 def variance_factors(n_train: int, sizes=(2, 4, 8, 16, 32, 64, 128, 256)) -> pd.DataFrame:
     """What each formula multiplies the average batch variance by, for batch sizes m:
     the paper m/(m−1); the notes Σσ²_B/(n_B−1) = n_B/(n_B−1) · mean σ²_B with n_B = N // m."""
@@ -347,7 +402,9 @@ def variance_factors(n_train: int, sizes=(2, 4, 8, 16, 32, 64, 128, 256)) -> pd.
 
 
 def momentum_conventions(momentum: float | None) -> pd.DataFrame:
-    """PyTorch and Keras write the running-average update with opposite momenta."""
+    """PyTorch and Keras write the running-average update with opposite momenta, and average
+    different batch variances into it: PyTorch the unbiased σ²_B·m/(m−1) (torch.nn.BatchNorm1d),
+    Keras the biased σ²_B it normalised with (KERAS_SOURCE)."""
     p = momentum
     keras = "none (Keras has no cumulative mode)" if p is None else f"{1 - p:g}"
     return pd.DataFrame({
@@ -355,6 +412,7 @@ def momentum_conventions(momentum: float | None) -> pd.DataFrame:
                    "moving ← momentum·moving + (1 − momentum)·batch"],
         "default momentum": ["0.1 (= Keras 0.9)", "0.99 (= PyTorch 0.01)"],
         "default ε": [f"{PYTORCH_EPS:g}", f"{KERAS_EPS:g}"],
+        "batch variance averaged in": ["unbiased: σ²_B · m/(m−1)", "biased: σ²_B (divides by m)"],
         "your momentum": [format_momentum(p), keras],
     }, index=pd.Index(["PyTorch (this app)", "Keras"], name="framework"))
 
@@ -371,9 +429,9 @@ class InferenceLesson:
                                       # average and sd of μ_B over the test batches)
     vars_table: pd.DataFrame          # per unit: Var[x] by each method, the notes' formula and
                                       # the plain (biased) mean of σ²_B
-    notes: dict                       # the notes' variance against the paper's: factors, and
+    notes: dict                       # the notes' variance against the paper's: factors,
                                       # "ratios" (per layer, each estimate ÷ the exact variance,
-                                      # averaged over units)
+                                      # averaged over units) and the test accuracies acc_*
     convergence: dict                 # steps, per momentum running paths of one unit, exact path
     convergence_table: pd.DataFrame   # per momentum: final error against exact, test accuracy
     single: pd.DataFrame              # one example: eval mode and CONTEXTS training-mode batches
@@ -417,9 +475,12 @@ def inference_lesson(trained: TrainedNetwork, config: InferenceConfig) -> Infere
     notes_mean = [trained.epoch_means[k].mean(0) for k in range(L)]
     notes_var = [trained.epoch_vars[k].sum(0) / (n_b - 1) if n_b > 1 else
                  np.full_like(trained.epoch_vars[k][0], np.nan) for k in range(L)]
+    layerwise = layerwise_statistics(stack, data.x_train,
+                                     epoch_batches(trained.n_train, m, trained.train_config.seed))
     stats = {
         "running": (ema_mean, ema_var),
         "paper": ([p[0] for p in paper], [p[1] for p in paper]),
+        "layerwise": layerwise,
         "notes": (notes_mean, notes_var),
         "exact": (trained.exact_mean, trained.exact_var),
     }
@@ -430,7 +491,7 @@ def inference_lesson(trained: TrainedNetwork, config: InferenceConfig) -> Infere
     exact_pred = preds["exact"].argmax(1)
     rows = [{"method": METHODS["batch"], "test accuracy": trained.batch_mode_acc,
              "same prediction as exact": math.nan}]
-    for key in ("running", "paper", "notes", "exact"):
+    for key in ("running", "paper", "layerwise", "notes", "exact"):
         rows.append({"method": METHODS[key], "test accuracy": _accuracy(preds[key], y_test),
                      "same prediction as exact": float((preds[key].argmax(1) == exact_pred).float().mean())})
     accuracy = pd.DataFrame(rows).set_index("method")
@@ -444,6 +505,7 @@ def inference_lesson(trained: TrainedNetwork, config: InferenceConfig) -> Infere
         "batch μ_B: sd": tm.std(0),
         running_col: ema_mean[l],
         "Algorithm 2": stats["paper"][0][l],
+        "layer by layer": layerwise[0][l],
         "exact": trained.exact_mean[l],
     }, index=units)
     vars_table = pd.DataFrame({
@@ -451,6 +513,7 @@ def inference_lesson(trained: TrainedNetwork, config: InferenceConfig) -> Infere
         "batch σ²_B: sd": tv.std(0),
         running_col: ema_var[l],
         "Algorithm 2": stats["paper"][1][l],
+        "layer by layer": layerwise[1][l],
         "notes": notes_var[l],
         "mean σ²_B": trained.epoch_vars[l].mean(0),
         "exact": trained.exact_var[l],
@@ -465,6 +528,7 @@ def inference_lesson(trained: TrainedNetwork, config: InferenceConfig) -> Infere
                 "mean σ²_B": float(np.mean(trained.epoch_vars[k].mean(0) / exact_v)),
                 "notes": float(np.mean(notes_var[k] / exact_v)),
                 "paper": float(np.mean(stats["paper"][1][k] / exact_v)),
+                "layer by layer": float(np.mean(layerwise[1][k] / exact_v)),
             })
     notes = {
         "m": m, "n_B": n_b, "n_train": trained.n_train,
@@ -472,6 +536,8 @@ def inference_lesson(trained: TrainedNetwork, config: InferenceConfig) -> Infere
         "ratios": pd.DataFrame(ratios).set_index("hidden layer"),
         "acc_paper": float(accuracy.loc[METHODS["paper"], "test accuracy"]),
         "acc_notes": float(accuracy.loc[METHODS["notes"], "test accuracy"]),
+        "acc_layerwise": float(accuracy.loc[METHODS["layerwise"], "test accuracy"]),
+        "acc_exact": float(accuracy.loc[METHODS["exact"], "test accuracy"]),
     }
 
     convergence, convergence_table = _convergence(trained, config, stack, x_test, y_test,
@@ -601,18 +667,22 @@ def _batch_of_one(stack, config, data):
 
 # ----------------------------------------------------------------------------- batch-size sweep
 
-def batch_size_sweep(seed: int = 0, sizes=SWEEP_SIZES, steps: int = SWEEP_STEPS,
-                     progress=None) -> pd.DataFrame:
-    """Train the lesson's network once per training batch size (same steps, lr, seed) and
-    measure test accuracy in eval mode (running averages, momentum 0.1) and in training mode
-    (test batches of the same size m). Returns one row per m."""
+def batch_size_sweep(seed: int = 0, sizes=SWEEP_SIZES, examples: int = SWEEP_EXAMPLES,
+                     steps: int | None = None, progress=None) -> pd.DataFrame:
+    """Train the lesson's network once per training batch size m (same lr, seed) and measure
+    test accuracy in eval mode (running averages, momentum 0.1) and in training mode (test
+    batches of the same size m). Each m sees the same number of training examples: examples // m
+    steps (or, with `steps`, the same number of steps: then larger batches see more data).
+    Returns one row per m, with the steps it trained."""
     torch.set_num_threads(1)
     rows = []
     base = InferenceConfig(seed=seed).train_config()
     for i, m in enumerate(sizes):
         if progress is not None:
             progress(i / len(sizes), f"Training with batches of {m} ({i + 1} of {len(sizes)})")
-        config = base.replace(batch_size=int(m), steps=int(steps), record_every=int(steps))
+        n_steps = int(steps) if steps is not None else max(1, int(examples) // int(m))
+        config = base.replace(batch_size=int(m), steps=n_steps,
+                              record_every=min(n_steps, 10_000))
         run = Run(config, networks=["before"])
         for frame in run.stream():
             pass
@@ -620,7 +690,7 @@ def batch_size_sweep(seed: int = 0, sizes=SWEEP_SIZES, steps: int = SWEEP_STEPS,
         _, _, logits = batch_statistics(run.stack, data.x_test,
                                         test_batches(data.x_test.shape[0], m, seed))
         eval_acc = _accuracy(run.stack.predict(data.x_test)[0], data.y_test)
-        rows.append({"batch size m": int(m), "eval mode": eval_acc,
+        rows.append({"batch size m": int(m), "steps": n_steps, "eval mode": eval_acc,
                      "training mode": _accuracy(logits, data.y_test),
                      "diverged": "before" in run.history.divergence})
     if progress is not None:

@@ -28,16 +28,29 @@ the test accuracy with BN in training mode (each test mini-batch of the training
 normalised with its own statistics). A network whose loss becomes NaN or infinite is stopped
 there (`stack.active[k] = False`, as `Run` does) and marked diverged; the others go on.
 
-The verdict rule (`separated`): group A beats group B only where
+The verdicts (`bn_core.stats` holds the statistics). Every comparison is paired by seed: the
+same seed gives the networks compared the same initial weights and mini-batches (and the eval-
+vs training-mode comparison measures one network twice), so each seed gives one difference
+d_k, and a paired t-test asks whether their mean is far from 0. Each question a verdict asks
+(which placement ends more accurate, at which learning rates BN differs, …) makes several
+comparisons at once; Holm's correction across all of them keeps the chance of even one false
+"clear" per question ≤ 5%. A difference is called clear where
 
-    mean_A − mean_B > t · √(sd_A²/n_A + sd_B²/n_B)
+    |mean d| > t · SE,   SE = sd(d_k)/√n,   t = Student's quantile at 1 − level/2, n − 1 df
 
-(sd: the sample standard deviation over seeds, n: the number of seeds; t: Student's 97.5%
-quantile for Welch's degrees of freedom, ≈ 2.3 for 5 seeds each), i.e. the difference of the
-means exceeds what the seed-to-seed spread produces by chance in 95% of repeats (Welch's t-test,
-two-sided 5%). With one seed per group there is no spread to compare with and no winner is
-named; otherwise, where the rule fails, the verdict says that the data don't separate them.
-A diverged run counts with chance accuracy (1 / classes).
+with the level Holm assigns (5%/m for the smallest p of m, up to 5%); seeds that all agree
+(SE = 0) count only for a gap of more than one test example. With one seed nothing is tested.
+A diverged run counts with chance accuracy (1 / classes), except in the eval- vs training-mode
+comparison, which leaves it out (a diverged network has neither accuracy).
+
+Ranges (lr, init): the widest run of grid points whose median accuracy over seeds reaches the
+target. A range that ends at the grid's end is a lower bound ("at least"); an end next to a
+setting that was still learning when the steps ran out is set by the step budget and the
+target, not by a failure to train; the verdict says which.
+
+Budget (batch): by default every batch size sees the same number of training examples
+(`examples`; steps = examples / m), so a comparison does not mix batch size with the amount of
+training; `budget="steps"` trains each the same number of steps instead.
 """
 
 from __future__ import annotations
@@ -55,14 +68,17 @@ import torch
 from bn_core.data import load_dataset
 from bn_core.engine import OPTIMIZERS, NetSpec, Stack
 from bn_core.layers import ACTIVATIONS
+from bn_core.stats import (ALPHA, Ranking, Summary, Test, critical_t, holm, paired_test, rank,
+                           separated, summarize, t_critical)
 from bn_core.train import NETWORK_LABELS, BatchOrder, parse_field
 
 __all__ = [
     "EXPERIMENTS", "EXPERIMENT_LABELS", "SWEEP_DATASETS", "BATCH_CHOICES", "COLORS", "ACTIVATION_NAMES",
     "SweepConfig", "Member", "NetworkResult", "SweepResult", "Summary", "Ranking", "Verdict",
     "plan", "work", "check", "train_stack", "run_sweep", "log_grid", "summary_table",
-    "summarize", "separated", "critical_t", "rank", "trainable_range", "RULE",
-    "verdict", "placement_verdict", "lr_verdict", "init_verdict", "batch_verdict",
+    "summarize", "separated", "critical_t", "rank", "trainable_range", "range_ends",
+    "describe_range", "RULE", "rule", "few_seeds", "setting_tests", "placement_tests",
+    "budget_sentence", "verdict", "placement_verdict", "lr_verdict", "init_verdict", "batch_verdict",
     "figure", "placement_figure", "placement_final_figure", "lr_figure", "init_figure",
     "batch_figure",
 ]
@@ -77,7 +93,9 @@ EXPERIMENT_LABELS = {
 SWEEP_DATASETS = ("digits", "moons", "circles", "spiral", "xor")   # mnist: too big for sweeps
 BATCH_CHOICES = (2, 4, 8, 16, 32, 64, 128, 256, 512)
 MAX_WORK = 1.5e11          # multiply-adds of one sweep (≈ 3× the largest default), see `work`
+MAX_STEPS = 25_000         # optimizer steps of one sweep, summed over its stacks (batch experiment)
 CURVE_POINTS = 50          # test accuracy recorded about this many times per network
+ENOUGH_SEEDS = 5           # fewer: the page says why little can be clear
 BN_EPS, BN_MOMENTUM = 1e-5, 0.1
 
 # The networks' colours, as in the lab (Okabe–Ito, safe for colour-blind readers).
@@ -136,16 +154,19 @@ class SweepConfig:
     init_max: float = 1.0
     points: int = 9                               # grid points (lr, init)
     batch_sizes: tuple[int, ...] = (2, 8, 32, 128, 512)
+    budget: str = "examples"                      # batch experiment: equal "examples" or "steps"
+    examples: int = 6400                          # … training examples each network sees
 
     RANGES = {
         "depth": (1, 8), "width": (4, 256), "seeds": (1, 10), "seed": (0, 2**31 - 1),
         "steps": (10, 5000), "lr": (1e-4, 10.0), "batch_size": (2, 512),
         "init_scale": (1e-4, 10.0), "target": (0.05, 1.0), "lr_min": (1e-4, 10.0),
         "lr_max": (1e-4, 10.0), "init_min": (1e-5, 10.0), "init_max": (1e-5, 10.0),
-        "points": (2, 13),
+        "points": (2, 13), "examples": (100, 100_000),
     }
     CHOICES = {"experiment": EXPERIMENTS, "dataset": SWEEP_DATASETS, "activation": ACTIVATIONS,
-               "placement": ("before", "after"), "optimizer": OPTIMIZERS}
+               "placement": ("before", "after"), "optimizer": OPTIMIZERS,
+               "budget": ("examples", "steps")}
     RELEVANT = {
         "placement": ("dataset", "activations", "depth", "width", "seeds", "seed", "steps", "lr",
                       "batch_size", "init_scale", "optimizer", "target"),
@@ -154,7 +175,7 @@ class SweepConfig:
         "init": ("dataset", "activation", "placement", "depth", "width", "seeds", "seed", "steps",
                  "lr", "batch_size", "optimizer", "target", "init_min", "init_max", "points"),
         "batch": ("dataset", "activation", "placement", "depth", "width", "seeds", "seed", "steps",
-                  "lr", "init_scale", "optimizer", "target", "batch_sizes"),
+                  "lr", "init_scale", "optimizer", "target", "batch_sizes", "budget", "examples"),
     }
     URL_KEY = "exp"                               # the experiment's name in the URL query
 
@@ -230,6 +251,16 @@ class SweepConfig:
     @property
     def record_every(self) -> int:
         return max(1, int(self.steps) // CURVE_POINTS)
+
+    def steps_for(self, batch_size: int) -> int:
+        """Optimizer steps of the networks with this batch size: `steps`, or for the batch
+        experiment with budget "examples", round(examples / batch_size) (at least 1)."""
+        if self.experiment == "batch" and self.budget == "examples":
+            return max(1, round(int(self.examples) / int(batch_size)))
+        return int(self.steps)
+
+    def record_every_for(self, batch_size: int) -> int:
+        return max(1, self.steps_for(batch_size) // CURVE_POINTS)
 
     # -- strings (URL) ------------------------------------------------------------
 
@@ -312,7 +343,7 @@ _DEFAULTS = {
     "lr": dict(seeds=3, steps=300, depth=3, lr_min=1e-3, lr_max=10.0, points=9),
     "init": dict(seeds=3, steps=300, lr=0.5, init_min=1e-4, init_max=1.0, points=9),
     "batch": dict(seeds=3, steps=300, activation="relu", lr=0.1,
-                  batch_sizes=(2, 4, 8, 16, 64, 256)),
+                  batch_sizes=(2, 4, 8, 16, 64, 256), budget="examples", examples=6400),
 }
 
 
@@ -359,7 +390,7 @@ def work(config: SweepConfig, n_features: int | None = None) -> float:
     weights = sum(a * b for a, b in zip(dims[:-1], dims[1:]))
     total = 0.0
     for _, batch, members in plan(config):
-        total += 3.0 * config.steps * len(members) * batch * weights
+        total += 3.0 * config.steps_for(batch) * len(members) * batch * weights
     return total
 
 
@@ -369,8 +400,14 @@ def check(config: SweepConfig, n_features: int | None = None) -> None:
     if w > MAX_WORK:
         raise ValueError(
             f"this sweep is {w / MAX_WORK:.1f}× larger than allowed ({len(_all_members(config))} "
-            f"networks × {config.steps} steps): use fewer seeds, steps or grid points, or a "
-            f"narrower or shallower network"
+            f"networks): use fewer seeds, steps, examples or grid points, or a narrower or "
+            f"shallower network"
+        )
+    steps = sum(config.steps_for(b) for _, b, _ in plan(config))
+    if steps > MAX_STEPS:
+        raise ValueError(
+            f"this sweep takes {steps:,} training steps ({steps / MAX_STEPS:.1f}× more than "
+            f"allowed): use fewer examples per network, or leave out the smallest batch sizes"
         )
 
 
@@ -408,6 +445,13 @@ class SweepResult:
     n_classes: int
     seconds: float = 0.0
     batched: bool = True
+    n_test: int = 0                    # test examples; 0: unknown (then no zero-spread gap is clear)
+    n_train: int = 0                   # training examples
+
+    @property
+    def resolution(self) -> float:
+        """One test example, 1/n_test: the smallest gap seeds that all agree can show."""
+        return 1.0 / self.n_test if self.n_test else math.inf
 
     @property
     def chance(self) -> float:
@@ -445,7 +489,7 @@ class SweepResult:
                    "lr": m.setting if cfg.experiment == "lr" else cfg.lr,
                    "init_scale": m.setting if cfg.experiment == "init" else cfg.init_scale,
                    "batch_size": int(m.setting) if cfg.experiment == "batch" else cfg.batch_size,
-                   "steps": cfg.steps, "final_test_accuracy": r.final_acc,
+                   "steps": int(r.steps[-1]), "final_test_accuracy": r.final_acc,
                    f"steps_to_{cfg.target:g}": r.steps_to_target, "diverged": r.diverged,
                    "diverged_at_step": r.diverged_at}
             if cfg.experiment == "batch":
@@ -471,9 +515,11 @@ class SweepResult:
 
 
 def summary_table(result: SweepResult):
-    """Per network and setting (and activation): seeds, mean ± sd, median, min, max of the final
-    test accuracy (a diverged run counted as chance), runs diverged, median steps to the target,
-    and for the batch experiment the mean training-mode accuracy. A pandas DataFrame."""
+    """Per network and setting (and activation): seeds, mean ± sd, the half-width t·SE of its
+    95% interval (Student's t, seeds − 1 df), median, min, max of the final test accuracy (a
+    diverged run counted as chance), runs diverged, median steps to the target, and for the
+    batch experiment the steps trained and the mean training-mode accuracy of the runs that
+    did not diverge. A pandas DataFrame."""
     import pandas as pd
 
     cfg = result.config
@@ -494,14 +540,18 @@ def summary_table(result: SweepResult):
                 row["network"] = label(p)
                 if setting_name:
                     row[setting_name] = int(v) if cfg.experiment == "batch" else v
-                row.update({"seeds": s.n, "mean": s.mean, "sd": s.sd, "median": s.median,
+                if cfg.experiment == "batch":
+                    row["steps"] = cfg.steps_for(int(v))
+                row.update({"seeds": s.n, "mean": s.mean, "sd": s.sd,
+                            "± t·SE (95%)": s.half_width(), "median": s.median,
                             "min": s.lo, "max": s.hi,
                             "diverged": sum(r.diverged for r in runs),
                             f"reached {cfg.target:.0%}": f"{len(reached)}/{len(runs)}",
                             "median steps to it": float(np.median(reached)) if reached else math.nan})
                 if cfg.experiment == "batch":
                     tm = [r.train_mode_acc for r in runs if not r.diverged]
-                    row["training-mode mean"] = float(np.mean(tm)) if tm else math.nan
+                    row["training-mode mean (runs that trained)"] = (float(np.mean(tm)) if tm
+                                                                     else math.nan)
                 rows.append(row)
     return pd.DataFrame(rows)
 
@@ -535,7 +585,8 @@ def train_stack(data, config: SweepConfig, activation: str, batch_size: int,
     """
     torch.set_num_threads(1)          # as Run: these small products are fastest on one thread
     specs = [_spec(config, m) for m in members]
-    k_nets, steps, every = len(specs), int(config.steps), config.record_every
+    k_nets = len(specs)
+    steps, every = config.steps_for(batch_size), config.record_every_for(batch_size)
     n_train = data.x_train.shape[0]
     stack = Stack(data.n_features, config.hidden, data.n_classes, activation, specs, config.optimizer)
     seeds = sorted({m.seed for m in members})
@@ -640,21 +691,22 @@ def run_sweep(config: SweepConfig, progress: Callable[[float, str], None] | None
     for act, batch, members in stacks:
         groups = [members] if batched else [[m] for m in members]
         jobs += [(act, batch, g) for g in groups]
-    costs = [config.steps * len(g) * (b + 60) for _, b, g in jobs]  # + a step's fixed cost
+    costs = [config.steps_for(b) * len(g) * (b + 60) for _, b, g in jobs]   # + a step's fixed cost
     total, done = float(sum(costs)), 0.0
     t0 = time.perf_counter()
     networks = []
     for (act, batch, group), cost in zip(jobs, costs):
         what = _job_label(config, act, batch)
 
-        def tick(steps_done, done=done, cost=cost, what=what):
+        def tick(steps_done, done=done, cost=cost, what=what, steps=config.steps_for(batch)):
             if progress is not None:
-                progress(min(1.0, (done + cost * steps_done / config.steps) / total), what)
+                progress(min(1.0, (done + cost * steps_done / steps) / total), what)
 
         networks += train_stack(data, config, act, batch, group, tick,
                                 train_mode=config.experiment == "batch")
         done += cost
-    return SweepResult(config, networks, data.n_classes, time.perf_counter() - t0, batched)
+    return SweepResult(config, networks, data.n_classes, time.perf_counter() - t0, batched,
+                       n_test=int(data.x_test.shape[0]), n_train=n_train)
 
 
 def _job_label(config, activation, batch):
@@ -666,88 +718,8 @@ def _job_label(config, activation, batch):
 
 
 # ----------------------------------------------------------------------------- statistics
-
-@dataclass(frozen=True)
-class Summary:
-    """Statistics of one group's values over seeds."""
-
-    n: int
-    mean: float
-    sd: float            # sample standard deviation (n − 1); 0 for one value
-    median: float
-    lo: float            # min
-    hi: float            # max
-
-    @property
-    def se(self) -> float:
-        """Standard error of the mean, sd/√n."""
-        return self.sd / math.sqrt(self.n) if self.n else math.nan
-
-
-def summarize(values: Sequence[float]) -> Summary:
-    """Summary of finite values (NaN values raise: count a diverged run as chance first)."""
-    v = np.asarray(values, dtype=float)
-    if v.size == 0:
-        raise ValueError("expected at least one value, got none")
-    if not np.all(np.isfinite(v)):
-        raise ValueError(f"expected finite values, got {v.tolist()}")
-    sd = float(v.std(ddof=1)) if v.size > 1 else 0.0
-    return Summary(int(v.size), float(v.mean()), sd, float(np.median(v)), float(v.min()),
-                   float(v.max()))
-
-
-def critical_t(a: Summary, b: Summary) -> float:
-    """Student's t 97.5% quantile for Welch's degrees of freedom,
-
-        df = (va + vb)² / (va²/(n_a − 1) + vb²/(n_b − 1)),   va = sd_a²/n_a, vb = sd_b²/n_b
-
-    (≈ 2.3 for 5 seeds against 5, 4.3 for 2 against 2 with equal spreads)."""
-    from scipy.stats import t as student_t
-
-    va, vb = a.sd**2 / a.n, b.sd**2 / b.n
-    denom = (va**2 / (a.n - 1) if va else 0.0) + (vb**2 / (b.n - 1) if vb else 0.0)
-    df = (va + vb) ** 2 / denom if denom > 0 else float(a.n + b.n - 2)
-    return float(student_t.ppf(0.975, max(df, 1.0)))
-
-
-def separated(a: Summary, b: Summary) -> bool:
-    """True where a's mean beats b's by more than the seed-to-seed spread allows by chance:
-
-        mean_a − mean_b > t · √(sd_a²/n_a + sd_b²/n_b)
-
-    the standard error of the difference times `critical_t` (Welch's test, two-sided 5%): about
-    2 standard errors with many seeds, more with few. Never with fewer than 2 values in either
-    group (no spread to compare with)."""
-    if a.n < 2 or b.n < 2:
-        return False
-    se = math.sqrt(a.sd**2 / a.n + b.sd**2 / b.n)
-    diff = a.mean - b.mean
-    if se == 0.0:
-        return diff > 0.0
-    return diff > critical_t(a, b) * se
-
-
-@dataclass(frozen=True)
-class Ranking:
-    """Groups ranked by mean; `winner` is the best where it beats every other group."""
-
-    order: list[str]                   # best first
-    summaries: dict[str, Summary]
-    winner: str | None
-    tied: list[str]                    # the groups the best is not separated from (and itself)
-    beaten: list[str]                  # the groups every one of `tied` beats
-
-
-def rank(groups: Mapping[str, Sequence[float]]) -> Ranking:
-    summaries = {name: summarize(v) for name, v in groups.items()}
-    order = sorted(summaries, key=lambda n: -summaries[n].mean)
-    best = order[0]
-    tied = [best] + [n for n in order[1:] if not separated(summaries[best], summaries[n])]
-    beaten = [n for n in order if n not in tied
-              and all(separated(summaries[t], summaries[n]) for t in tied)]
-    winner = best if len(tied) == 1 and len(order) > 1 else None
-    return Ranking(order, summaries, winner, tied, beaten)
-
+# Summary, summarize, critical_t, separated, Ranking and rank live in bn_core.stats (imported
+# above, and still importable from here).
 
 def trainable_range(settings: Sequence[float], accuracies: Sequence[Sequence[float]],
                     target: float) -> tuple[float, float] | None:
@@ -765,15 +737,41 @@ def trainable_range(settings: Sequence[float], accuracies: Sequence[Sequence[flo
     return None if best is None else (float(settings[best[0]]), float(settings[best[1]]))
 
 
+def range_ends(settings: Sequence[float], r: tuple[float, float] | None) -> tuple[bool, bool]:
+    """(starts at the grid's first point, ends at its last): such an end is a bound, not an end."""
+    if r is None:
+        return False, False
+    return (math.isclose(r[0], settings[0]), math.isclose(r[1], settings[-1]))
+
+
+def describe_range(settings: Sequence[float], r: tuple[float, float], fmt=None) -> str:
+    """'0.01 to 1 (a 100× range)'; at the grid's ends a bound: '0.0316 to at least 10 (at
+    least 316×; the grid ends at 10)', '0.001 or below to 1 (…; the grid starts at 0.001)'."""
+    fmt = fmt or (lambda x: f"{x:g}")
+    lo, hi = r
+    low_edge, high_edge = range_ends(settings, r)
+    edges = ([f"the grid starts at {fmt(lo)}"] if low_edge else []) + \
+            ([f"the grid ends at {fmt(hi)}"] if high_edge else [])
+    if lo == hi:
+        return f"only {fmt(lo)}" + (f" ({'; '.join(edges)}: it may reach further)" if edges else "")
+    lo_text = f"{fmt(lo)} or below" if low_edge else fmt(lo)
+    hi_text = f"at least {fmt(hi)}" if high_edge else fmt(hi)
+    ratio = f"{hi / lo:,.0f}" if hi / lo >= 10 else f"{hi / lo:.3g}"
+    span = f"at least {ratio}×" if edges else f"a {ratio}× range"
+    return f"{lo_text} to {hi_text} ({'; '.join([span] + edges)})"
+
+
 # ----------------------------------------------------------------------------- verdicts
 
 @dataclass
 class Verdict:
-    """A headline and supporting sentences (markdown), computed from the data."""
+    """A headline and supporting sentences (markdown), computed from the data; `tests`: the
+    comparisons it makes (Holm-corrected together with the rest of its question)."""
 
     headline: str
     details: list[str] = field(default_factory=list)
     winner: str | None = None
+    tests: list[Test] = field(default_factory=list)
 
 
 def _pct(x: float) -> str:
@@ -786,6 +784,14 @@ def _fmt(s: Summary) -> str:
     if s.n == 1:
         return _pct(s.mean)
     return f"{_pct(s.mean)} ± {100 * s.sd:.1f}"
+
+
+def _points(t: Test) -> str:
+    """'+12.3 ± 4.5 points': a difference of accuracies and its margin t·SE (the verdict's)."""
+    diff = f"{100 * t.diff:+.1f}".replace("-", "−")
+    if not math.isfinite(t.se):
+        return f"{diff} points"
+    return f"{diff} ± {100 * t.margin:.1f} points"
 
 
 def _over(n: int) -> str:
@@ -805,15 +811,53 @@ def _a(word: str) -> str:
     return ("an " if word[:1].lower() in "aeiou" else "a ") + word
 
 
-RULE = ("A network is named better only where its mean beats the other's by more than the "
-        "seed-to-seed spread explains (Welch's t-test, 5%: about 2 standard errors of the "
-        "difference with 5 seeds each, more with fewer). ± is the standard deviation over seeds; "
-        "a diverged run counts as chance accuracy.")
+def _list(items: Sequence[str]) -> str:
+    items = list(items)
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
-def _by_setting(bn: str, better, worse, same, noun: str) -> str:
-    """'BN before activation against without BN, at each learning rate: clearly better at …;
-    clearly worse at …; the data don't separate them at ….'"""
+RULE = ("Each question below compares several pairs at once, so a difference is called clear only "
+        "if it passes a paired t-test after Holm's correction, which keeps the chance of even one "
+        "false “clear” per question under 5%.")
+
+
+def _seed_pairs(runs_a, runs_b, value) -> tuple[np.ndarray, np.ndarray]:
+    """value(run) of a and of b for the seeds both have, in seed order: (n,), (n,)."""
+    a = {r.member.seed: value(r) for r in runs_a}
+    b = {r.member.seed: value(r) for r in runs_b}
+    seeds = sorted(set(a) & set(b))
+    return (np.array([a[s] for s in seeds], dtype=float),
+            np.array([b[s] for s in seeds], dtype=float))
+
+
+def _family(pairs: Mapping, resolution: float) -> dict:
+    """Paired tests of each (a, b) in `pairs` (key → (a values, b values)), Holm-corrected
+    together: key → Test."""
+    keys = list(pairs)
+    tests = holm([paired_test(*pairs[k], resolution=resolution) for k in keys], ALPHA)
+    return dict(zip(keys, tests))
+
+
+def _final_of(result: SweepResult):
+    return lambda r: result.chance if r.diverged else r.final_acc
+
+
+def setting_tests(result: SweepResult) -> dict[float, Test]:
+    """lr, init, batch: BN against without BN at each setting, final accuracy paired by seed,
+    one Holm family over the settings: setting → Test (diff = BN − without BN)."""
+    cfg = result.config
+    final = _final_of(result)
+    pairs = {v: _seed_pairs(result.select(cfg.placement, setting=v),
+                            result.select("none", setting=v), final) for v in cfg.settings}
+    return _family(pairs, result.resolution)
+
+
+def _by_setting(bn: str, tests: Mapping[float, Test], noun: str, unit_fmt=_num) -> str:
+    """'BN before activation against without BN, learning rate by learning rate: clearly
+    better at 1 (+40.1 ± 9.2 points), …; clearly worse at …; the data don't separate them at …'"""
+    better = [f"{unit_fmt(v)} ({_points(t)})" for v, t in tests.items() if t.sign > 0]
+    worse = [f"{unit_fmt(v)} ({_points(t)})" for v, t in tests.items() if t.sign < 0]
+    same = [unit_fmt(v) for v, t in tests.items() if t.sign == 0]
     parts = []
     if better:
         parts.append(f"clearly better at {', '.join(better)}")
@@ -830,6 +874,56 @@ def verdict(result: SweepResult) -> list[Verdict]:
             "batch": batch_verdict}[result.config.experiment](result)
 
 
+def rule(result: SweepResult, verdicts: Sequence[Verdict] | None = None) -> str:
+    """How to read the verdicts, with the critical values they actually used."""
+    verdicts = verdict(result) if verdicts is None else verdicts
+    tests = [t for v in verdicts for t in v.tests if t.n >= 2 and math.isfinite(t.t_crit)]
+    parts = [RULE]
+    if tests:
+        lo, hi = min(t.t_crit for t in tests), max(t.t_crit for t in tests)
+        dfs = sorted({int(round(t.df)) for t in tests})
+        df_text = " or ".join(map(str, dfs)) + (" degree" if dfs == [1] else " degrees")
+        t_text = f"t = {lo:.3g}" if math.isclose(lo, hi, rel_tol=1e-3) else f"t from {lo:.3g} to {hi:.3g}"
+        parts.append(
+            f"Here that means a mean per-seed difference larger than t·SE, with {t_text} "
+            f"(Student's t, {df_text} of freedom; t grows as Holm divides the 5% among a "
+            f"question's comparisons); the ± after a difference in points is that t·SE.")
+    tail = "± after an accuracy is the standard deviation over seeds; a diverged run counts as " \
+           "chance accuracy"
+    if result.config.experiment == "batch":
+        tail += (", except in the eval- vs training-mode comparison, which leaves diverged "
+                 "runs out (a diverged network has neither accuracy)")
+    parts.append(tail + ".")
+    if result.n_test:
+        speed = (f"; in speed, one record interval ({result.config.record_every} steps)"
+                 if result.config.experiment == "placement" else "")
+        parts.append(f"Seeds that all agree (no spread) count only for a gap of more than one "
+                     f"test example (1/{result.n_test}){speed}.")
+    return " ".join(parts)
+
+
+def few_seeds(result: SweepResult, verdicts: Sequence[Verdict] | None = None) -> str | None:
+    """Why little can be clear with few seeds, and how many to use; None with enough."""
+    n = result.config.seeds
+    if n >= ENOUGH_SEEDS:
+        return None
+    if n < 2:
+        return (f"With one seed per setting there is no spread to compare a difference with, so "
+                f"nothing can be tested: use {ENOUGH_SEEDS} or more seeds.")
+    verdicts = verdict(result) if verdicts is None else verdicts
+    m = max([len(v.tests) for v in verdicts] + [1])
+    t1, tm = t_critical(ALPHA, n - 1), t_critical(ALPHA / m, n - 1)
+    e1, em = t_critical(ALPHA, ENOUGH_SEEDS - 1), t_critical(ALPHA / m, ENOUGH_SEEDS - 1)
+    clear = sum(t.clear for v in verdicts for t in v.tests)
+    first = "" if m == 1 else f", and {tm:.3g} for the first of the {m} comparisons of a question"
+    return (f"With {n} seeds a difference has only {n - 1} degree{'s' if n > 2 else ''} of freedom: "
+            f"to count as clear it must exceed {t1:.3g} standard errors in a single comparison"
+            f"{first}, so only very large differences can"
+            + (" (none does here)" if not clear else "") +
+            f". Use {ENOUGH_SEEDS} or more seeds: with {ENOUGH_SEEDS}, t is {e1:.3g}"
+            + (f" and {em:.3g}" if m > 1 else "") + ".")
+
+
 def _compare_sentence(ranking: Ranking, names: Mapping[str, str], fmt=_fmt,
                       wins="wins", beat="beat", what: str = "") -> Verdict:
     """'X wins: … against …' or 'No clear winner: the data don't separate X (…) and Y (…);
@@ -838,8 +932,7 @@ def _compare_sentence(ranking: Ranking, names: Mapping[str, str], fmt=_fmt,
     tail = f" {what}" if what else ""
 
     def listing(group):
-        items = [f"{names[n]} ({fmt(s[n])})" for n in group]
-        return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+        return _list([f"{names[n]} ({fmt(s[n])})" for n in group])
 
     if ranking.winner is not None:
         w = ranking.winner
@@ -847,12 +940,46 @@ def _compare_sentence(ranking: Ranking, names: Mapping[str, str], fmt=_fmt,
                        f"{listing([n for n in ranking.order if n != w])}{tail}.", winner=w)
     if all(v.n < 2 for v in s.values()):
         return Verdict(f"One seed per network can't settle it: {listing(ranking.order)}{tail}. "
-                       f"Use 2 or more seeds.")
+                       f"Use {ENOUGH_SEEDS} or more seeds.")
     text = f"**No clear winner**: the data don't separate {listing(ranking.tied)}"
     if ranking.beaten:
         both = "both" if len(ranking.tied) == 2 else "all"
         text += f"; {both} {beat} {listing(ranking.beaten)}"
     return Verdict(text + tail + ".")
+
+
+PLACEMENT_PAIRS = (("before", "none"), ("after", "none"), ("before", "after"))
+
+
+def placement_tests(result: SweepResult) -> tuple[dict, dict]:
+    """Every pair of placements for every activation, paired by seed, one Holm family for the
+    final accuracy and one for the speed (steps to the target; a run that never reaches it
+    counts as the run's length plus one record interval): (act, a, b) → Test of a − b (speed:
+    b − a in steps, so positive: a is faster)."""
+    cfg = result.config
+    never = cfg.steps + cfg.record_every
+    final = _final_of(result)
+
+    def steps(r):
+        return r.steps_to_target if math.isfinite(r.steps_to_target) else never
+
+    acc, speed = {}, {}
+    for act in cfg.activations:
+        for a, b in PLACEMENT_PAIRS:
+            ra, rb = result.select(a, act), result.select(b, act)
+            acc[(act, a, b)] = _seed_pairs(ra, rb, final)
+            xb, xa = _seed_pairs(rb, ra, steps)
+            speed[(act, a, b)] = (xb, xa)                  # b's steps − a's steps
+    return _family(acc, result.resolution), _family(speed, float(cfg.record_every))
+
+
+def _beats(tests: Mapping, act: str):
+    """beats(x, y) for `rank`: the Holm-corrected test of the pair says x is clearly better."""
+    def beats(x, y):
+        if (act, x, y) in tests:
+            return tests[(act, x, y)].sign > 0
+        return tests[(act, y, x)].sign < 0
+    return beats
 
 
 def placement_verdict(result: SweepResult) -> list[Verdict]:
@@ -863,6 +990,8 @@ def placement_verdict(result: SweepResult) -> list[Verdict]:
     verdicts = []
     names = {p: label(p) for p in cfg.networks}
     never = cfg.steps + cfg.record_every
+    acc_tests, speed_tests = placement_tests(result)
+    short = {"none": "no BN", "before": "BN before", "after": "BN after"}
 
     def fmt_steps(s: Summary) -> str:
         if s.hi <= -never:
@@ -873,13 +1002,20 @@ def placement_verdict(result: SweepResult) -> list[Verdict]:
 
     for act in cfg.activations:
         groups = {p: result.final(result.select(p, act)) for p in cfg.networks}
-        v = _compare_sentence(rank(groups), names,
+        v = _compare_sentence(rank(groups, _beats(acc_tests, act)), names,
                               what=f"(final test accuracy, {_over(cfg.seeds)})")
         v.headline = f"{ACTIVATION_NAMES[act]} — " + v.headline
+        mine = [acc_tests[(act, a, b)] for a, b in PLACEMENT_PAIRS]
+        v.tests = mine + [speed_tests[(act, a, b)] for a, b in PLACEMENT_PAIRS]
+        if cfg.seeds > 1:
+            v.details.append(
+                "Differences per seed (mean ± t·SE): " + "; ".join(
+                    f"{short[a]} − {short[b]} {_points(t)}{' (clear)' if t.clear else ''}"
+                    for (a, b), t in zip(PLACEMENT_PAIRS, mine)) + ".")
         speed = {p: [-(r.steps_to_target if math.isfinite(r.steps_to_target) else never)
                      for r in result.select(p, act)] for p in cfg.networks}
-        sv = _compare_sentence(rank(speed), names, fmt_steps, wins="gets there first",
-                               beat="are faster than")
+        sv = _compare_sentence(rank(speed, _beats(speed_tests, act)), names, fmt_steps,
+                               wins="gets there first", beat="are faster than")
         v.details.append(f"Speed (steps to reach {_pct(cfg.target)} test accuracy) — "
                          + sv.headline.replace("**", ""))
         for p in cfg.networks:
@@ -896,27 +1032,55 @@ def placement_verdict(result: SweepResult) -> list[Verdict]:
     return verdicts
 
 
+def _still_rising(runs: Sequence[NetworkResult]) -> bool:
+    """The median run gained more than a point of test accuracy over its last quarter."""
+    gains = []
+    for r in runs:
+        if r.diverged or len(r.test_acc) < 4:
+            continue
+        gains.append(r.test_acc[-1] - r.test_acc[(3 * (len(r.test_acc) - 1)) // 4])
+    return bool(gains) and float(np.median(gains)) > 0.01
+
+
+def _beyond(result: SweepResult, p: str, v: float, unit_fmt) -> tuple[str, bool]:
+    """What the networks did at grid point v, just outside a range; and whether that end is set
+    by the step budget and the target (still rising, or within 5 points of the target)."""
+    cfg = result.config
+    runs = result.select(p, setting=v)
+    div = sum(r.diverged for r in runs)
+    if 2 * div > len(runs):
+        return f"at {unit_fmt(v)}, {div} of {len(runs)} runs diverged", False
+    med = float(np.median(result.final(runs)))
+    rising = _still_rising(runs)
+    text = f"at {unit_fmt(v)} the median reached {_pct(med)}"
+    if rising:
+        text += f", still rising when the {cfg.steps} steps ran out"
+    elif med >= cfg.target - 0.05:
+        text += f", just under the {_pct(cfg.target)} cutoff"
+    return text, rising or med >= cfg.target - 0.05
+
+
 def _grid_verdict(result: SweepResult, what: str, unit_fmt=_num) -> list[Verdict]:
-    """lr and init: the widest range that trains for each network, and where BN is better."""
+    """lr and init: the widest range that trains for each network (a bound where it meets the
+    grid's end), where BN is clearly better or worse (one Holm family over the settings), and
+    a winner only where the data back it."""
     cfg = result.config
     settings = cfg.settings
     bn = cfg.placement
-    ranges = {}
-    for p in cfg.networks:
-        accs = [result.final(result.select(p, setting=v)) for v in settings]
-        ranges[p] = trainable_range(settings, accs, cfg.target)
-
-    def describe(p):
-        r = ranges[p]
-        if r is None:
-            return f"{label(p)}: no {what} reached {_pct(cfg.target)}"
-        if r[0] == r[1]:
-            return f"{label(p)}: only {unit_fmt(r[0])}"
-        return f"{label(p)}: {unit_fmt(r[0])} … {unit_fmt(r[1])} (a {r[1] / r[0]:,.0f}× range)"
-
+    ranges = {p: trainable_range(settings, [result.final(result.select(p, setting=v))
+                                            for v in settings], cfg.target)
+              for p in cfg.networks}
+    tests = setting_tests(result)
     width = {p: (0 if ranges[p] is None else
                  settings.index(ranges[p][1]) - settings.index(ranges[p][0]) + 1)
              for p in cfg.networks}
+    at_edge = {p: any(range_ends(settings, ranges[p])) for p in cfg.networks}
+
+    def describe(p):
+        if ranges[p] is None:
+            return f"{label(p)}: no {what} reached {_pct(cfg.target)}"
+        return f"{label(p)}: {describe_range(settings, ranges[p], unit_fmt)}"
+
     step = settings[1] / settings[0] if len(settings) > 1 else 1.0
     diverged = []
     for p in cfg.networks:
@@ -928,36 +1092,64 @@ def _grid_verdict(result: SweepResult, what: str, unit_fmt=_num) -> list[Verdict
     if width[bn] == 0 and width["none"] == 0:
         head = (f"Neither network reached {_pct(cfg.target)} at any {what} in {cfg.steps} steps "
                 f"(train longer, or lower the target)")
-        return [Verdict(head + ".", diverged)]
-    if width[bn] > width["none"]:
-        head = f"**{label(bn)}** trains over a wider range of {what}s"
-        winner = bn
-    elif width[bn] < width["none"]:
-        head = f"**Without BN** trains over a wider range of {what}s"
-        winner = "none"
+        return [Verdict(head + ".", diverged, tests=list(tests.values()))]
+    wider = bn if width[bn] > width["none"] else "none" if width["none"] > width[bn] else None
+    other = None if wider is None else ("none" if wider == bn else bn)
+    winner = None
+    if wider is None:
+        head = f"Both reached {_pct(cfg.target)} over equally many {what}s"
+    elif at_edge[other]:
+        head = (f"{_cap(label(wider))} reached {_pct(cfg.target)} over more {what}s here, but "
+                f"{label(other)}'s range runs into the grid's end: widen the grid to compare")
     else:
-        head = f"Both train over equally wide ranges of {what}s"
-        winner = None
-    v = Verdict(f"{head} — {describe('none')}; {describe(bn)}.", winner=winner)
+        only = [v for v in settings if ranges[wider][0] <= v <= ranges[wider][1]
+                and not (ranges[other] and ranges[other][0] <= v <= ranges[other][1])]
+        backed = [v for v in only if tests[v].sign == (1 if wider == bn else -1)]
+        if backed:
+            winner = wider
+            head = (f"**{_cap(label(wider))}** trains over a wider range of {what}s (clearly "
+                    f"better at {', '.join(unit_fmt(v) for v in backed)}, where only it reached "
+                    f"{_pct(cfg.target)})")
+        else:
+            head = (f"{_cap(label(wider))} reached {_pct(cfg.target)} over more {what}s, but at "
+                    f"none of the {what}s where only it did is the difference clear with "
+                    f"{cfg.seeds} seed{'s' if cfg.seeds > 1 else ''}: not settled")
+    v = Verdict(f"{head} — {describe('none')}; {describe(bn)}.", winner=winner,
+                tests=list(tests.values()))
     v.details.append(
         f"{_cap(_a(what))} counts as training where the median final test accuracy over "
-        f"{cfg.seeds} seed{'s' if cfg.seeds > 1 else ''} reaches {_pct(cfg.target)}; the grid "
-        f"steps by ×{step:.3g}, so each end of a range is known to within one step.")
-    better, worse, same = [], [], []
-    for v_ in settings:
-        a = summarize(result.final(result.select(bn, setting=v_)))
-        b = summarize(result.final(result.select("none", setting=v_)))
-        (better if separated(a, b) else worse if separated(b, a) else same).append(unit_fmt(v_))
+        f"{cfg.seeds} seed{'s' if cfg.seeds > 1 else ''} reaches {_pct(cfg.target)} within "
+        f"{cfg.steps} steps; the grid steps by ×{step:.3g}, so an end inside the grid is known "
+        f"to within one step, and an end at the grid's edge is only a bound.")
+    budget_bound = False
+    for p in cfg.networks:
+        if ranges[p] is None:
+            continue
+        i, j = settings.index(ranges[p][0]), settings.index(ranges[p][1])
+        notes = []
+        if i > 0:
+            text, bound = _beyond(result, p, settings[i - 1], unit_fmt)
+            notes.append(f"below {unit_fmt(settings[i])} ({text})")
+            budget_bound |= bound
+        if j < len(settings) - 1:
+            text, bound = _beyond(result, p, settings[j + 1], unit_fmt)
+            notes.append(f"above {unit_fmt(settings[j])} ({text})")
+            budget_bound |= bound
+        if notes:
+            v.details.append(f"{_cap(label(p))}: " + "; ".join(notes) + ".")
+    if budget_bound:
+        v.details.append(
+            f"An end next to {_a(what)} that was still learning, or just under the cutoff, is "
+            f"set by the {cfg.steps}-step budget and the {_pct(cfg.target)} target, not by a "
+            f"failure to train: more steps or a lower target would move it.")
     if cfg.seeds > 1:
-        v.details.append(_by_setting(bn, better, worse, same, f"{what} by {what}"))
+        v.details.append(_by_setting(bn, tests, f"{what} by {what}", unit_fmt))
     v.details += diverged
     return [v]
 
 
 def lr_verdict(result: SweepResult) -> list[Verdict]:
     return _grid_verdict(result, "learning rate")
-
-
 def init_verdict(result: SweepResult) -> list[Verdict]:
     """lr-style ranges, then how the last hidden layer's activation input std at step 0
     depends on the init scale, for each network (BN's scale invariance, and where ε ends it)."""
@@ -1002,42 +1194,74 @@ def init_verdict(result: SweepResult) -> list[Verdict]:
     return verdicts
 
 
+def budget_sentence(result: SweepResult) -> str:
+    """What each batch size trained for, and why equal examples is the fair comparison."""
+    cfg = result.config
+    sizes = [int(b) for b in cfg.settings]
+    lo, hi = sizes[0], sizes[-1]
+    n_train = result.n_train
+    if cfg.budget == "examples":
+        epochs = f" (about {cfg.examples / n_train:.3g} epochs of the {n_train:,} training images)" \
+            if n_train else ""
+        text = (f"Every network saw the same {cfg.examples:,} training examples{epochs}: "
+                f"{cfg.steps_for(lo):,} steps with batches of {lo}")
+        if hi != lo:
+            text += f", {cfg.steps_for(hi):,} with batches of {hi}"
+        return text + (". So the comparison is at equal data, not equal steps; the learning rate "
+                       "is the same for all, so larger batches take fewer, equally long steps.")
+    text = f"Every network trained {cfg.steps:,} steps"
+    if hi != lo:
+        text += (f", so batches of {hi} saw {hi // lo}× more training examples than batches of "
+                 f"{lo} ({cfg.steps * hi:,} against {cfg.steps * lo:,}): the comparison mixes "
+                 f"batch size with the amount of training. Choose “equal examples” to separate them")
+    return text + "."
+
+
 def batch_verdict(result: SweepResult) -> list[Verdict]:
+    """BN against without BN at each batch size (one Holm family), and BN's eval-mode against
+    training-mode test accuracy at each batch size (another; runs that diverged left out)."""
     cfg = result.config
     bn = cfg.placement
-    rows_better, rows_same, rows_worse = [], [], []
-    for b in cfg.settings:
-        a = summarize(result.final(result.select(bn, setting=b)))
-        c = summarize(result.final(result.select("none", setting=b)))
-        (rows_better if separated(a, c) else rows_worse if separated(c, a) else rows_same).append(int(b))
+    tests = setting_tests(result)
     if cfg.seeds < 2:
-        head = Verdict("One seed per batch size can't separate the networks; use 2 or more seeds.")
+        head = Verdict(f"One seed per batch size can't separate the networks; use "
+                       f"{ENOUGH_SEEDS} or more seeds.", tests=list(tests.values()))
     else:
-        head = Verdict(_by_setting(bn, *[[str(b) for b in rows] for rows in
-                                         (rows_better, rows_worse, rows_same)],
-                                   "eval-mode test accuracy at each batch size"))
-    # BN's train-mode vs eval-mode accuracy
+        head = Verdict(_by_setting(bn, tests, "eval-mode test accuracy at each batch size",
+                                   lambda b: str(int(b))), tests=list(tests.values()))
+    head.details.append(budget_sentence(result))
+    # BN's eval-mode vs training-mode accuracy, the same network measured twice
     gap = Verdict("")
-    sizes = []
+    sizes, pairs, left_out = [], {}, 0
     for b in cfg.settings:
-        runs = [r for r in result.select(bn, setting=b) if not r.diverged]
+        all_runs = result.select(bn, setting=b)
+        runs = [r for r in all_runs if not r.diverged]
+        left_out += len(all_runs) - len(runs)
         if not runs:
             continue
-        ev = summarize([r.final_acc for r in runs])
-        tr = summarize([r.train_mode_acc for r in runs])
-        sizes.append((int(b), ev, tr))
+        sizes.append((int(b), summarize([r.final_acc for r in runs]),
+                      summarize([r.train_mode_acc for r in runs])))
+        pairs[int(b)] = _seed_pairs(runs, runs, lambda r: r.final_acc)[0], \
+            _seed_pairs(runs, runs, lambda r: r.train_mode_acc)[0]
+    gap_tests = _family(pairs, result.resolution)
+    gap.tests = list(gap_tests.values())
     if sizes:
         b0, ev0, tr0 = sizes[0]
         b1, ev1, tr1 = sizes[-1]
+        runs_text = _over(ev0.n) + (f"; {left_out} diverged run{'s' if left_out > 1 else ''} "
+                                    f"left out" if left_out else "")
         gap.headline = (
             f"{_cap(label(bn))}, eval mode against training mode: at batch size {b0}, "
             f"{_fmt(ev0)} against {_fmt(tr0)} (test batches of {b0}); at {b1}, {_fmt(ev1)} "
-            f"against {_fmt(tr1)} (test accuracy, {_over(ev0.n)}).")
-        big = [b for b, ev, tr in sizes if separated(tr, ev) or separated(ev, tr)]
+            f"against {_fmt(tr1)} (test accuracy, {runs_text}).")
         if cfg.seeds >= 2:
+            clear = [f"{b} ({_points(t)})" for b, t in gap_tests.items() if t.clear]
             gap.details.append(
-                "The two modes differ clearly at batch size " + ", ".join(map(str, big)) + "."
-                if big else "The data don't separate the two modes at any batch size.")
+                "Eval mode minus training mode, per seed (mean ± t·SE): clearly different at "
+                "batch size " + ", ".join(clear) + "." if clear else
+                "The data don't separate the two modes at any batch size (eval minus training "
+                "mode, mean ± t·SE: " + "; ".join(f"{b}: {_points(t)}" for b, t in gap_tests.items())
+                + ").")
         gap.details.append(
             "In eval mode BN uses its running averages of the training batches' statistics; in "
             "training mode each test batch is normalised with its own mean and variance, so a "
@@ -1101,38 +1325,54 @@ def placement_figure(result: SweepResult):
 
 
 def placement_final_figure(result: SweepResult):
-    """Final test accuracy of every seed (dots), mean ± 2 standard errors (bars)."""
+    """Final test accuracy, paired by seed: for each pair of placements and each activation,
+    every seed's difference (dot; × where either run diverged), their mean (diamond; filled
+    where the verdict calls it clear) and mean ± t·SE, the margin the verdict uses (bar)."""
     from plotly.subplots import make_subplots
 
     cfg = result.config
     acts = list(cfg.activations)
+    acc_tests, _ = placement_tests(result)
+    final = _final_of(result)
+    short = {"none": "no BN", "before": "BN before", "after": "BN after"}
     fig = make_subplots(rows=1, cols=len(acts), shared_yaxes=True, horizontal_spacing=0.04,
                         subplot_titles=[ACTIVATION_NAMES[a] for a in acts])
     for c, act in enumerate(acts, start=1):
-        for i, p in enumerate(cfg.networks):
-            runs = result.select(p, act)
-            vals = result.final(runs)
-            s = summarize(vals)
-            jitter = np.linspace(-0.12, 0.12, len(vals)) if len(vals) > 1 else np.zeros(1)
-            fig.add_trace(dict(type="scatter", x=i + jitter, y=vals, mode="markers",
-                               marker=dict(color=COLORS[p], size=8, opacity=0.55,
-                                           symbol=["x" if r.diverged else "circle" for r in runs]),
-                               name=label(p), legendgroup=p, showlegend=c == 1,
-                               customdata=[r.member.seed for r in runs],
-                               hovertemplate=f"{label(p)}<br>seed %{{customdata}}: %{{y:.1%}}<extra></extra>"),
-                          row=1, col=c)
-            fig.add_trace(dict(type="scatter", x=[i + 0.3], y=[s.mean], mode="markers",
-                               marker=dict(color=COLORS[p], size=11, symbol="diamond"),
-                               error_y=dict(type="data", array=[2 * s.se if s.n > 1 else 0],
-                                            color=COLORS[p], thickness=2, width=6),
-                               showlegend=False, legendgroup=p,
-                               hovertemplate=f"{label(p)}<br>mean %{{y:.1%}} ± {200 * s.se if s.n > 1 else 0:.1f} (2 SE)<extra></extra>"),
-                          row=1, col=c)
-        fig.update_xaxes(tickvals=list(range(len(cfg.networks))),
-                         ticktext=["no BN", "BN before", "BN after"], range=[-0.5, 2.6], row=1, col=c)
-    fig.update_yaxes(title_text="final test accuracy", tickformat=".0%", row=1, col=1)
-    return _layout(fig, "Final test accuracy: each seed (dot; × = diverged), mean ± 2 standard "
-                        "errors (diamond)", 400)
+        for i, (a, b) in enumerate(PLACEMENT_PAIRS):
+            ra = sorted(result.select(a, act), key=lambda r: r.member.seed)
+            rb = sorted(result.select(b, act), key=lambda r: r.member.seed)
+            xa, xb = _seed_pairs(ra, rb, final)
+            d = 100 * (xa - xb)                                             # (seeds,) points
+            broke = [ra_.diverged or rb_.diverged for ra_, rb_ in zip(ra, rb)]
+            t = acc_tests[(act, a, b)]
+            jitter = np.linspace(-0.12, 0.12, len(d)) if len(d) > 1 else np.zeros(1)
+            name = f"{short[a]} − {short[b]}"
+            fig.add_trace(dict(type="scatter", x=i + jitter, y=d, mode="markers",
+                               marker=dict(color=COLORS[a], size=8, opacity=0.55,
+                                           symbol=["x" if x else "circle" for x in broke]),
+                               showlegend=False, customdata=[r.member.seed for r in ra],
+                               hovertemplate=f"{name}<br>seed %{{customdata}}: %{{y:+.1f}} "
+                                             f"points<extra></extra>"), row=1, col=c)
+            margin = 100 * t.margin if math.isfinite(t.margin) else 0.0
+            verdict_text = "clear" if t.clear else "not clear"
+            fig.add_trace(dict(type="scatter", x=[i + 0.3], y=[100 * t.diff], mode="markers",
+                               marker=dict(color=COLORS[a], size=12,
+                                           symbol="diamond" if t.clear else "diamond-open",
+                                           line=dict(width=2, color=COLORS[a])),
+                               error_y=dict(type="data", array=[margin], color=COLORS[a],
+                                            thickness=2, width=6),
+                               showlegend=False,
+                               hovertemplate=(f"{name}<br>mean %{{y:+.1f}} ± {margin:.1f} points "
+                                              f"(t = {t.t_crit:.3g} × SE)<br>{verdict_text}"
+                                              "<extra></extra>")), row=1, col=c)
+        fig.add_hline(y=0, line=dict(color="#888", width=1), row=1, col=c)
+        fig.update_xaxes(tickvals=list(range(len(PLACEMENT_PAIRS))),
+                         ticktext=[f"{short[a]}<br>− {short[b]}" for a, b in PLACEMENT_PAIRS],
+                         range=[-0.5, 2.6], row=1, col=c)
+    fig.update_yaxes(title_text="difference in final accuracy (points)", row=1, col=1)
+    fig = _layout(fig, "Final accuracy, paired by seed: each seed's difference (dot; ×: a run "
+                       "diverged), mean ± t·SE as in the verdict (bar; filled: clear)", 360)
+    return fig.update_layout(margin=dict(b=60))                    # no legend under it
 
 
 def _grid_panel(fig, result, row, col, y_of, showlegend=True, log_x=True):
@@ -1173,36 +1413,56 @@ def _grid_panel(fig, result, row, col, y_of, showlegend=True, log_x=True):
 
 def lr_figure(result: SweepResult):
     """Final test accuracy vs learning rate (log): median over seeds (line), min–max (band),
-    diverged runs (×, with their count), the target (dotted) and each network's trainable range."""
+    diverged runs (×, with their count), the target (dotted); under it, each network's
+    trainable range as a bar in its own row (an arrow where it runs into the grid's end)."""
     from plotly.subplots import make_subplots
 
     cfg = result.config
-    fig = make_subplots(rows=1, cols=1)
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.8, 0.2],
+                        vertical_spacing=0.05)
     _grid_panel(fig, result, 1, 1, result.final)
-    _range_bars(fig, result)
-    fig.update_xaxes(title_text="learning rate (log scale)")
-    fig.update_yaxes(title_text="final test accuracy", tickformat=".0%", range=[-0.12, 1.12])
+    _range_strip(fig, result, 2, 1)
+    fig.update_xaxes(type="log", dtick=1, tickformat="~g", row=2, col=1,
+                     title_text="learning rate (log scale)")
+    fig.update_yaxes(title_text="final test accuracy", tickformat=".0%", range=[-0.12, 1.05],
+                     row=1, col=1)
     return _layout(fig, f"Final test accuracy after {cfg.steps} steps vs learning rate: median "
-                        f"of {cfg.seeds} seed{'s' if cfg.seeds > 1 else ''} (line), range (band)", 440)
+                        f"of {cfg.seeds} seed{'s' if cfg.seeds > 1 else ''} (line), range (band); "
+                        f"below: where the median reaches {_pct(cfg.target)}", 500)
 
 
-def _range_bars(fig, result):
-    """Each network's trainable range as a thick bar above the curves."""
+def _range_strip(fig, result, row, col):
+    """Each network's trainable range as a thick bar in its own row of a strip under the
+    curves (labels on the axis, clear of the data); a triangle at an end that is the grid's."""
     cfg = result.config
     settings = cfg.settings
-    for i, p in enumerate(cfg.networks):
+    names = [f"{label(p)} trains" for p in cfg.networks]
+    for p, name in zip(cfg.networks, names):
         accs = [result.final(result.select(p, setting=v)) for v in settings]
         r = trainable_range(settings, accs, cfg.target)
-        y = 1.06 + 0.035 * i
         if r is None:
+            fig.add_trace(dict(type="scatter", x=[settings[0]], y=[name], mode="text",
+                               text=[f"  nowhere reaches {_pct(cfg.target)}"],
+                               textposition="middle right", textfont=dict(color=COLORS[p], size=11),
+                               showlegend=False, hoverinfo="skip"), row=row, col=col)
             continue
-        fig.add_trace(dict(type="scatter", x=[r[0], r[1]], y=[y, y], mode="lines",
-                           line=dict(color=COLORS[p], width=7), showlegend=False,
-                           hovertemplate=f"{label(p)} trains from {r[0]:g} to {r[1]:g}<extra></extra>"),
-                      row=1, col=1)
-        fig.add_annotation(x=math.log10(r[0]), y=y, text=f"{label(p)} trains: {r[0]:g} … {r[1]:g}",
-                           showarrow=False, xanchor="right", xshift=-6,
-                           font=dict(size=11, color=COLORS[p]), row=1, col=1)
+        low_edge, high_edge = range_ends(settings, r)
+        text = describe_range(settings, r)
+        fig.add_trace(dict(type="scatter", x=[r[0], r[1]], y=[name, name], mode="lines",
+                           line=dict(color=COLORS[p], width=9), showlegend=False,
+                           hovertemplate=f"{label(p)} trains: {text}<extra></extra>"),
+                      row=row, col=col)
+        ends = [(r[0], "triangle-left")] * low_edge + [(r[1], "triangle-right")] * high_edge
+        if ends:
+            fig.add_trace(dict(type="scatter", x=[e[0] for e in ends], y=[name] * len(ends),
+                               mode="markers", marker=dict(symbol=[e[1] for e in ends], size=13,
+                                                           color=COLORS[p]),
+                               showlegend=False,
+                               hovertemplate="the grid ends here: the range may go on<extra></extra>"),
+                          row=row, col=col)
+    fig.update_yaxes(type="category", categoryorder="array", categoryarray=names[::-1],
+                     range=[-0.6, len(names) - 0.4], automargin=True, showgrid=False,
+                     row=row, col=col)
 
 
 def init_figure(result: SweepResult):
@@ -1286,7 +1546,9 @@ def batch_figure(result: SweepResult):
                          ticktext=[str(int(v)) for v in settings], row=1, col=c)
         fig.update_yaxes(tickformat=".0%", range=[-0.12, 1.05], row=1, col=c)
     fig.update_yaxes(title_text="test accuracy", row=1, col=1)
-    return _layout(fig, f"Batch size, {cfg.steps} steps at lr {cfg.lr:g}, {cfg.seeds} seed"
+    budget = (f"{cfg.examples:,} examples each" if cfg.budget == "examples"
+              else f"{cfg.steps} steps each")
+    return _layout(fig, f"Batch size, {budget} at lr {cfg.lr:g}, {cfg.seeds} seed"
                         f"{'s' if cfg.seeds > 1 else ''} per point (median; band: range)", 460)
 
 

@@ -184,8 +184,9 @@ with s3_right:
 
 with s4_left:
     if identity:
-        st.latex(r"\gamma = \sqrt{\sigma_B^2},\ \beta = \mu_B \;\Rightarrow\; y_i = "
-                 r"\sqrt{\tfrac{\sigma_B^2}{\sigma_B^2+\varepsilon}}\,(x_i-\mu_B) + \mu_B \approx x_i")
+        st.latex(r"\begin{gathered}\gamma = \sqrt{\sigma_B^2},\quad \beta = \mu_B \\ "
+                 r"\Rightarrow\; y_i = \sqrt{\tfrac{\sigma_B^2}{\sigma_B^2+\varepsilon}}\,(x_i-\mu_B)"
+                 r" + \mu_B \approx x_i\end{gathered}")
     else:
         st.latex(rf"y_i = \gamma\,\hat x_i + \beta \qquad \gamma = {config.gamma:g},\ \beta = {config.beta:g}")
     table(lesson.batch_frame(lesson.y, extra={"mean": lesson.y_mean, "std": lesson.y_std}),
@@ -298,7 +299,7 @@ with backward_out:
         "dx against central finite differences (relative to the largest path term)."
     )
     j = config.feature
-    p_left, p_right = st.columns([1, 1], gap="large")
+    p_left, p_right = st.columns([2, 3], gap="medium")      # the table's 7 columns need room
     with p_left:
         if j in lesson.nonfinite:
             st.info(f"Feature {j}'s gradients are NaN or infinite (ε = 0 on a constant feature: "

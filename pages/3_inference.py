@@ -125,7 +125,10 @@ with four:
         "step, running ← (1 − momentum)·running + momentum·batch statistic;\n"
         "3. **Algorithm 2** of the paper: after training, run training mini-batches through the "
         "frozen network and average their statistics;\n"
-        "4. **the exact statistics** of the whole training set (the target the others estimate)."
+        "4. **the exact statistics** of the whole training set (the target the others estimate).\n\n"
+        "Two more rows of the table are explained in the next section: the variance formula of "
+        f"the course notes this app was built from ({li.NOTES_SOURCE}), and Algorithm 2 done "
+        "**layer by layer**, the remedy for deeper layers."
     )
     st.latex(
         r"\text{Algorithm 2:}\quad \mathrm{E}[x] = \mathrm{E}_B[\mu_B] \qquad "
@@ -204,8 +207,10 @@ with four_out:
 # ------------------------------------------------------------------ notes vs paper
 with notes_out:
     nt = lesson.notes
-    st.markdown("The course notes give the inference variance as a **sum** over the n_B "
-                "training batches divided by n_B − 1; the paper averages and corrects with the "
+    st.markdown(f"The course notes this app was built from ({li.NOTES_SOURCE}) save, for "
+                "inference, the mean of the n_B "
+                "training batches' means and, as the variance, the **sum** of their variances "
+                "divided by n_B − 1. The paper averages the batch variances and corrects with the "
                 "batch size m:")
     st.latex(
         r"\text{notes:}\ \sigma^2 = \frac{1}{n_B-1}\sum_{B=1}^{n_B}\sigma_B^2 = "
@@ -237,17 +242,34 @@ with notes_out:
         f"**{r1['paper']:.3f}×** (averaged over the layer's units)."
     )
     if len(ratios) > 1:
-        r2 = ratios.loc[len(ratios)]
+        last = len(ratios)
+        r2 = ratios.loc[last]
+        st.subheader("Deeper layers: why Algorithm 2 overshoots, and the remedy")
         st.markdown(
-            f"Deeper layers are another matter (hidden layer {len(ratios)}: the paper's estimate "
-            f"is {r2['paper']:.3f}× the exact variance): in training mode every batch is "
-            "also normalised by its own statistics in the layers below, which changes this "
-            "layer's input itself, and no fixed factor undoes that. The exact statistics "
-            "(one pass over the whole training set) are what eval mode needs; running averages "
-            "and Algorithm 2 approximate them, well for large batches, poorly for tiny ones. "
-            f"Test accuracy with the notes' variance: {nt['acc_notes']:.1%}; with the paper's: "
-            f"{nt['acc_paper']:.1%}."
+            f"In hidden layer {last} the paper's estimate is **{r2['paper']:.3f}×** the exact "
+            f"variance, the notes' {r2['notes']:.3f}× (test accuracy: Algorithm 2 "
+            f"{nt['acc_paper']:.1%}, the notes {nt['acc_notes']:.1%}). In training mode, "
+            "layer 1's x̂ is normalised with each batch's own statistics, so **within every "
+            "training batch it has variance exactly 1**. In eval mode it is normalised with "
+            "fixed statistics, and m examples of it have a within-batch variance of only "
+            f"(m−1)/m on average ({(m - 1) / m:.3g} here). So the layer-{last} inputs of a "
+            "training batch are already spread more than m eval-mode inputs would be, by about "
+            f"m/(m−1), and Algorithm 2 multiplies by m/(m−1) once more: it **overcorrects**. "
+            "The notes' formula leaves the m/(m−1) out (its n_B/(n_B−1) is about 1): it "
+            "undercorrects, which in this layer partly cancels the inflation — right for the "
+            f"wrong reason, as layer 1 shows ({r1['notes']:.3f}×)."
         )
+        st.markdown(
+            "**The remedy: recompute the statistics layer by layer**, with the layers below "
+            "already in inference mode. Run the training batches through the frozen network: "
+            "estimate layer 1's statistics (Algorithm 2), switch layer 1 to eval mode with "
+            "them, then estimate layer 2's from inputs that come through the eval-mode layer 1, "
+            "and so on. Each layer's statistics then describe the inputs it will get at test "
+            f"time. Here layer {last}'s estimate becomes **{r2['layer by layer']:.3f}×** the "
+            f"exact variance, and test accuracy **{nt['acc_layerwise']:.1%}** (exact statistics: "
+            f"{nt['acc_exact']:.1%})."
+        )
+        code([li.layerwise_statistics], "The code: layerwise_statistics")
     n_left, n_right = st.columns([1, 1], gap="large")
     with n_left:
         st.markdown("**Each estimate ÷ the exact variance** (average over units)")
@@ -273,8 +295,13 @@ with converge_out:
                "how far the running estimates are from the exact statistics, and the test "
                "accuracy they give in eval mode.")
     st.markdown("**PyTorch and Keras write the same update with opposite momenta** "
-                "(PyTorch 0.1 = Keras 0.9; Keras's default 0.99 = PyTorch 0.01):")
+                "(PyTorch 0.1 = Keras 0.9; Keras's default 0.99 = PyTorch 0.01), **and average "
+                "different variances**: PyTorch folds in the unbiased batch variance "
+                "σ²_B·m/(m−1), Keras the biased σ²_B it normalised the batch with, so Keras's "
+                "moving variance is about (m−1)/m of PyTorch's (half at m = 2).")
     st.table(li.momentum_conventions(config.momentum))
+    st.caption(f"Keras: {li.KERAS_SOURCE}. PyTorch: torch.nn.BatchNorm1d (running_var uses the "
+               "unbiased variance).")
 
 # ------------------------------------------------------------------ failures
 with failures:
@@ -297,9 +324,13 @@ with failures:
 
     st.subheader("(b) Small training batches")
     st.markdown(
-        f"The same network trained with batches of {', '.join(map(str, li.SWEEP_SIZES))} "
-        f"(each for {li.SWEEP_STEPS} steps, momentum 0.1), tested in eval mode and in training "
-        "mode (test batches of the same size m)."
+        f"The same network trained with batches of {', '.join(map(str, li.SWEEP_SIZES))}, "
+        f"each seeing the same {li.SWEEP_EXAMPLES:,} training examples (about "
+        f"{li.SWEEP_EXAMPLES / trained.n_train:.0f} epochs: {li.SWEEP_EXAMPLES // li.SWEEP_SIZES[0]:,} "
+        f"steps with m = {li.SWEEP_SIZES[0]}, {li.SWEEP_EXAMPLES // li.SWEEP_SIZES[-1]:,} with "
+        f"m = {li.SWEEP_SIZES[-1]}; momentum 0.1), tested in eval mode and in training mode "
+        "(test batches of the same size m). Equal examples, not equal steps: at equal steps the "
+        "large batches would also have seen far more data."
     )
     sweep = None
     with ui.friendly_errors("the batch-size sweep"):
@@ -315,5 +346,6 @@ with failures:
                 "are far from the population's, so training-mode outputs jump with the batch, "
                 "and the network learns under that noise. With m = 2, x̂ is ±1 in every unit."
             )
-            table(sweep.drop(columns="diverged"), 3, percent=list(sweep.columns.drop("diverged")))
+            shown = sweep.drop(columns="diverged").assign(steps=sweep["steps"].map("{:,}".format))
+            table(shown, 3, percent=["eval mode", "training mode"])
             st.caption("Test accuracy per training batch size m.")

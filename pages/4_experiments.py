@@ -36,9 +36,12 @@ CLAIMS = {
     ),
     "batch": (
         "**Claim:** BN's batch statistics need reasonably large batches. Here the same networks "
-        "train with batch sizes from 2 to 512 (the same number of steps), and the BN network's "
-        "test accuracy is measured both ways: in eval mode (running averages, what you deploy) "
-        "and in training mode (each test batch normalised with its own statistics)."
+        "train with batch sizes from 2 to 512, and the BN network's test accuracy is measured "
+        "both ways: in eval mode (running averages, what you deploy) and in training mode (each "
+        "test batch normalised with its own statistics). By default every batch size sees the "
+        "**same number of training examples**: at the same number of steps, batches of 256 would "
+        "see 128× more data than batches of 2, and the comparison would mix batch size with the "
+        "amount of training (switch the budget to see that too)."
     ),
 }
 
@@ -47,6 +50,8 @@ INIT_OPTIONS = [1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1.0, 3
 STEP_OPTIONS = [10, 50, 100, 200, 300, 500, 1000, 2000, 3000, 5000]
 WIDTH_OPTIONS = [4, 8, 16, 32, 64, 100, 128, 256]
 BATCH_OPTIONS = [2, 4, 8, 16, 32, 60, 64, 128, 256, 512]
+EXAMPLE_OPTIONS = [100, 200, 400, 800, 1600, 3200, 6400, 12800, 25600, 51200]
+BUDGETS = {"examples": "Equal examples seen", "steps": "Equal steps"}
 DEFAULT_INIT = "default"                            # init_scale None: 1/√fan_in
 
 
@@ -83,7 +88,8 @@ def widget_values(c: SweepConfig) -> dict:
         "optimizer": c.optimizer, "target": round(c.target * 100),
         "lr_range": (snap(c.lr_min, LR_OPTIONS), snap(c.lr_max, LR_OPTIONS)),
         "init_range": (snap(c.init_min, INIT_OPTIONS), snap(c.init_max, INIT_OPTIONS)),
-        "points": c.points, "batch_sizes": list(c.batch_sizes),
+        "points": c.points, "batch_sizes": list(c.batch_sizes), "budget": c.budget,
+        "examples": snap(c.examples, EXAMPLE_OPTIONS),
     }
 
 
@@ -122,6 +128,7 @@ def read_widgets(experiment: str) -> SweepConfig:
         optimizer=v["optimizer"], target=float(v["target"]) / 100, lr_min=float(lr_min),
         lr_max=float(lr_max), init_min=float(init_min), init_max=float(init_max),
         points=int(v["points"]), batch_sizes=tuple(sorted(int(b) for b in v["batch_sizes"])),
+        budget=v["budget"], examples=int(v["examples"]),
     )
 
 
@@ -219,8 +226,16 @@ with st.form(P + experiment + "_form", border=True):
     top[1 if experiment == "placement" else 2].slider("Seeds per setting", 1, 10, key=k("seeds"),
                   help="Networks per setting, from seeds s, s+1, …: different initial weights "
                        "and mini-batch orders.")
-    mid = iter(st.columns(5))                          # filled in order, no gaps
-    next(mid).select_slider("Training steps", STEP_OPTIONS, key=k("steps"))
+    mid = iter(st.columns(6 if experiment == "batch" else 5))    # filled in order, no gaps
+    if experiment == "batch":
+        next(mid).radio("Budget", list(BUDGETS), key=k("budget"), format_func=BUDGETS.get,
+                        help="Equal examples: each batch size trains examples ÷ m steps (the fair "
+                             "comparison). Equal steps: larger batches see more data.")
+        next(mid).select_slider("Examples seen per network", EXAMPLE_OPTIONS, key=k("examples"),
+                                format_func=lambda v: f"{v:,}",
+                                help="With the equal-examples budget (1,437 digits = one epoch).")
+    next(mid).select_slider("Training steps", STEP_OPTIONS, key=k("steps"),
+                            help="With the equal-steps budget." if experiment == "batch" else None)
     next(mid).slider("Target test accuracy (%)", 50, 99, key=k("target"),
                      help="Counts as 'trained'; also the mark for 'steps to reach it'.")
     if experiment in ("lr", "init"):
@@ -276,12 +291,16 @@ if result is None:
 
 # ------------------------------------------------------------------ results
 st.subheader("What the data say")
-for v in sweep.verdict(result):
+verdicts = sweep.verdict(result)
+for v in verdicts:
     with st.container(border=True):
         st.markdown(v.headline)
         if v.details:
             st.markdown("\n".join(f"- {d}" for d in v.details))
-st.caption(sweep.RULE)
+few = sweep.few_seeds(result, verdicts)
+if few:
+    st.info(few, icon=":material/casino:")
+st.caption(sweep.rule(result, verdicts))
 
 for i, fig in enumerate(sweep.figure(result)):
     st.plotly_chart(fig, key=f"{P}fig_{i}", config={"displaylogo": False})
@@ -289,7 +308,8 @@ for i, fig in enumerate(sweep.figure(result)):
 with st.expander("The numbers, per setting", icon=":material/table:"):
     st.dataframe(sweep.summary_table(result), hide_index=True,
                  column_config={c: st.column_config.NumberColumn(format="percent")
-                                for c in ("mean", "median", "min", "max", "training-mode mean")}
+                                for c in ("mean", "± t·SE (95%)", "median", "min", "max",
+                                          "training-mode mean (runs that trained)")}
                  | {"sd": st.column_config.NumberColumn(format="%.3f")})
 
 cols = st.columns([1, 1, 3])
@@ -302,8 +322,11 @@ cols[1].download_button("Curves (CSV)", result.curves_frame().to_csv(index=False
                         file_name=f"{name}-curves.csv", mime="text/csv",
                         icon=":material/download:",
                         help="One row per network and recorded step: eval-mode test accuracy.")
+budget = (f"{config.examples:,} training examples each"
+          if config.experiment == "batch" and config.budget == "examples"
+          else f"{config.steps} steps each")
 cols[2].caption(
-    f"{networks} networks, {config.steps} steps each, trained in {result.seconds:.1f} s "
-    f"({stacks} stack{'s' if stacks > 1 else ''} in lockstep). Test accuracy is measured in "
-    f"eval mode every {config.record_every} steps on {result.n_classes}-class test data."
+    f"{networks} networks, {budget}, trained in {result.seconds:.1f} s ({stacks} "
+    f"stack{'s' if stacks > 1 else ''} in lockstep). Test accuracy is measured in eval mode "
+    f"about {sweep.CURVE_POINTS} times per network, on the {result.n_test} test examples."
 )

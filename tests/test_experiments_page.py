@@ -45,12 +45,14 @@ def test_the_page_opens_on_placement_and_waits_for_run():
     ({"exp": "placement", "activations": "sigmoid,relu"}, "ReLU —"),
     ({"exp": "lr", "points": "3"}, "learning rate"),
     ({"exp": "init", "points": "3"}, "activation input at step 0"),
-    ({"exp": "batch", "batch_sizes": "2,16"}, "eval mode against training mode"),
+    ({"exp": "batch", "batch_sizes": "2,16", "examples": "100"}, "eval mode against training mode"),
 ])
 def test_each_experiment_runs_with_tiny_settings(query, expect):
     at = press_run(open_page({**query, **TINY}))
     assert at.subheader[0].value == "What the data say"
     assert expect in texts(at)
+    assert "Holm's correction" in texts(at)                     # how the error is controlled
+    assert "With 2 seeds" in texts(at) and "Use 5 or more seeds" in texts(at)
     assert len(at.get("plotly_chart")) >= 1
     assert len(at.get("download_button")) == 2
     assert at.query_params["exp"] == [query["exp"]] or at.query_params["exp"] == query["exp"]
@@ -74,7 +76,7 @@ def test_the_url_restores_the_controls_and_bad_values_give_notices():
     {"exp": "placement", "seeds": "1", "activations": "tanh"},         # one seed
     {"exp": "placement", "lr": "10", "activations": "relu", "init_scale": "1"},   # lr 10
     {"exp": "placement", "batch_size": "2", "activations": "sigmoid"},  # batch 2
-    {"exp": "batch", "batch_sizes": "2", "seeds": "1"},
+    {"exp": "batch", "batch_sizes": "2", "seeds": "1", "examples": "200"},
     {"exp": "lr", "lr_min": "1", "lr_max": "10", "points": "2", "activation": "relu"},
 ])
 def test_extremes_give_results_or_messages_never_a_traceback(query):
@@ -105,3 +107,12 @@ def test_switching_experiments_keeps_each_ones_settings():
     at.radio(key="experiments_choice").set_value("lr").run()
     assert at.slider(key="experiments_lr_seeds").value == 4
     assert at.subheader[0].value == "What the data say"               # its result, cached
+
+
+def test_the_batch_budget_is_equal_examples_by_default_or_equal_steps():
+    at = press_run(open_page({"exp": "batch", "batch_sizes": "2,16", "examples": "200", **TINY}))
+    assert at.radio(key="experiments_batch_budget").value == "examples"
+    assert "same 200 training examples" in texts(at) and "100 steps with batches of 2" in texts(at)
+    at = press_run(open_page({"exp": "batch", "batch_sizes": "2,16", "budget": "steps", **TINY}))
+    assert "8× more training examples" in texts(at) and "10 steps each" in texts(at)
+    assert at.query_params["budget"] in ("steps", ["steps"])

@@ -87,3 +87,23 @@ def test_the_url_presets_and_bad_values_are_reported():
     bad = open_page({"momentum": "2", "batch_size": "3", "steps": "200"})
     assert len(bad.warning) == 2
     assert bad.select_slider(key="inference_batch_size").value == 32
+
+
+def test_the_page_explains_the_m_2_contradiction_and_shows_the_layer_by_layer_remedy():
+    at = open_page({"batch_size": "2", "steps": "200"})
+    config = li.InferenceConfig(batch_size=2, steps=200)
+    lesson = li.inference_lesson(li.train_network(config.train_config()), config)
+    r2 = lesson.notes["ratios"].loc[2]
+    assert "Deeper layers: why Algorithm 2 overshoots, and the remedy" in [s.value for s in at.subheader]
+    text = markdown(at)
+    assert f"the paper's estimate is **{r2['paper']:.3f}×**" in text and "overcorrects" in text
+    assert "within every training batch it has variance exactly 1" in text
+    assert "The remedy: recompute the statistics layer by layer" in text
+    assert f"becomes **{r2['layer by layer']:.3f}×** the exact variance" in text
+    assert f"test accuracy **{lesson.notes['acc_layerwise']:.1%}**" in text
+    assert "batch-normalization-notes.txt" in text                       # the notes, cited
+    accuracy = next(d.value for d in at.dataframe if "test accuracy" in d.value.columns
+                    and len(d.value) == len(li.METHODS))
+    assert accuracy.loc[li.METHODS["layerwise"], "test accuracy"] == pytest.approx(
+        lesson.notes["acc_layerwise"])
+    assert "keras/src/layers/normalization/batch_normalization.py" in " ".join(c.value for c in at.caption)

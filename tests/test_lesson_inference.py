@@ -201,6 +201,38 @@ def test_test_accuracy_under_each_statistic(trained, lesson, weights, data):
     assert sorted(torch.cat(li.test_batches(n, m, CONFIG.seed)).tolist()) == list(range(n))
 
 
+def test_layer_by_layer_statistics_come_through_eval_mode_layers_below(trained, lesson, weights, data):
+    """Layer 1: Algorithm 2 itself. Layer 2: Algorithm 2 over the same epoch of batches, on the
+    inputs layer 1 gives in eval mode with its layer-by-layer statistics (float64 reference)."""
+    m = trained.batch_size
+    batches = li.epoch_batches(data.x_train.shape[0], m, CONFIG.seed)
+    means, varis = li.layerwise_statistics(li.rebuild(trained), data.x_train, batches)
+    np.testing.assert_allclose(means[0], trained.epoch_means[0].mean(0), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(varis[0], m / (m - 1) * trained.epoch_vars[0].astype(float).mean(0),
+                               rtol=1e-4)
+    x = data.x_train[torch.cat(batches)].double().numpy()                      # (n_B·m, D)
+    u = sigmoid(weights["gamma"][0] * (x @ weights["W"][0].T - means[0]) / np.sqrt(varis[0] + weights["eps"])
+                + weights["beta"][0])
+    z2 = (u @ weights["W"][1].T).reshape(len(batches), m, -1)                  # (n_B, m, W)
+    np.testing.assert_allclose(means[1], z2.mean(1).mean(0), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(varis[1], m / (m - 1) * z2.var(1).mean(0), rtol=1e-4)
+    np.testing.assert_allclose(lesson.vars_table["layer by layer"], varis[1], rtol=1e-6)
+    logits, _, _ = forward(weights, data.x_test.numpy(), means, varis)
+    close_accuracy(lesson.accuracy["test accuracy"][li.METHODS["layerwise"]],
+                   accuracy(logits, data.y_test.numpy()), len(data.y_test))
+
+
+def test_at_m_2_algorithm_2_overcorrects_layer_2_and_the_layer_by_layer_remedy_does_not():
+    config = InferenceConfig(batch_size=2, steps=200, seed=0)
+    two = li.inference_lesson(li.train_network(config.train_config()), config)
+    r = two.notes["ratios"]
+    assert r.loc[1, "paper"] == pytest.approx(1, abs=0.02) == r.loc[1, "layer by layer"]
+    assert r.loc[1, "notes"] == pytest.approx(0.5, abs=0.02)            # the missing m/(m−1)
+    assert r.loc[2, "paper"] > 2                     # x̂ of layer 1 has batch variance 1, not ½
+    assert r.loc[2, "layer by layer"] == pytest.approx(1, abs=0.05)
+    assert abs(two.notes["acc_layerwise"] - two.notes["acc_exact"]) <= 2 / 360
+
+
 def test_test_batches_never_leave_a_batch_of_one():
     for n, m in [(360, 7), (360, 359), (17, 2), (9, 4)]:
         batches = li.test_batches(n, m, 0)
@@ -277,6 +309,7 @@ def test_variance_factors_and_momentum_conventions():
     c = li.momentum_conventions(0.1)
     assert list(c["your momentum"]) == ["0.1", "0.9"]
     assert list(c["default ε"]) == ["1e-05", "0.001"]
+    assert c.loc["Keras", "batch variance averaged in"].startswith("biased")
     assert "Keras" in li.momentum_conventions(None).loc["Keras", "your momentum"]
 
 
@@ -302,8 +335,9 @@ def test_momentum_only_changes_the_running_column(trained, lesson):
 
 
 def test_batch_size_sweep_small(data):
+    assert list(li.batch_size_sweep(seed=1, sizes=(2, 8), examples=40)["steps"]) == [20, 5]
     frame = li.batch_size_sweep(seed=1, sizes=(2, 8), steps=15)
-    assert list(frame.index) == [2, 8]
+    assert list(frame.index) == [2, 8] and list(frame["steps"]) == [15, 15]
     assert frame[["eval mode", "training mode"]].stack().between(0, 1).all()
     pd.testing.assert_frame_equal(frame, li.batch_size_sweep(seed=1, sizes=(2, 8), steps=15))
 

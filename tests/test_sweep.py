@@ -95,52 +95,6 @@ def test_divergence_is_marked_and_the_others_go_on():
 
 # ------------------------------------------------------------------ statistics and verdicts
 
-def test_summarize_matches_numpy():
-    v = [0.9, 0.92, 0.95, 0.91]
-    s = S.summarize(v)
-    assert s.n == 4 and s.mean == pytest.approx(np.mean(v)) and s.sd == pytest.approx(np.std(v, ddof=1))
-    assert (s.median, s.lo, s.hi) == pytest.approx((np.median(v), 0.9, 0.95))
-    assert s.se == pytest.approx(np.std(v, ddof=1) / 2)
-    with pytest.raises(ValueError, match="finite"):
-        S.summarize([0.9, float("nan")])
-
-
-def test_separated_is_welchs_one_sided_test_at_2_5_percent():
-    rng = np.random.default_rng(0)
-    agree = 0
-    for trial in range(200):
-        n_a, n_b = rng.integers(2, 8, size=2)
-        a = rng.normal(0.9 + rng.normal(0, 0.02), rng.uniform(0.001, 0.03), n_a)
-        b = rng.normal(0.9, rng.uniform(0.001, 0.03), n_b)
-        p = stats.ttest_ind(a, b, equal_var=False, alternative="greater").pvalue
-        assert S.separated(S.summarize(a), S.summarize(b)) == (p < 0.025)
-        agree += 1
-    assert agree == 200
-
-
-def test_separated_edge_cases():
-    one = S.summarize([0.99])
-    many = S.summarize([0.1, 0.11, 0.12])
-    assert not S.separated(one, many)                       # one seed: no spread to compare with
-    assert S.separated(S.summarize([0.9, 0.9]), S.summarize([0.8, 0.8]))   # no spread, different
-    assert not S.separated(S.summarize([0.9, 0.9]), S.summarize([0.9, 0.9]))
-
-
-def test_rank_names_a_clear_winner():
-    r = S.rank({"none": [0.80, 0.82, 0.81, 0.79, 0.80],
-                "before": [0.95, 0.96, 0.95, 0.94, 0.96],
-                "after": [0.90, 0.91, 0.89, 0.90, 0.91]})
-    assert r.winner == "before" and r.order == ["before", "after", "none"]
-    assert r.tied == ["before"] and r.beaten == ["after", "none"]
-
-
-def test_rank_with_overlap_names_no_winner():
-    r = S.rank({"before": [0.95, 0.90, 0.97, 0.93, 0.96],
-                "after": [0.94, 0.96, 0.91, 0.95, 0.93],
-                "none": [0.50, 0.52, 0.49, 0.51, 0.50]})
-    assert r.winner is None and set(r.tied) == {"before", "after"} and r.beaten == ["none"]
-
-
 def _fake_result(config, finals, **extra):
     """A SweepResult whose network (placement, group, setting, seed) ended at finals[...]."""
     nets = []
@@ -196,8 +150,100 @@ def test_lr_verdict_names_the_wider_range_and_divergence():
         finals[("none", "", v)] = [plain] * 3
         finals[("before", "", v)] = [bn, bn + 0.01, bn - 0.01]
     (v,) = S.lr_verdict(_fake_result(config, finals))
-    assert v.winner == "before" and "0.01 … 10" in v.headline and "0.1 … 1" in v.headline
+    assert v.winner == "before" and "clearly better at 0.01, 10, where only it reached" in v.headline
+    assert "without BN: 0.1 to 1 (a 10× range)" in v.headline
+    # the BN range covers the whole grid: both ends are bounds, not ends
+    assert ("BN before activation: 0.01 or below to at least 10 (at least 1,000×; the grid "
+            "starts at 0.01; the grid ends at 10)") in v.headline
     assert any("diverged in 3 runs" in d for d in v.details)
+    assert len(v.tests) == 4 and all(t.paired for t in v.tests)
+
+
+def test_ranges_at_the_grids_edge_are_worded_as_lower_bounds():
+    grid = [0.001, 0.00316, 0.01, 0.0316, 0.1, 0.316, 1.0, 3.16, 10.0]
+    assert S.describe_range(grid, (0.0316, 10.0)) == "0.0316 to at least 10 (at least 316×; the grid ends at 10)"
+    assert S.describe_range(grid, (0.01, 1.0)) == "0.01 to 1 (a 100× range)"
+    assert S.describe_range(grid, (10.0, 10.0)).startswith("only 10 (the grid ends at 10")
+    assert S.range_ends(grid, (0.001, 0.1)) == (True, False)
+
+
+def test_a_range_is_a_bound_where_the_other_runs_into_the_grid_and_low_ends_say_why():
+    """Without BN trains at the grid's top end, so 'wider' can't be told; BN's low end sits next
+    to a setting just under the target and still rising: set by the budget and the cutoff."""
+    config = SweepConfig.default("init").replace(init_min=0.001, init_max=1.0, points=4, seeds=3,
+                                                 steps=100)
+    grid = config.settings                                     # 0.001, 0.01, 0.1, 1
+    finals = {}
+    for v, plain, bn in zip(grid, [0.2, 0.2, 0.95, 0.96], [0.898, 0.95, 0.96, 0.95]):
+        finals[("none", "", v)] = [plain, plain + 0.01, plain - 0.01]
+        finals[("before", "", v)] = [bn, bn + 0.001, bn - 0.001]
+    result = _fake_result(config, finals)
+    for r in result.select("before", setting=0.001):            # rising over the last quarter
+        r.test_acc = np.array([0.1, 0.5, 0.8, 0.85, r.final_acc])
+        r.steps = np.array([0, 25, 50, 75, 100])
+    (v, _) = S.init_verdict(result)
+    assert v.winner is None
+    assert "runs into the grid's end: widen the grid to compare" in v.headline
+    assert "0.1 to at least 1" in v.headline
+    text = " ".join(v.details)
+    assert "at 0.001 the median reached 89.8%, still rising when the 100 steps ran out" in text
+    assert "set by the 100-step budget and the 90.0% target" in text
+
+
+def test_placement_comparisons_are_paired_and_corrected_across_activations():
+    """Three pairs × two activations: one Holm family of paired tests (scipy's ttest_rel)."""
+    config = SweepConfig.default("placement").replace(activations=("sigmoid", "relu"), seeds=4)
+    start = np.array([0.85, 0.90, 0.88, 0.93])               # each seed's shared start
+    finals = {}
+    for act in config.activations:
+        finals[("none", act, math.nan)] = list(start)
+        finals[("before", act, math.nan)] = list(start + [0.004, 0.001, 0.006, 0.003])
+        finals[("after", act, math.nan)] = list(start + 0.03 + np.array([0.001, -0.001, 0.002, 0]))
+    result = _fake_result(config, finals)
+    acc, _ = S.placement_tests(result)
+    keys = list(acc)
+    assert len(keys) == 6
+    p_values = [stats.ttest_rel(finals[(a, act, math.nan)], finals[(b, act, math.nan)]).pvalue
+                for act, a, b in keys]
+    np.testing.assert_allclose([acc[k].p for k in keys], p_values, rtol=1e-9)
+    # before − none: p ≈ 0.044, under 5% alone but not after Holm over the six comparisons
+    for act in config.activations:
+        t = acc[(act, "before", "none")]
+        assert 0.05 / 2 < t.p < 0.05 and not t.clear and abs(t.diff) < t.margin
+        assert acc[(act, "after", "none")].clear and acc[(act, "before", "after")].sign == -1
+    (sig, relu) = S.placement_verdict(result)
+    assert sig.winner == "after" and "before − no BN +0.4" in sig.details[0]
+    fig = S.placement_final_figure(result)
+    bars = [tr for tr in fig.data if tr.error_y is not None and tr.error_y.array is not None]
+    np.testing.assert_allclose([tr.error_y.array[0] for tr in bars],
+                               [100 * acc[k].margin for k in keys], rtol=1e-9)
+
+
+def test_batch_verdict_budget_and_eval_vs_training_mode_leave_diverged_runs_out():
+    config = SweepConfig.default("batch").replace(batch_sizes=(2, 64), seeds=3, examples=6400)
+    assert [config.steps_for(b) for b in (2, 64)] == [3200, 100]
+    assert config.replace(budget="steps").steps_for(2) == config.steps
+    finals = {("none", "", 2.0): [0.5, 0.52, 0.51], ("before", "", 2.0): [0.6, None, 0.62],
+              ("none", "", 64.0): [0.9, 0.91, 0.92], ("before", "", 64.0): [0.95, 0.96, 0.97]}
+    result = _fake_result(config, finals, train_mode_acc=0.3)
+    result.n_train = 1437
+    head, gap = S.batch_verdict(result)
+    assert "same 6,400 training examples" in head.details[0] and "3,200 steps with batches of 2" in head.details[0]
+    assert "1 diverged run left out" in gap.headline
+    assert [t.n for t in gap.tests] == [2, 3]                # the diverged seed is not paired
+    steps = S.budget_sentence(_fake_result(config.replace(budget="steps"), finals))
+    assert "32× more training examples" in steps and "equal examples" in steps
+    rule = S.rule(result)
+    assert "leaves diverged runs out" in rule and "Holm" in rule
+
+
+def test_few_seeds_say_why_and_how_many():
+    config = SweepConfig.default("lr").replace(lr_min=0.01, lr_max=10.0, points=4, seeds=2)
+    finals = {(p, "", v): [0.5, 0.9] for p in ("none", "before") for v in config.settings}
+    text = S.few_seeds(_fake_result(config, finals))
+    assert "With 2 seeds" in text and "12.7" in text and "Use 5 or more seeds" in text
+    assert S.few_seeds(_fake_result(config.replace(seeds=5), {
+        k: v * 3 for k, v in finals.items()})) is None
 
 
 # ------------------------------------------------------------------ config
@@ -241,6 +287,9 @@ def test_lr_min_must_be_below_lr_max_and_huge_sweeps_are_refused():
     with pytest.raises(ValueError, match="larger than allowed"):
         S.check(huge)
     S.check(SweepConfig.default("lr"))
+    S.check(SweepConfig.default("batch"))
+    with pytest.raises(ValueError, match="training steps"):            # batches of 2, equal examples
+        S.check(SweepConfig.default("batch").replace(examples=100_000))
 
 
 def test_plan_groups_by_activation_and_batch_size():
@@ -264,7 +313,7 @@ def test_log_grid():
     ("placement", dict(activations=("sigmoid", "relu"))),
     ("lr", dict(points=3)),
     ("init", dict(points=3)),
-    ("batch", dict(batch_sizes=(2, 16))),
+    ("batch", dict(batch_sizes=(2, 16), examples=100)),
 ])
 def test_tiny_sweeps_give_results_tables_figures_and_verdicts(experiment, changes):
     config = SweepConfig.default(experiment).replace(**TINY, **changes)
@@ -273,7 +322,8 @@ def test_tiny_sweeps_give_results_tables_figures_and_verdicts(experiment, change
     assert seen and seen[-1] == pytest.approx(1.0) and all(0 <= f <= 1 for f in seen)
     assert len(result.networks) == len(S._all_members(config))
     for r in result.networks:
-        assert r.steps[0] == 0 and r.steps[-1] == config.steps
+        steps = config.steps_for(int(r.member.setting)) if experiment == "batch" else config.steps
+        assert r.steps[0] == 0 and r.steps[-1] == steps
         assert 0 <= r.final_acc <= 1 and r.z_std_start.shape == (2,)
     table = result.summary_frame()
     assert len(table) == len(result.networks) and "final_test_accuracy" in table

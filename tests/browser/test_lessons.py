@@ -51,6 +51,25 @@ def test_formula_page_in_browser(lesson_page, app_url, tmp_path):
     assert "constant=true" in page.url
     page.screenshot(path=str(tmp_path / "formula-constant.png"))
 
+    # "Undo it" on: its formula fits its column; so does every table (the backward paths' dx)
+    page.goto(f"{app_url}/formula?identity=true")
+    wait_idle(page)
+    page.get_by_text("The three paths, for display").wait_for()
+    page.mouse.wheel(0, 20_000)
+    page.wait_for_timeout(1500)
+    assert_no_exception(page)
+    assert_nothing_clipped(page)
+    page.screenshot(path=str(tmp_path / "formula-undo.png"), full_page=True)
+
+
+def assert_nothing_clipped(page) -> None:
+    """No formula (KaTeX) and no table (the data grid's scroller) is wider than its box."""
+    clipped = page.evaluate("""() => [
+        ...Array.from(document.querySelectorAll('.katex-display'), e => ['formula', e.textContent.slice(0, 30), e.scrollWidth, e.clientWidth]),
+        ...Array.from(document.querySelectorAll("[data-testid='stDataFrame'] .dvn-scroller"), e => ['table', '', e.scrollWidth, e.clientWidth]),
+    ].filter(([kind, text, scroll, client]) => scroll > client + 4)""")
+    assert clipped == [], clipped
+
 
 def test_inference_page_in_browser(lesson_page, app_url, tmp_path):
     page = lesson_page
@@ -62,6 +81,7 @@ def test_inference_page_in_browser(lesson_page, app_url, tmp_path):
     text = main_text(page)
     assert f"Test example 0 is a {int(y_test[0])}" in text
     assert f"{32 / 31:.4f}" in text and "With batches of 2, the network scores" in text
+    assert "The remedy: recompute the statistics layer by layer" in text
     page.locator("[data-testid='stPlotlyChart']").nth(1).wait_for(timeout=60_000)   # 2 charts
     page.screenshot(path=str(tmp_path / "inference-default.png"))
 
