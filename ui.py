@@ -1,4 +1,5 @@
-"""Streamlit helpers that every page shares: page set-up, the labelled navigation, URL state.
+"""Streamlit helpers that every page shares: page set-up, the labelled navigation, widgets made
+from the declared knobs (bn_core.controls), URL state, and kind error messages.
 
 bn_core never imports streamlit; this module is the thin layer between the two.
 """
@@ -10,9 +11,14 @@ from pathlib import Path
 
 import streamlit as st
 
-ROOT = Path(__file__).resolve().parent
+from bn_core.controls import Config, Control
 
-# (page file, label, icon): the order is the order of the lessons.
+ROOT = Path(__file__).resolve().parent
+FAVICON = str(ROOT / "assets" / "favicon.png")   # served by this server: no font CDN, offline
+
+# (page file, label, icon): the order of the lessons. The icons are Material Symbols, which
+# Streamlit bundles (they work offline); only page favicons would come from a CDN, so pages
+# use FAVICON instead.
 PAGES = [
     ("app.py", "Home", ":material/home:"),
     ("pages/1_lab.py", "Covariate-shift lab", ":material/science:"),
@@ -22,10 +28,11 @@ PAGES = [
 ]
 
 
-def page_setup(title: str, icon: str = ":material/science:", layout: str = "wide") -> None:
+def page_setup(title: str, icon: str | None = None, layout: str = "wide") -> None:
     """First call of every page: page config, the sidebar navigation, and which page ran last
-    (for `arrived`)."""
-    st.set_page_config(page_title=f"{title} · BatchNorm Lab", page_icon=icon, layout=layout)
+    (for `arrived`). (`icon` is not used: every page shows the app's own favicon, which works
+    offline.)"""
+    st.set_page_config(page_title=f"{title} · BatchNorm Lab", page_icon=FAVICON, layout=layout)
     st.session_state["_ui_arrived"] = st.session_state.get("_ui_page") != title
     st.session_state["_ui_page"] = title
     sidebar_nav()
@@ -47,10 +54,128 @@ def sidebar_nav() -> None:
         st.divider()
 
 
+# ----------------------------------------------------------------------------- knobs → widgets
+
+def with_value(options, value) -> list:
+    """The options, plus `value` in order if it is not one of them (a value from a link)."""
+    options = list(options)
+    if value in options:
+        return options
+    rest = sorted([o for o in options if o is not None] + [value])
+    return ([None] if None in options else []) + rest
+
+
+def widget(control: Control, key: str, where=st, options=None, fallback=None, **extra):
+    """The widget of a declared knob, keyed `key` (its value lives in st.session_state[key]):
+    a select slider over its ladder, a radio or selectbox over its choices (or `options`), a
+    slider or a number box over its range, a toggle for a bool, a multiselect for a tuple. The
+    labels are fixed per value (`Control.show`). A kept value that is no longer valid (not one
+    of `options` after another control changed them; or, with quick clicks, something the
+    browser sent back that is not a value at all) is replaced by `fallback` (default: the
+    knob's default) before the widget is made; the second kind is also noted for
+    `reset_notices`."""
+    common = dict(label=control.label, key=key, help=control.help or None, **extra)
+    _keep_valid(control, key, options, control.default if fallback is None else fallback)
+    value = st.session_state.get(key, control.default)
+    if control.ladder is not None:
+        return where.select_slider(options=with_value(control.ladder, value),
+                                   format_func=control.show, **common)
+    if control.kind is bool:
+        return where.toggle(**common)
+    if control.kind is tuple:
+        return where.multiselect(options=list(options or control.choices),
+                                 format_func=control.show, **common)
+    if control.choices is not None or control.widget == "select":
+        choices = list(options or control.choices)
+        if control.widget == "radio":
+            return where.radio(options=choices, format_func=control.show, horizontal=True,
+                               **common)
+        return where.selectbox(options=choices, format_func=control.show, **common)
+    if control.widget == "number":
+        return where.number_input(min_value=control.lo, max_value=control.hi,
+                                  step=1 if control.kind is int else None, **common)
+    return where.slider(min_value=control.lo, max_value=control.hi, **common)
+
+
+def _keep_valid(control: Control, key: str, options, fallback) -> None:
+    if key not in st.session_state:
+        return
+    value = st.session_state[key]
+    try:
+        control.check(value)
+    except ValueError as exc:
+        st.session_state[key] = fallback
+        st.session_state.setdefault("_ui_resets", []).append(f"{control.label}: {exc}")
+        return
+    if options is not None and control.ladder is None and control.kind is not tuple \
+            and value not in options:
+        st.session_state[key] = fallback
+
+
+def reset_notices() -> None:
+    """Say which controls `widget` had to reset on this run, once."""
+    for text in st.session_state.pop("_ui_resets", []):
+        st.warning(f"A control sent back an unexpected value and was reset ({text}).",
+                   icon=":material/restart_alt:")
+
+
+def preset_widgets(config: Config, prefix: str, overwrite: bool = True) -> None:
+    """Show `config` on the widgets keyed prefix + field (before they are created: a widget with
+    key= ignores a changing value=). overwrite=False only fills keys without a value yet."""
+    for c in config.controls():
+        if overwrite or prefix + c.name not in st.session_state:
+            st.session_state[prefix + c.name] = getattr(config, c.name)
+
+
+def config_from_widgets(config_cls, prefix: str, base: Config, names=None):
+    """The config the widgets keyed prefix + field show, the rest from `base`. A value the
+    browser sent back that is not valid (it can happen with quick clicks) is replaced by base's
+    and said in the returned problems. Returns (config, problems)."""
+    values, problems = {}, []
+    for c in config_cls.controls():
+        if names is not None and c.name not in names:
+            continue
+        value = st.session_state.get(prefix + c.name, getattr(base, c.name))
+        try:
+            values[c.name] = c.check(value)
+        except ValueError as exc:
+            problems.append(str(exc))
+            st.session_state[prefix + c.name] = getattr(base, c.name)
+    try:
+        return base.replace(**values), problems
+    except ValueError as exc:                           # a rule between fields
+        return base, problems + [str(exc)]
+
+
+def config_from_url(config_cls, prefix: str, kept: str):
+    """On a visit's first run: the page's config from the link's query, else the one kept in
+    st.session_state[kept] from an earlier visit, else the defaults; shown on the widgets. On
+    later runs the widgets hold the state and the URL is only written, never read (reading it
+    then races with the browser, which may still show an older query). Returns the problems
+    with the link's parameters (shown once)."""
+    if not arrived() and kept in st.session_state:
+        return []
+    query = st.query_params.to_dict()
+    if query:
+        config, problems = config_cls.from_query(query)
+    else:
+        config, problems = st.session_state.get(kept) or config_cls(), []
+    st.session_state[kept] = config
+    preset_widgets(config, prefix)
+    return problems
+
+
+def write_url(config: Config) -> dict:
+    """Put the config's query (the knobs that differ from the defaults) in the address bar."""
+    query = config.to_query()
+    if st.query_params.to_dict() != query:
+        st.query_params.from_dict(query)
+    return query
+
+
 def preset_from_url(config_cls, prefix: str):
     """Preset the widgets keyed `prefix + field` from the URL query (only where the session has
-    no value yet: a widget with key= ignores a changing value=), and show one notice per rejected
-    parameter. `config_cls.from_query(params)` returns (config, problems). Returns the config."""
+    no value yet), and show one notice per rejected parameter. Returns the config."""
     config, problems = config_cls.from_query(st.query_params.to_dict())
     for name, value in config.__dict__.items():
         if prefix + name not in st.session_state:
@@ -58,6 +183,12 @@ def preset_from_url(config_cls, prefix: str):
     for problem in problems:
         st.warning(f"Ignored a setting in the link: {problem}.", icon=":material/link_off:")
     return config
+
+
+def link_notices(problems: list[str]) -> None:
+    for problem in problems:
+        name, _, why = problem.partition(": ")
+        st.warning(f"Link parameter **{name}**: {why}.", icon=":material/link_off:")
 
 
 @contextlib.contextmanager

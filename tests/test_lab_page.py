@@ -5,8 +5,8 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-from bn_core.figures import record_every_for
-from bn_core.train import PAPER_SETUP, Run, TrainConfig
+from bn_core.lab.presets import EPS_ZERO, PAPER_SETUP, record_every_for
+from bn_core.train import Run, TrainConfig
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 LAB = "pages/1_lab.py"
@@ -39,9 +39,11 @@ def test_default_page_shows_the_starting_distributions():
     at = open_lab()
     assert at.title[0].value == "Covariate-shift lab"
     assert "same" in markdown_text(at) and "Batch Normalization" in markdown_text(at)
-    assert charts(at) == 5                                   # drawn from the step-0 snapshot
+    assert charts(at) == 6                                   # drawn from the step-0 snapshot
     assert "Step 0, before any training" in markdown_text(at)
-    assert [b.label for b in at.button][:4] == ["Train", "Pause", "Step", "Reset"]
+    assert [b.label for b in at.button][:7] == ["Train", "Pause", "Step", "Reset",
+                                                "Paper setup (Figure 1)", "ε = 0 breaks it",
+                                                "Default setup"]
     assert at.button(key="lab_pause").disabled
     assert at.select_slider(key="lab_lr").value == TrainConfig().lr
     assert at.radio(key="lab_placement").value == "before"
@@ -64,10 +66,10 @@ def test_short_training_driven_through_the_controls():
     assert run.step == 100 and run.done and run.networks == ["none", "before", "after"]
     assert run.config.record_every == record_every_for(run.config)
     assert progress_text(at).startswith("Step 100 of 100 · finished")
-    assert charts(at) == 5
+    assert charts(at) == 6
     text = markdown_text(at)
-    assert "Without BN, the inputs to layer 2's units drifted by" in text
-    assert "BN after activation, by" in text and "Test accuracy at the last snapshot" in text
+    assert "**Layer 2, from step 2 to the end (100)**: the median input of a typical unit moved" in text
+    assert "with BN after activation" in text and "Test accuracy at the last snapshot" in text
     assert any("Santurkar" in c.value for c in at.caption)
     assert len(at.get("download_button")) == 2
     assert at.button(key="lab_train").label == "Train again"
@@ -81,9 +83,8 @@ def test_url_parameters_restore_every_control():
     at = open_lab(**query)
     expected, problems = TrainConfig.from_query(query)
     assert problems == []
-    for name in TrainConfig.URL_FIELDS:
-        widget = next(w for w in at.main if getattr(w, "key", None) == f"lab_{name}")
-        assert widget.value == getattr(expected, name), name
+    for name in query:
+        assert at.session_state[f"lab_{name}"] == getattr(expected, name), name
     assert at.session_state.lab_run.config == expected.replace(record_every=record_every_for(expected))
     assert dict(at.query_params) == expected.to_query()
     assert not at.warning
@@ -100,12 +101,13 @@ def test_odd_url_values_are_kept_as_options():
 def test_bad_url_parameters_give_notices_not_exceptions():
     at = open_lab(lr="abc", depth="1000", placement="sideways", colour="red")
     notices = [w.value for w in at.warning]
+    assert len(notices) == 4, notices
     assert any("**lr**" in n and "'abc'" in n and "using 0.5" in n for n in notices)
     assert any("**depth**" in n and "1000" in n and "using 3" in n for n in notices)
     assert any("**placement**" in n and "sideways" in n for n in notices)
     assert any("**colour**" in n and "unknown" in n for n in notices)
     assert at.slider(key="lab_depth").value == 3 and at.radio(key="lab_placement").value == "before"
-    assert charts(at) == 5
+    assert charts(at) == 6
     assert dict(at.query_params) == {}                       # the URL now holds what is used
 
 
@@ -120,6 +122,26 @@ def test_eps_zero_on_a_dead_relu_gives_a_clear_message():
     assert errors[0].startswith("BN after activation: diverged at step")
     assert "ε = 0" in errors[0] and "0 / 0 = NaN" in errors[0] and "kept training" in errors[0]
     assert "stopped at step" in progress_text(at) and at.session_state.lab_run.step == 100
+
+
+def test_the_eps_zero_setup_breaks_the_bn_network_and_eps_back_mends_it():
+    at = open_lab()
+    at.button(key="lab_eps0").click().run()
+    assert any("**ε = 0**" in i.value for i in at.info)
+    assert at.session_state.lab_run.config == EPS_ZERO.replace(record_every=record_every_for(EPS_ZERO))
+    at.button(key="lab_train").click().run()
+    assert not at.exception
+    run = at.session_state.lab_run
+    assert set(run.history.divergence) == {"after"}                 # only the BN network dies
+    assert any("ε = 0" in e.value for e in at.error)
+    at.select_slider(key="lab_eps").set_value(1e-5).run()
+    at.button(key="lab_train").click().run()
+    assert not at.exception and not at.session_state.lab_run.history.divergence
+
+
+def test_batch_size_two_explains_bn_with_tiny_batches():
+    at = open_lab(batch_size="2", steps="100")
+    assert any(i.value.startswith("**BN with mini-batches of 2.**") for i in at.info)
 
 
 def test_learning_rate_ten_gives_clear_messages():
@@ -139,7 +161,7 @@ def test_learning_rate_ten_gives_clear_messages():
 
 def test_step_reset_presets_and_leaving_the_page_keep_or_clear_the_run():
     at = open_lab(steps="200", depth="2", width="16")
-    every = at.session_state.lab_run.config.record_every
+    every = int(at.session_state.lab_run.schedule[1])            # the next snapshot: step 1
     at.button(key="lab_step_button").click().run()
     run = at.session_state.lab_run
     assert run.step == every and not at.session_state.lab_running
@@ -157,9 +179,10 @@ def test_step_reset_presets_and_leaving_the_page_keep_or_clear_the_run():
     assert at.select_slider(key="lab_init_scale").value == PAPER_SETUP.init_scale
     assert at.slider(key="lab_width").value == 100 and at.select_slider(key="lab_batch_size").value == 60
     assert any("Paper setup" in i.value for i in at.info)
-    assert at.session_state.lab_run.config.record_every == 50
+    assert at.session_state.lab_run.config.record_every == record_every_for(PAPER_SETUP)
+    assert at.session_state.lab_scaling == "raw"
     at.button(key="lab_step_button").click().run()
-    at.select_slider(key="lab_lr").set_value(0.1).run()        # a changed control: a fresh run
+    at.select_slider(key="lab_lr").set_value(0.2).run()        # a changed control: a fresh run
     assert at.session_state.lab_run.step == 0
     assert any("settings changed" in i.value for i in at.info)
     at.button(key="lab_default").click().run()
@@ -182,7 +205,7 @@ def test_coming_back_to_the_lab_mid_training_shows_the_run_paused():
     assert at.session_state.lab_run is run and run.step == step  # paused where it was
     assert not at.session_state.lab_running
     assert progress_text(at) == f"Step {step:,} of 1,000 · paused"
-    assert charts(at) == 5
+    assert charts(at) == 6
     train = at.button(key="lab_train")
     assert train.label == "Resume" and not train.disabled
     assert at.button(key="lab_pause").disabled
@@ -212,31 +235,47 @@ def test_a_rerun_on_the_lab_itself_keeps_training():
     assert at.session_state.lab_run.done and at.session_state.lab_run.step == 300
 
 
-def test_mnist_offline_fails_once_then_answers_at_once(monkeypatch):
-    """Without the network the mnist download fails; the page says what to do, and its reruns do
-    not try the download again (bn_core.data remembers the failure)."""
-    from bn_core import data
+def test_mnist_comes_from_the_bundled_file_with_no_network():
+    at = open_lab(dataset="mnist", scaling="raw", steps="100", depth="1", width="16")
+    assert not at.error and charts(at) == 6
+    run = at.session_state.lab_run
+    assert run.data.n_features == 784 and run.data.scaling == "raw"
 
-    calls = []
 
-    def offline():
-        calls.append(1)
-        raise ConnectionError("no network")
+def test_a_deeper_layer_choice_falls_back_to_the_last_layer_when_depth_shrinks():
+    at = open_lab(steps="100", depth="4", width="16")
+    at.selectbox(key="lab_view_layer").set_value(4).run()
+    assert at.session_state.lab_view.layer == 4
+    at.slider(key="lab_depth").set_value(2).run()                  # layer 4 no longer exists
+    assert not at.exception and charts(at) == 6
+    assert at.session_state["lab_view_layer"] == 0                 # "the last layer"
+    assert at.selectbox(key="lab_view_layer").options == ["the last layer", "layer 1", "layer 2"]
+    at.slider(key="lab_depth").set_value(5).run()                  # and deeper again
+    assert not at.exception and "layer 5" in at.selectbox(key="lab_view_layer").options
 
-    data.forget_mnist_failure()
-    monkeypatch.setattr(data, "_fetch_mnist", offline)
-    try:
-        at = open_lab(dataset="mnist")
-        for _ in range(2):
-            errors = [e.value for e in at.error]
-            assert any("could not load 'mnist'" in e and "'digits'" in e for e in errors), errors
-            assert charts(at) == 0 and at.button(key="lab_train").disabled
-            assert not at.subheader, "no empty result sections under the error"
-            at.run()                                            # a rerun of the page
-            assert not at.exception
-        assert len(calls) == 1
-        at.selectbox(key="lab_dataset").set_value("digits").run()   # the advice works
-        assert not at.exception and not at.error and charts(at) == 5
-        assert any("What this run shows" in h.value for h in at.subheader)
-    finally:
-        data.forget_mnist_failure()
+
+def _stale_values_script():
+    import streamlit as st
+
+    import ui
+    from bn_core.lab.presets import LabView
+    from bn_core.train import TrainConfig
+
+    if "seeded" not in st.session_state:    # what a browser may send back after quick clicks
+        st.session_state.seeded = True
+        st.session_state["k_lr"] = "2.0"
+        st.session_state["k_layer"] = "layer 3 (last)"
+    ui.widget(TrainConfig.control("lr"), "k_lr")
+    ui.widget(LabView.control("layer"), "k_layer", options=[0, 1, 2, 3])
+    ui.reset_notices()
+
+
+def test_a_value_that_is_not_a_value_is_reset_before_the_widget_is_made():
+    at = AppTest.from_function(_stale_values_script).run()
+    assert not at.exception
+    assert at.session_state["k_lr"] == TrainConfig().lr and at.session_state["k_layer"] == 0
+    notices = [w.value for w in at.warning]
+    assert len(notices) == 2 and all("unexpected value" in n for n in notices)
+    assert "Learning rate: lr: expected a number, got '2.0'" in notices[0]
+    at.run()
+    assert not at.warning                                          # said once

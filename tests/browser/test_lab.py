@@ -1,5 +1,7 @@
 """The covariate-shift lab in a real browser: open a shared link, press Train, watch it finish;
-leave the page mid-training and come back to find the run paused."""
+controls changed in sequence (depth up and down with the last layer shown, quick key presses on
+the learning rate) never break the page; leave mid-training and come back to find the run
+paused; with every request outside the server blocked, everything (icons included) renders."""
 
 import re
 import time
@@ -23,19 +25,19 @@ def test_lab_trains_from_a_shared_link(page, app_url, tmp_path):
     assert_no_exception(page)
     page.screenshot(path=str(tmp_path / "lab_top.png"))
 
-    reading = page.get_by_text("Without BN, the inputs to layer 3's units drifted by")
+    reading = page.get_by_text("the median input of a typical unit moved by")
     assert reading.is_visible()
     assert page.get_by_text("Test accuracy at the last snapshot").is_visible()
     # charts mount when scrolled into view: visit each section and count them
-    for heading in ["1 · Loss and test accuracy", "2 · One unit's input, over training",
-                    "3 · The whole layer's input", "4 · Histograms of every layer",
-                    "5 · Saturation and gradients, per layer"]:
+    for heading in ["1 · Loss and test accuracy", "2 · Layer 3, unit 1: its input over training",
+                    "3 · Layer 3: all its units together", "4 · Internal covariate shift, as a speed",
+                    "5 · Histograms of every layer", "6 · Saturation and gradients, per layer"]:
         page.get_by_role("heading", name=heading).scroll_into_view_if_needed()
         page.wait_for_timeout(400)
     charts = page.locator("[data-testid='stPlotlyChart']")
     charts.last.wait_for(timeout=60_000)
-    assert charts.count() == 5
-    page.get_by_role("heading", name="4 · Histograms of every layer").scroll_into_view_if_needed()
+    assert charts.count() == 6
+    page.get_by_role("heading", name="5 · Histograms of every layer").scroll_into_view_if_needed()
     assert page.get_by_text("▶ Play").count() >= 1                    # the animation's button
     page.screenshot(path=str(tmp_path / "lab_histograms.png"))
     assert_no_exception(page)
@@ -91,3 +93,106 @@ def test_leaving_mid_training_and_coming_back_shows_the_run_paused(page, app_url
     assert "· paused" in text and step < later < 20_000
     page.screenshot(path=str(tmp_path / "3_resumed_then_paused.png"))
     assert_no_exception(page)
+
+
+def charts_drawn(page, at_least: int = 1) -> None:
+    page.get_by_role("heading", name="1 · Loss and test accuracy").scroll_into_view_if_needed()
+    page.wait_for_timeout(300)
+    page.locator("[data-testid='stPlotlyChart']").first.wait_for(timeout=60_000)
+    assert page.locator("[data-testid='stPlotlyChart']").count() >= at_least
+
+
+def press_slider(page, key: str, keys: list[str], wait: bool = True) -> None:
+    """Focus the slider keyed `key` (the hidden range input is the focusable element) and press
+    the keys, one after another."""
+    handle = page.locator(f".st-key-{key} input[type='range']").first
+    handle.focus()
+    for k in keys:
+        page.keyboard.press(k)
+        if wait:
+            wait_idle(page)
+
+
+def test_depth_up_and_down_with_the_last_layer_shown_then_train_step_reset(page, app_url,
+                                                                         tmp_path):
+    """The bug this guards: the layer box's label changed with the depth ("layer 3 (last)"),
+    the browser sent the old label back, and the page crashed on the next rerun."""
+    page.goto(f"{app_url}/lab?steps=200&width=16")
+    wait_idle(page)
+    page.get_by_text("More settings").click()
+    wait_idle(page)
+    for keys in (["ArrowRight"], ["ArrowRight"] * 4, ["ArrowLeft"] * 3, ["ArrowLeft"]):
+        press_slider(page, "lab_depth", keys)                  # 3 → 4 → 8 → 5 → 4
+        assert_no_exception(page)
+    assert "depth=4" in page.url
+    box = page.locator(".st-key-lab_view_layer input").first
+    assert box.input_value() == "the last layer"
+    page.locator(".st-key-lab_train button").first.click()
+    page.get_by_text("Step 200 of 200 · finished").wait_for(timeout=120_000)
+    wait_idle(page)
+    assert_no_exception(page)
+    press_slider(page, "lab_depth", ["ArrowLeft", "ArrowLeft"])   # 4 → 2, after training
+    assert_no_exception(page)
+    page.locator(".st-key-lab_step_button button").first.click()
+    wait_idle(page)
+    page.locator(".st-key-lab_reset button").first.click()
+    wait_idle(page)
+    page.locator(".st-key-lab_train button").first.click()
+    page.get_by_text("Step 200 of 200 · finished").wait_for(timeout=120_000)
+    wait_idle(page)
+    assert_no_exception(page)
+    assert page.get_by_text("the median input of a typical unit moved by").is_visible()
+    charts_drawn(page, at_least=1)
+    page.screenshot(path=str(tmp_path / "after_depth_changes.png"))
+    assert_no_exception(page)
+
+
+def test_quick_key_presses_leave_the_slider_and_the_address_bar_agreeing(page, app_url):
+    page.goto(f"{app_url}/lab?steps=100")
+    wait_idle(page)
+    press_slider(page, "lab_lr", ["ArrowRight"] * 3, wait=False)   # 0.5 → 1 → 2 → 3, quickly
+    page.wait_for_timeout(1500)
+    wait_idle(page)
+    page.wait_for_timeout(1000)
+    shown = page.locator(".st-key-lab_lr [data-testid='stSliderThumbValue']").first.inner_text()
+    assert f"lr={shown}" in page.url.replace("lr=3.0", "lr=3").replace("lr=2.0", "lr=2") \
+        .replace("lr=1.0", "lr=1"), (shown, page.url)
+    assert_no_exception(page)
+
+
+def test_the_lab_works_with_every_outside_request_blocked(browser, app_url, tmp_path):
+    """A classroom behind a firewall: only the app's own server answers. The page, its icons
+    (Material Symbols, bundled), its favicon and its charts must all come from it."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    outside = []
+
+    def only_the_server(route):
+        if route.request.url.startswith(app_url):
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    context.route("**/*", only_the_server)
+    page = context.new_page()
+    failed = []
+    page.on("requestfailed", lambda r: failed.append(r.url))
+    page.goto(f"{app_url}/lab?steps=100")
+    wait_idle(page)
+    assert_no_exception(page)
+    page.locator(".st-key-lab_train [data-testid='stIconMaterial']").first.wait_for()
+    icons = page.locator("[data-testid='stIconMaterial']")
+    for i in range(icons.count()):                              # drawn by the bundled font: a
+        box = icons.nth(i).bounding_box()                       # glyph, not the icon's name
+        assert box is None or box["width"] < 40, icons.nth(i).inner_text()
+    assert page.evaluate("document.fonts.check('24px \"Material Symbols Rounded\"')")
+    favicon = page.evaluate("document.querySelector('link[rel*=icon]').href")
+    assert favicon.startswith(app_url)
+    page.locator(".st-key-lab_train button").first.click()
+    page.get_by_text("Step 100 of 100 · finished").wait_for(timeout=120_000)
+    wait_idle(page)
+    charts_drawn(page)
+    page.screenshot(path=str(tmp_path / "offline.png"))
+    assert not [u for u in failed if u.startswith(app_url)], failed
+    assert not outside, f"the page asked the outside world for {outside}"
+    context.close()

@@ -1,0 +1,71 @@
+"""Figure 1 in numbers: does the lab's Paper setup show the distributions drifting without BN and
+staying put with BN? Trains the Paper setup (bn_core.lab.presets.PAPER_SETUP, 50,000 steps) as
+the lab does, and prints, for the last hidden layer, the late drift of a typical unit's median
+(from the snapshot at 2 % of the run to the end, in units of its final 15–85 % spread; see
+bn_core.lab.measures) without and with BN, their ratio, the noise floor, the test accuracies
+and the wall time.
+
+Targets (issue: the lab's Figure 1): ratio ≥ 3, and the drift without BN ≥ 0.10.
+
+    python benchmarks/bench_figure1.py                 # the Paper setup, seeds 0 and 1
+    python benchmarks/bench_figure1.py --compare       # also standardised inputs and MNIST
+    python benchmarks/bench_figure1.py --steps 5000    # shorter, for a quick look
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bn_core.lab.measures import drift, late_start  # noqa: E402
+from bn_core.lab.presets import PAPER_SETUP, record_every_for  # noqa: E402
+from bn_core.train import Run  # noqa: E402
+
+
+def measure(config, label: str) -> dict:
+    config = config.replace(record_every=record_every_for(config))
+    start = time.perf_counter()
+    run = Run(config)
+    for _ in run.stream():
+        pass
+    seconds = time.perf_counter() - start
+    h, layer = run.history, config.depth - 1
+    a = late_start(h)
+    d = {n: drift(h, n, layer, start=a) for n in h.networks}
+    acc = {n: h.snapshots(n)[-1].test_acc for n in h.networks}
+    none, bn = d["none"].moved, d["before"].moved
+    print(f"{label:38s} {seconds:6.1f} s  late drift (step {a:,} → {h.last_step:,}): "
+          f"without BN {none:.3f}, with BN {bn:.3f} (noise {d['before'].noise:.3f}), "
+          f"ratio {none / bn:4.1f}×   test acc {acc['none']:.1%} / {acc['before']:.1%}",
+          flush=True)
+    return {"seconds": seconds, "none": none, "bn": bn, "ratio": none / bn}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--steps", type=int, default=PAPER_SETUP.steps)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
+    parser.add_argument("--compare", action="store_true")
+    args = parser.parse_args()
+    base = PAPER_SETUP.replace(steps=args.steps)
+    variants = [("Paper setup (digits, raw pixels)", base)]
+    if args.compare:
+        variants += [("digits, standardised inputs", base.replace(scaling="standard")),
+                     ("MNIST 5k (28×28), raw pixels", base.replace(dataset="mnist"))]
+    results = []
+    for label, config in variants:
+        for seed in args.seeds:
+            results.append((label, measure(config.replace(seed=seed), f"{label}, seed {seed}")))
+    paper = [r for label, r in results if label.startswith("Paper")]
+    worst = min(r["ratio"] for r in paper)
+    print(f"\nPaper setup: smallest ratio {worst:.1f}× (target ≥ 3), smallest drift without BN "
+          f"{min(r['none'] for r in paper):.3f} (target ≥ 0.10), longest run "
+          f"{max(r['seconds'] for r in paper):.0f} s (target ≤ 60 s on this machine)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,291 @@
+"""The lab's plain-language reading of a run: numbers from a `History`, said in sentences.
+
+    read_history(history, layer)   → Reading(lines, drifts, target, reached, divergences, stalled,
+                                             learned, notes, caution)
+
+Distributions (`bn_core.lab.measures`): for the chosen layer, "late" drift from the snapshot at
+2 % of the run to the last one, of a typical unit's median, in units of its final spread, the
+same yardstick for every network, beside the noise floor ("≈ noise" when at or below it); and
+what happened before that, early on: how the typical unit's spread changed. A collapsed layer is
+named as collapsed, not as drift.
+
+A network "learned" when its best test accuracy after step 0 (over its snapshots before any
+divergence) is at least LEARNED_MARGIN = 10 points above both chance and its own step-0 accuracy
+(`baseline_accuracy`): 20 % with 10 classes, 60 % with 2, more where the untrained network
+already does better than guessing (on moons it can start at 77 %). Ten points is about 3
+standard deviations of a guesser's accuracy on the smallest test set here (200 examples, 2
+classes) and 6 on the digits' 360.
+
+A network "is not learning" when it has trained at least 100 steps, and at least 300 steps or a
+quarter of the run (all of it if shorter), and its test accuracy over the last STALL_WINDOW
+snapshots (their median, so one lucky snapshot does not count) is at most its baseline + 5
+points; the reading then names the most saturated layer.
+
+Which network first reached a given accuracy (only when some network learned): the target is
+90 % of the best test accuracy any network reached, rounded down to a whole percent; for each
+network, the first recorded step with test accuracy ≥ target.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from bn_core.data import N_CLASSES
+from bn_core.lab.measures import Drift, drift, late_start
+from bn_core.records import History, network_label
+
+__all__ = ["Reading", "read_history", "accuracy_target", "first_reached", "learned",
+           "best_accuracy", "baseline_accuracy", "chance_accuracy", "divergence_explanation",
+           "stall_explanation", "small_batch_note", "SANTURKAR_NOTE", "LEARNED_MARGIN",
+           "STALL_WINDOW"]
+
+LEARNED_MARGIN = 0.10
+STALL_WINDOW = 10          # "not learning" looks at the median accuracy of the last 10 snapshots
+SMALL_LR = {"sgd": 0.01, "momentum": 0.001, "adam": 1e-4}   # at or below: "try a larger one"
+
+SANTURKAR_NOTE = (
+    "A caution the 2015 paper could not give: the steady distributions you see are what BN was "
+    "designed for (the paper called their drift *internal covariate shift*), but they may not be "
+    "why BN helps. Santurkar et al. (2018) added random noise after every BN layer, so the "
+    "distributions shifted all the time, and the networks still trained about as well as with "
+    "plain BN. What they found BN does change is the loss landscape: it becomes smoother, so "
+    "larger steps are safe."
+)
+
+
+def _cap(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _num(x: float) -> str:
+    """0.16, 1.8, 12, "more than 1,000"."""
+    if not math.isfinite(x) or x >= 1000:
+        return "more than 1,000"
+    return f"{x:.0f}" if x >= 10 else (f"{x:.1f}" if x >= 1 else f"{x:.2f}")
+
+
+def chance_accuracy(history: History) -> float:
+    """The accuracy of guessing, 1 / number of classes of the run's dataset."""
+    return 1 / N_CLASSES[history.config.dataset]
+
+
+def best_accuracy(history: History, network: str) -> float | None:
+    accs = [s.test_acc for s in history.snapshots(network) if math.isfinite(s.test_acc)]
+    return max(accs) if accs else None
+
+
+def baseline_accuracy(history: History, network: str) -> float:
+    """What `network` must beat to have learned: chance, or its step-0 accuracy if higher."""
+    snaps = history.snapshots(network)
+    start = snaps[0].test_acc if snaps and math.isfinite(snaps[0].test_acc) else 0.0
+    return max(chance_accuracy(history), start)
+
+
+def learned(history: History, network: str) -> bool:
+    """Best test accuracy after step 0 ≥ baseline + LEARNED_MARGIN (module doc)."""
+    later = [s.test_acc for s in history.snapshots(network)[1:] if math.isfinite(s.test_acc)]
+    return bool(later) and max(later) >= baseline_accuracy(history, network) + LEARNED_MARGIN - 1e-12
+
+
+def accuracy_target(history: History) -> float | None:
+    """90 % of the best test accuracy any network reached, rounded down to a whole percent."""
+    best = [b for n in history.networks if (b := best_accuracy(history, n)) is not None]
+    return math.floor(100 * 0.9 * max(best)) / 100 if best else None
+
+
+def first_reached(history: History, network: str, target: float) -> int | None:
+    for snap in history.snapshots(network):
+        if snap.test_acc >= target - 1e-12:
+            return snap.step
+    return None
+
+
+def divergence_explanation(history: History, network: str) -> str:
+    """Why a network most likely diverged, in a sentence a learner can act on."""
+    cfg = history.config
+    div = history.divergence[network]
+    if network != "none" and cfg.eps == 0:
+        return ("With ε = 0, BN divides by √(batch variance) alone. A unit whose values are all "
+                "equal in a mini-batch (for example a ReLU that outputs 0 for every example: a "
+                "dead unit) has variance 0, so BN computes 0 / 0 = NaN, and the NaN spreads "
+                "through the network. This is what ε is for: any ε > 0 (PyTorch uses 1e-5) keeps "
+                "the division finite.")
+    where = "" if div.layer is None else f" (it showed first in layer {div.layer + 1})"
+    bn_hint = ("" if network != "none" else
+               " A BN network usually survives a larger learning rate: compare it beside this one.")
+    return (f"The learning rate {cfg.lr:g} is too large for this network: an update overshot, the "
+            f"weights and activations grew without bound and the numbers overflowed{where}. "
+            f"Try a smaller learning rate.{bn_hint}")
+
+
+def stall_explanation(history: History, network: str) -> str | None:
+    """A sentence when `network` is not learning (module doc), else None."""
+    cfg = history.config
+    snaps = history.snapshots(network)
+    if len(snaps) < 2 or network in history.divergence:
+        return None
+    step = snaps[-1].step
+    if step < 100 or step < min(cfg.steps, max(300, 0.25 * cfg.steps)):
+        return None                    # too early to tell
+    classes = N_CLASSES[cfg.dataset]
+    baseline = baseline_accuracy(history, network)
+    recent = [s.test_acc for s in snaps[1:][-STALL_WINDOW:]]
+    acc = float(np.median(recent))
+    if acc > baseline + 0.05:
+        return None
+    if baseline <= chance_accuracy(history) + LEARNED_MARGIN:
+        than = f"guessing (1 in {classes} classes)"
+    else:
+        than = f"before training ({baseline:.1%} at step 0)"
+    over = f"over its last {len(recent)} snapshots" if len(recent) > 1 else "so far"
+    text = (f"{_cap(network_label(network))} is not learning: its test accuracy {over} is "
+            f"{acc:.1%} (median), no better than {than}.")
+    sats = [rec.saturation for rec in snaps[-1].layers]
+    worst = int(np.argmax(sats))
+    if sats[worst] >= 0.5:
+        if cfg.activation == "relu":
+            text += (f" {sats[worst]:.0%} of layer {worst + 1}'s ReLU inputs are ≤ 0, so those "
+                     "units output 0 and pass no gradient back.")
+        else:
+            text += (f" {sats[worst]:.0%} of layer {worst + 1}'s {cfg.activation} inputs are "
+                     "saturated (on the flat ends of the curve), where the gradient is almost 0, "
+                     "so the weights before them barely change.")
+    if cfg.lr >= 1:
+        text += f" The learning rate {cfg.lr:g} is large: try a smaller one."
+    elif cfg.lr <= SMALL_LR[cfg.optimizer]:
+        text += (f" The learning rate {cfg.lr:g} is small: each update barely moves the weights. "
+                 "Try a larger one, or more steps.")
+    return text
+
+
+def small_batch_note(config) -> str | None:
+    """Why BN struggles with mini-batches of 2–4 (train mode vs eval mode), where it applies."""
+    if config.batch_size > 4 or config.placement == "none":
+        return None
+    return (f"**BN with mini-batches of {config.batch_size}.** BN normalises each unit over the "
+            "mini-batch: with 2 examples every unit's two values become exactly −1 and +1 "
+            "(whatever they were), so in training the layer above sees little more than which of "
+            "the two was larger, and the batch statistics jump from batch to batch. At test time "
+            "(eval mode) BN uses running averages of those noisy statistics instead, a different "
+            "normalisation from the one the network trained with, so test accuracy suffers. The "
+            "network without BN has no batch statistics and is not affected this way. See the "
+            "*Inference: train vs eval* lesson for both modes side by side.")
+
+
+@dataclass
+class Reading:
+    lines: list[str]                                   # markdown sentences, most important first
+    drifts: dict[str, Drift | None] = field(default_factory=dict)      # late drift, chosen layer
+    early: dict[str, Drift | None] = field(default_factory=dict)       # step 0 → late start
+    target: float | None = None
+    reached: dict[str, int | None] = field(default_factory=dict)
+    divergences: dict[str, str] = field(default_factory=dict)   # network → message + why
+    stalled: dict[str, str] = field(default_factory=dict)       # network → "is not learning…"
+    learned: dict[str, bool] = field(default_factory=dict)
+    caution: bool = False                              # show SANTURKAR_NOTE: some network learned
+
+
+def _drift_lines(history: History, layer: int, reading: Reading, so_far: str) -> list[str]:
+    nets = history.networks
+    start = late_start(history)
+    reading.drifts = {n: drift(history, n, layer, start=start) for n in nets}
+    reading.early = {n: drift(history, n, layer, end=start) for n in nets}
+    lines, parts = [], []
+    for n in nets:
+        d = reading.drifts[n]
+        if d is None:
+            continue
+        who = "without BN" if n == "none" else f"with {network_label(n)}"
+        if d.collapsed:
+            parts.append(f"{who} the layer **collapsed**: every example gives nearly the same "
+                         f"input (spread {d.spread_end:.1g}), so the layer passes almost nothing on")
+            continue
+        parts.append(f"**{_num(d.moved)}** {who}" + (" (≈ noise)" if d.within_noise else ""))
+    if parts:
+        noise = [d.noise for d in reading.drifts.values() if d is not None and not d.collapsed]
+        floor = (f" For scale: the medians of two halves of the probe examples differ by "
+                 f"{_num(float(np.median(noise)))}, so a move that small is noise." if noise else "")
+        lines.append(f"**Layer {layer + 1}, from step {start:,} {so_far}**: the median input of a "
+                     "typical unit moved by " + ", and by ".join(parts) + " (in units of the "
+                     f"unit's 15–85 % spread).{floor}")
+    early = [f"{network_label(n)} ×{_num(d.spread_factor)}" for n, d in reading.early.items()
+             if d is not None and d.spread_start > 0]
+    if early:
+        lines.append(f"Before that (step 0 → {start:,}) the typical unit's spread changed: "
+                     + ", ".join(early) + ".")
+    return lines
+
+
+def read_history(history: History, layer: int | None = None) -> Reading:
+    """The reading of a run (finished or not) for hidden layer `layer` (0-based; default the last,
+    as in the paper's Figure 1)."""
+    cfg = history.config
+    nets = history.networks
+    layer = cfg.depth - 1 if layer is None else layer
+    if not 0 <= layer < cfg.depth:
+        raise ValueError(f"layer: expected 0 to {cfg.depth - 1}, got {layer}")
+    reading = Reading(lines=[])
+    if not history.frames:
+        reading.lines.append("Nothing recorded yet: press **Train** (or **Step**).")
+        return reading
+    last_step = history.last_step
+    if last_step == 0:
+        reading.lines.append(
+            "Step 0, before any training: the networks start from the same weights, so the "
+            "charts show where each distribution starts. Press **Train** and watch them move.")
+        return reading
+    running = last_step < cfg.steps and len(history.divergence) < len(nets)
+    so_far = f"to step {last_step:,} so far" if running else f"to the end ({last_step:,})"
+    reading.lines += _drift_lines(history, layer, reading, so_far)
+
+    finals = {n: snaps[-1].test_acc for n in nets if (snaps := history.snapshots(n))}
+    if finals:
+        reading.lines.append("Test accuracy at the last snapshot: " + ", ".join(
+            f"{network_label(n)} **{acc:.1%}**" for n, acc in finals.items()) + ".")
+    reading.learned = {n: learned(history, n) for n in nets}
+    reading.caution = any(reading.learned.values())
+    target = accuracy_target(history)
+    if not reading.caution:
+        bests = [b for n in nets if (b := best_accuracy(history, n)) is not None]
+        best = f"; the best any network reached was {max(bests):.1%}" if bests else ""
+        head, verb = ("No network has learned yet", "is still") if running else \
+            ("No network learned", "stayed")
+        starts = [baseline_accuracy(history, n) for n in nets]
+        if max(starts, default=0.0) <= chance_accuracy(history) + LEARNED_MARGIN:
+            where = (f"near chance, {chance_accuracy(history):.0%} (guessing 1 of "
+                     f"{N_CLASSES[cfg.dataset]} classes)")
+        else:
+            where = f"near where it started ({max(starts):.1%} at step 0)"
+        reading.lines.append(f"**{head}**: test accuracy {verb} {where}{best}.")
+    elif target is not None:
+        starts = [snaps[0].test_acc for n in nets if (snaps := history.snapshots(n))]
+        if starts and min(starts) < target:
+            reached = {n: first_reached(history, n, target) for n in nets}
+            reading.target, reading.reached = target, reached
+            got = sorted((s, n) for n, s in reached.items() if s is not None)
+            if got:
+                step0 = got[0][0]
+                who = " and ".join(network_label(n) for s, n in got if s == step0)
+                later = [f"{network_label(n)} by step {s:,}" for s, n in got if s != step0]
+                never = [f"{network_label(n)} not in {last_step:,} steps"
+                         for n, s in reached.items() if s is None]
+                reading.lines.append(
+                    f"First to reach {target:.0%} test accuracy (90 % of the best seen): **{who}**,"
+                    f" by step {step0:,}" + ("; " + "; ".join(later + never) if later or never
+                                             else "") + ".")
+    for n in nets:
+        stall = stall_explanation(history, n)
+        if stall:
+            reading.stalled[n] = stall
+        if n in history.divergence:
+            why = divergence_explanation(history, n)
+            text = f"{_cap(history.divergence[n].message(n))}. {why}"
+            others = [network_label(m) for m in nets if m not in history.divergence]
+            if others:
+                text += (f" The other network{'s' if len(others) > 1 else ''} "
+                         f"({', '.join(others)}) kept training.")
+            reading.divergences[n] = text
+    return reading

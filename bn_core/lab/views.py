@@ -1,0 +1,119 @@
+"""What the lab page shows, by name: its views, which of them a live update redraws, and how
+often it may redraw while training.
+
+    VIEWS                       curves, unit, layer, shift, histograms, health
+    view_figure(name, history, layer, unit, log_x, animate)
+    live_figures(history, layer, unit, log_x, update)   the view(s) of the n-th live update
+    UpdatePacer                 when to redraw, so that drawing stays a bounded share of the time
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+import plotly.graph_objects as go
+
+from bn_core.lab.figures import (bands_figure, curves_figure, health_figure, saturation_label,
+                                 shift_figure)
+from bn_core.lab.histograms import histogram_figure
+from bn_core.records import History
+
+__all__ = ["VIEWS", "LIVE_SCHEDULE", "view_figure", "live_figures", "UpdatePacer", "sections"]
+
+VIEWS = ("curves", "unit", "layer", "shift", "histograms", "health")
+# Streamlit draws a changed plotly figure from scratch (a new chart each time), 0.1–0.3 s per
+# chart in a slow computer's browser, and a browser busy drawing answers a click (Pause) late.
+# So each live update sends one view: the Figure-1 pair (curves, one unit) every third update,
+# the others every twelfth.
+LIVE_SCHEDULE = [("curves",), ("unit",), ("layer",), ("curves",), ("unit",), ("shift",),
+                 ("curves",), ("unit",), ("histograms",), ("curves",), ("unit",), ("health",)]
+
+
+def sections(activation: str, layer: int, unit: int) -> dict[str, tuple[str, str]]:
+    """Each view's heading and caption (what exactly it plots, what to look for): the page shows
+    them above the charts and the HTML export uses the headings. layer, unit: 0-based."""
+    return {
+        "curves": ("1 · Loss and test accuracy", "The paper's Figure 1a. Look for: which "
+                   "network's test accuracy climbs first, and how high it gets. Accuracy is "
+                   "measured on the held-out test examples with BN in eval mode (running "
+                   "averages)."),
+        "unit": (f"2 · Layer {layer + 1}, unit {unit + 1}: its input over training",
+                 "The paper's Figure 1b, c: the 15th, 50th (line) and 85th percentiles of this "
+                 "unit's input z over the probe set: the same held-out examples at every "
+                 "snapshot, with BN normalising them by their own statistics, as in training. The "
+                 "dotted lines are the medians of the probe set's two halves: a move smaller than "
+                 "their gap is noise. Look for: without BN the band moves and widens for a long "
+                 "time; with BN it settles early and stays. BN does not freeze it: its learned "
+                 "scale γ and shift β move it, slowly (fast at a large learning rate). With BN "
+                 "*after* the activation, z itself is not normalised, but the next layer's input "
+                 "is."),
+        "layer": (f"3 · Layer {layer + 1}: all its units together",
+                  "The same percentiles over all units of the layer pooled. Units drift in "
+                  "different directions, so the pooled band can look calmer than any one unit."),
+        "shift": ("4 · Internal covariate shift, as a speed",
+                  "How fast each layer's input distribution is moving: per unit, how far its mean "
+                  "and standard deviation over the probe set moved since the previous snapshot, "
+                  "in units of its standard deviation, per 100 steps (the median unit; log "
+                  "scale). Look for: how much lower BN's lines run after the first steps."),
+        "histograms": ("5 · Histograms of every layer",
+                       "The distribution of z over the probe set in every hidden layer (rows), "
+                       f"for all units together and for unit {unit + 1}, per network, in % of the "
+                       "values; the end bars also count everything beyond the axis. All cells "
+                       "share one x axis. While training this shows the latest snapshot; paused "
+                       "or finished, press ▶ Play or drag the slider to replay the run."),
+        "health": ("6 · Saturation and gradients, per layer",
+                   f"Top: the share of {saturation_label(activation)} over the probe set: there "
+                   "the activation is flat and passes almost no gradient back. Bottom: the size "
+                   "of each layer's weight gradient on the training batch (log scale); darker "
+                   "lines are deeper layers."),
+    }
+
+
+def view_figure(name: str, history: History, layer: int, unit: int, log_x: bool = True,
+                animate: bool = False) -> go.Figure:
+    """One of the lab's views by name (see VIEWS); layer and unit 0-based."""
+    if name == "curves":
+        return curves_figure(history, log_x)
+    if name == "unit":
+        return bands_figure(history, layer, unit, log_x)
+    if name == "layer":
+        return bands_figure(history, layer, None, log_x)
+    if name == "shift":
+        return shift_figure(history, log_x)
+    if name == "histograms":
+        return histogram_figure(history, unit, animate=animate)
+    if name == "health":
+        return health_figure(history, log_x)
+    raise ValueError(f"name: expected one of {', '.join(VIEWS)}, got {name!r}")
+
+
+def live_figures(history: History, layer: int, unit: int, log_x: bool = True,
+                 update: int | None = None) -> dict[str, go.Figure]:
+    """update=None: all views; update=n: the view(s) of the n-th live update (LIVE_SCHEDULE)."""
+    names = VIEWS if update is None else LIVE_SCHEDULE[update % len(LIVE_SCHEDULE)]
+    return {name: view_figure(name, history, layer, unit, log_x) for name in names}
+
+
+class UpdatePacer:
+    """When to redraw the live figures: draws start at most every `interval` seconds, and never
+    so often that drawing takes more than `share` of the time. After a draw of d seconds the
+    next may start d/share − d seconds later (but not before `interval` from the last start):
+
+        start-to-start time = max(interval, d / share)  ⇒  drawing time ≤ share of the total
+    """
+
+    def __init__(self, interval: float = 0.4, share: float = 0.2, clock=None):
+        self.interval, self.share = interval, share
+        self.clock = clock or time.perf_counter
+        self.next_at = -math.inf
+        self.draws = 0
+        self.draw_seconds = 0.0
+
+    def due(self) -> bool:
+        return self.clock() >= self.next_at
+
+    def drawn(self, seconds: float) -> None:
+        self.draws += 1
+        self.draw_seconds += seconds
+        self.next_at = self.clock() + max(self.interval - seconds, seconds / self.share - seconds)

@@ -1,0 +1,103 @@
+"""One look for every chart: the networks' colours, the font, and small plotly layout helpers.
+
+Every network has one colour in every chart of every lesson (Okabe–Ito, safe for colour-blind
+readers): without BN vermilion, BN before the activation blue, BN after green. Figures are
+built as plain dicts (cheaper than make_subplots) and numbers go out as float32 arrays (plotly
+writes them base64-encoded, 4 bytes a number).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["COLORS", "FONT", "fill", "arr", "line_mode", "axis_id", "grid", "cell",
+           "base_layout", "CONFIG"]
+
+COLORS = {"none": "#D55E00", "before": "#0072B2", "after": "#009E73"}
+FONT = dict(family="Source Sans Pro, Arial, sans-serif", size=13)
+CONFIG = {"displaylogo": False}           # plotly's config for every chart
+
+
+def fill(network: str, opacity: float = 0.22) -> str:
+    """The network's colour as a translucent fill, e.g. for a percentile band."""
+    hex_color = COLORS.get(network, "#666666").lstrip("#")
+    r, g, b = (int(hex_color[i:i + 2], 16) for i in (0, 2, 4))
+    return f"rgba({r},{g},{b},{opacity})"
+
+
+def arr(values) -> np.ndarray:
+    """Numbers for a figure: float32; NaN/inf → NaN, which plotly draws as a gap."""
+    out = np.asarray(values, dtype=np.float32).ravel()
+    return np.where(np.isfinite(out), out, np.float32(np.nan))
+
+
+def line_mode(xs) -> str:
+    """Lines, with markers while there are too few points to see a line (e.g. at step 0)."""
+    return "lines" if len(xs) > 2 else "lines+markers"
+
+
+def axis_id(n: int) -> str:
+    """'' for the first axis, else its number: xaxis, xaxis2, …"""
+    return "" if n == 1 else str(n)
+
+
+def cell(r: int, c: int, cols: int) -> dict:
+    """The axes of cell (r, c) in a `grid` of `cols` columns."""
+    n = r * cols + c + 1
+    return {"xaxis": f"x{axis_id(n)}", "yaxis": f"y{axis_id(n)}"}
+
+
+def grid(rows: int, cols: int, *, hgap: float = 0.05, vgap: float = 0.08,
+         col_titles: list[str] | None = None, col_colors: list[str] | None = None,
+         row_titles: list[str] | None = None, share_y: str | None = "row",
+         share_x: bool = True) -> dict:
+    """A layout dict for a rows × cols grid of axes. Cell (r, c) uses axes x{n}/y{n} with
+    n = r·cols + c + 1 (see `cell`). share_y: "row" (each row one y range), "all", or None."""
+    layout = {"annotations": []}
+    w = (1 - hgap * (cols - 1)) / cols
+    h = (1 - vgap * (rows - 1)) / rows
+    for r in range(rows):
+        for c in range(cols):
+            n = r * cols + c + 1
+            x0 = c * (w + hgap)
+            y1 = 1 - r * (h + vgap)
+            xa = {"domain": [x0, x0 + w], "anchor": f"y{axis_id(n)}", "automargin": True,
+                  "showgrid": True, "zeroline": False}
+            ya = {"domain": [max(0.0, y1 - h), y1], "anchor": f"x{axis_id(n)}", "automargin": True,
+                  "zeroline": False}
+            if share_x and n > 1:
+                xa["matches"] = "x"
+            if share_y == "row" and c > 0:
+                ya["matches"] = f"y{axis_id(r * cols + 1)}"
+                ya["showticklabels"] = False
+            elif share_y == "all" and n > 1:
+                ya["matches"] = "y"
+                if c > 0:
+                    ya["showticklabels"] = False
+            if r < rows - 1 and share_x:
+                xa["showticklabels"] = False
+            if row_titles and c == 0:
+                ya["title"] = {"text": row_titles[r], "standoff": 4}
+            layout[f"xaxis{axis_id(n)}"] = xa
+            layout[f"yaxis{axis_id(n)}"] = ya
+    for c, title in enumerate(col_titles or []):
+        x0 = c * (w + hgap)
+        color = (col_colors or [None] * cols)[c]
+        layout["annotations"].append({
+            "text": f"<b>{title}</b>", "x": x0 + w / 2, "y": 1.0, "xref": "paper", "yref": "paper",
+            "xanchor": "center", "yanchor": "bottom", "showarrow": False,
+            "font": {"size": 14, "color": color},
+        })
+    return layout
+
+
+def base_layout(height: int, **extra) -> dict:
+    """White background, the font, a horizontal legend under the chart, unified hover."""
+    layout = {
+        "height": height, "margin": {"l": 60, "r": 20, "t": 40, "b": 95},
+        "font": FONT, "plot_bgcolor": "white", "paper_bgcolor": "white",
+        "hovermode": "x unified",
+        "legend": {"orientation": "h", "y": -0.3, "x": 0, "yanchor": "top"},
+    }
+    layout.update(extra)
+    return layout

@@ -1,0 +1,1 @@
+"""Tests of the covariate-shift lab's package, bn_core.lab."""

@@ -1,0 +1,234 @@
+"""The lab's plotly figures (bn_core.lab.figures, .histograms, .views): they draw exactly what the
+History holds, on axes fixed over the run, in one colour per network, small enough to send live."""
+
+import json
+import math
+
+import numpy as np
+import plotly.graph_objects as go
+import pytest
+
+from bn_core.lab import figures as F
+from bn_core.lab import histograms as H
+from bn_core.lab import views as V
+from bn_core.lab.measures import shift_rates
+from bn_core.lab.presets import PAPER_SETUP, record_every_for
+from bn_core.records import History, network_label
+from bn_core.style import COLORS
+from bn_core.train import Run, TrainConfig
+
+SMALL = TrainConfig(depth=2, width=8, steps=60, record_every=10, batch_size=16, placement="both")
+
+
+@pytest.fixture(scope="module")
+def run():
+    r = Run(SMALL)
+    list(r.stream())
+    return r
+
+
+def traces_named(fig, name):
+    return [t for t in fig.data if t.name == name]
+
+
+def y(trace) -> np.ndarray:
+    return np.asarray(trace.y, dtype=float)
+
+
+# ----------------------------------------------------------------------------- schedule
+
+def test_record_every_gives_about_100_snapshots_and_caps_big_runs():
+    assert record_every_for(TrainConfig()) == 15                             # 1,500 steps
+    assert record_every_for(PAPER_SETUP) == 100                              # 50,000 steps
+    assert record_every_for(TrainConfig(steps=1)) == 1
+    for steps in (300, 1500, 7000):
+        assert 80 <= steps // record_every_for(TrainConfig(steps=steps)) <= 120
+    big = TrainConfig(width=256, depth=8, batch_size=512, placement="both", steps=50_000)
+    assert record_every_for(big) == 1                                        # a step is big
+    assert record_every_for(big.replace(batch_size=60)) < record_every_for(big.replace(width=32))
+
+
+def test_animation_keeps_the_early_snapshots_and_ends_at_the_last(run):
+    h = run.history
+    assert H.animation_frames(h, 100) == list(range(len(h.frames)))
+    keep = H.animation_frames(h, 6)
+    assert keep[0] == 0 and keep[-1] == len(h.frames) - 1 and len(keep) <= 6
+    with pytest.raises(ValueError, match="most"):
+        H.animation_frames(h, 1)
+
+
+def test_update_pacer_bounds_the_drawing_share():
+    now = [0.0]
+    pacer = V.UpdatePacer(interval=0.5, share=0.2, clock=lambda: now[0])
+    starts = []
+    while now[0] < 60:
+        if pacer.due():
+            starts.append(now[0])
+            now[0] += 0.3                      # a slow draw: 0.3 s
+            pacer.drawn(0.3)
+        now[0] += 0.01                         # training
+    assert np.diff(starts).min() >= 0.3 / 0.2 - 1e-9       # start-to-start ≥ d / share
+    assert pacer.draw_seconds / 60 <= 0.2 + 0.01
+
+
+# ----------------------------------------------------------------------------- time axis
+
+def test_log_time_axis_puts_step_zero_at_the_left_edge():
+    assert list(F.x_of([0, 1, 10], log_x=True)) == [F.ZERO_AT, 1, 10]
+    assert list(F.x_of([0, 1, 10], log_x=False)) == [0, 1, 10]
+    axis = F.step_axis(50_000, log_x=True)
+    assert axis["type"] == "log" and axis["ticktext"][:3] == ["0", "1", "10"]
+    assert axis["ticktext"][-1] == "10,000" and axis["range"][1] == pytest.approx(math.log10(5e4) + 0.02)
+    assert F.step_axis(300, log_x=False)["range"] == [0, 300]
+
+
+# ----------------------------------------------------------------------------- figures
+
+@pytest.mark.parametrize("log_x", [True, False])
+def test_curves_show_the_recorded_loss_and_accuracy_on_fixed_axes(run, log_x):
+    fig = F.curves_figure(run.history, log_x)
+    for net in run.networks:
+        loss_tr, acc_tr = traces_named(fig, network_label(net))[:2]
+        snaps = run.history.snapshots(net)
+        np.testing.assert_array_equal(loss_tr.customdata, [s.step for s in snaps])
+        np.testing.assert_array_equal(loss_tr.x, F.x_of([s.step for s in snaps], log_x))
+        np.testing.assert_allclose(y(loss_tr), [s.loss for s in snaps], rtol=1e-6)
+        np.testing.assert_allclose(y(acc_tr), [s.test_acc for s in snaps], rtol=1e-6)
+        assert loss_tr.line.color == acc_tr.line.color == COLORS[net]
+    assert fig.layout.xaxis.type == ("log" if log_x else "linear")
+    assert list(fig.layout.yaxis2.range) == [0, 1.02]
+    early = History(run.history.config, run.history.networks, run.history.edges,
+                    run.history.frames[:2])
+    assert list(F.curves_figure(early, log_x).layout.xaxis.range) == \
+        list(fig.layout.xaxis.range)                                         # from the start
+
+
+def test_bands_draw_the_unit_and_layer_percentiles_and_the_noise_halves(run):
+    h = run.history
+    fig = F.bands_figure(h, layer=1, unit=3)
+    medians = traces_named(fig, "median (50th)")
+    assert [t.line.color for t in medians] == [COLORS[n] for n in h.networks]
+    for net, tr in zip(h.networks, medians):
+        np.testing.assert_allclose(y(tr), [s.layers[1].unit_percentiles[1, 3]
+                                           for s in h.snapshots(net)], rtol=1e-6)
+    halves = [t for t in fig.data if t.legendgroup == "halves"]
+    assert len(halves) == 2 * len(h.networks)
+    np.testing.assert_allclose(y(halves[1]), [s.layers[1].half_medians[1, 3]
+                                              for s in h.snapshots("none")], rtol=1e-6)
+    whole = F.bands_figure(h, layer=0, unit=None)
+    assert not [t for t in whole.data if t.legendgroup == "halves"]
+    p15 = traces_named(whole, "15th–85th percentile")[0]
+    np.testing.assert_allclose(y(p15), [s.layers[0].p15 for s in h.snapshots("none")], rtol=1e-6)
+    lo, hi = whole.layout.yaxis.range
+    assert lo <= h.edges[0] and hi >= h.edges[-1]                       # at least the fixed edges
+    with pytest.raises(ValueError, match="unit: expected 0 to 7"):
+        F.bands_figure(h, layer=0, unit=8)
+    with pytest.raises(ValueError, match="layer: expected 0 to 1"):
+        F.bands_figure(h, layer=2, unit=0)
+
+
+def test_shift_figure_draws_the_shift_rates_per_layer_and_network(run):
+    h = run.history
+    fig = F.shift_figure(h)
+    assert len(fig.data) == SMALL.depth * len(h.networks)
+    for i, tr in enumerate(fig.data):
+        l, k = divmod(i, len(h.networks))
+        steps, rates = shift_rates(h, h.networks[k], l)
+        np.testing.assert_array_equal(tr.customdata, steps)
+        np.testing.assert_allclose(y(tr), np.where(rates > 0, rates, np.nan), rtol=1e-5)
+        assert tr.line.color == COLORS[h.networks[k]]
+    assert fig.layout.yaxis.type == "log"
+
+
+def test_histograms_show_every_layer_pooled_and_for_the_unit(run):
+    h = run.history
+    fig = H.histogram_figure(h, unit=2)
+    K, L = len(h.networks), SMALL.depth
+    assert len(fig.data) == L * 2 * K and not fig.frames
+    centres = (h.edges[:-1] + h.edges[1:]) / 2
+    for i, tr in enumerate(fig.data):
+        l, c = divmod(i, 2 * K)
+        rec = h.frames[-1][h.networks[c % K]].layers[l]
+        counts = rec.hist if c < K else rec.unit_hists[2]
+        np.testing.assert_allclose(y(tr), 100 * counts / counts.sum(), rtol=1e-5)
+        np.testing.assert_allclose(np.asarray(tr.x, float), centres, rtol=1e-6)   # one x axis
+        assert tr.marker.color == COLORS[h.networks[c % K]]
+    titles = [a.text for a in fig.layout.annotations]
+    assert "<b>all units · without BN</b>" in titles and "<b>unit 3 · BN after activation</b>" in titles
+
+
+def test_animation_has_a_frame_per_kept_snapshot_and_unlabelled_ticks(run):
+    h = run.history
+    fig = H.histogram_figure(h, animate=True, max_frames=5)
+    keep = H.animation_frames(h, 5)
+    steps = [h.frames[i]["none"].step for i in keep]
+    assert [f.name for f in fig.frames] == [str(s) for s in steps]
+    assert steps[-1] == SMALL.steps and fig.layout.sliders[0].active == len(steps) - 1
+    assert fig.layout.sliders[0].font.color == "rgba(0,0,0,0)"        # no misleading tick labels
+    assert fig.layout.sliders[0].currentvalue.prefix == "step "
+    assert [b.label for b in fig.layout.updatemenus[0].buttons] == ["▶ Play", "❚❚ Pause"]
+    counts = h.frames[-1]["after"].layers[1].hist
+    np.testing.assert_allclose(y(fig.frames[-1].data[1 * 6 + 2]), 100 * counts / counts.sum(),
+                               rtol=1e-5)
+
+
+def test_a_diverged_network_stops_and_is_marked_once():
+    cfg = TrainConfig(activation="relu", placement="after", eps=0.0, lr=1.0, depth=2, width=12,
+                      batch_size=16, steps=100, record_every=10)
+    r = Run(cfg)
+    list(r.stream())
+    div = r.history.divergence["after"]
+    fig = F.bands_figure(r.history, layer=1, unit=None, log_x=False)
+    after = traces_named(fig, "median (50th)")[1]
+    assert max(after.x) < div.step
+    assert any(f"diverged at step {div.step:,}" in a.text for a in fig.layout.annotations)
+    marks = [t for t in F.curves_figure(r.history, log_x=False).data if t.mode == "markers+text"]
+    assert len(marks) == 2 * len(r.history.divergence) and all(t.x[0] == div.step for t in marks)
+    anim = H.histogram_figure(r.history, animate=True)
+    assert all(float(np.sum(y(fr.data[1]))) == 0 for fr in anim.frames
+               if int(fr.name) > div.step)                             # no bars after it stopped
+
+
+def test_two_diverged_networks_get_labels_at_different_heights():
+    cfg = TrainConfig(activation="relu", placement="after", eps=0.0, batch_size=2, lr=10.0,
+                      init_scale=1.0, depth=2, width=12, steps=100, record_every=10)
+    r = Run(cfg)
+    list(r.stream())
+    assert len(r.history.divergence) == 2
+    marks = [t for t in F.curves_figure(r.history).data if t.mode == "markers+text"]
+    heights = {(t.xaxis, t.y[0]) for t in marks}
+    assert len(heights) == 4                                   # 2 networks × 2 panels, apart
+
+
+def test_health_has_a_line_per_layer_and_network_and_a_readable_saturation_axis(run):
+    fig = F.health_figure(run.history)
+    drawn = [t for t in fig.data if t.x is not None and len(t.x) and t.x[0] is not None]
+    assert len(drawn) == 2 * SMALL.depth * len(run.networks)
+    sat = [t for t in drawn if t.yaxis == "y"]
+    np.testing.assert_allclose(y(sat[0]), [100 * s.layers[0].saturation
+                                           for s in run.history.snapshots("none")], rtol=1e-5)
+    peak = max(100 * s.layers[l].saturation for n in run.networks
+               for s in run.history.snapshots(n) for l in range(SMALL.depth))
+    top = fig.layout.yaxis.range[1]
+    assert top >= peak and top == max(10.0, min(100.0, 1.15 * peak))
+    assert fig.layout.yaxis4.type == "log"
+    assert F.saturation_label("sigmoid") == "saturated (sigmoid g(z) < 0.03 or > 0.97)"
+
+
+def test_live_figures_stay_small_and_the_schedule_visits_every_view():
+    r = Run(TrainConfig(placement="both", record_every=record_every_for(TrainConfig())))
+    list(r.stream())
+    sizes = {k: len(f.to_json()) for k, f in V.live_figures(r.history, 2, 0).items()}
+    assert set(sizes) == set(V.VIEWS) and max(sizes.values()) <= 300_000, sizes
+    assert {v for update in V.LIVE_SCHEDULE for v in update} == set(V.VIEWS)
+    assert set(V.sections("sigmoid", 2, 0)) == set(V.VIEWS)
+
+
+def test_figures_serialise_without_nan_strings(run):
+    for fig in V.live_figures(run.history, 0, 0).values():
+        assert isinstance(fig, go.Figure)
+        text = fig.to_json()
+        json.loads(text)
+        assert "NaN" not in text and "Infinity" not in text
+    with pytest.raises(ValueError, match="name: expected one of"):
+        V.view_figure("pie", run.history, 0, 0)

@@ -1,0 +1,368 @@
+"""bn_core.records: the snapshot statistics against numpy computed independently here
+(np.percentile's default method, np.histogram of the clipped values, np.median, the activation's
+own values for saturation), with the compiled kernels and with the numpy fallback."""
+
+import math
+
+import numpy as np
+import pytest
+
+from bn_core import kernels, records
+from bn_core.records import (PERCENTILES, SATURATED_Z, UNITS_RECORDED, Divergence, History,
+                             LayerRecord, Snapshot, fixed_edges, histograms, layer_records,
+                             percentiles_of_sorted, saturated)
+
+EDGES = np.linspace(-4, 4, 41)          # inner edges (multiples of 0.2) not exactly representable
+
+
+@pytest.fixture(params=["numba", "numpy"])
+def backend(request, monkeypatch):
+    """The compiled kernels, or the numpy fallback as records sees it without numba."""
+    if request.param == "numba" and not kernels.AVAILABLE:
+        pytest.skip("numba is not installed")
+    if request.param == "numpy":
+        monkeypatch.setattr(records.kernels, "AVAILABLE", False)
+    return request.param
+
+
+# ----------------------------------------------------------------------------- percentiles
+
+@pytest.mark.parametrize("m", [1, 2, 3, 7, 360, 36000])
+def test_percentiles_of_sorted_equal_np_percentile(m):
+    rng = np.random.default_rng(m)
+    x = rng.normal(0, 3, (4, m))
+    x[1] = np.round(x[1])                                 # ties
+    x[2] = 1.25                                           # constant
+    got = percentiles_of_sorted(np.sort(x, axis=-1))
+    assert got.shape == (3, 4)
+    np.testing.assert_array_equal(got, np.percentile(x, PERCENTILES, axis=-1))
+    q = (0, 1, 12.5, 33.3, 50, 99.9, 100)
+    np.testing.assert_array_equal(percentiles_of_sorted(np.sort(x, axis=-1), q),
+                                  np.percentile(x, q, axis=-1))
+
+
+@pytest.mark.parametrize("axis", [0, 1, 2, -1, -2])
+def test_percentiles_of_sorted_along_any_axis(axis):
+    x = np.random.default_rng(1).normal(size=(5, 7, 6))
+    got = percentiles_of_sorted(np.sort(x, axis=axis), axis=axis)
+    want = np.percentile(x, PERCENTILES, axis=axis)
+    assert got.shape == want.shape
+    np.testing.assert_array_equal(got, want)
+
+
+def test_percentiles_of_sorted_float32_close_to_numpy():
+    x = np.random.default_rng(2).normal(size=(50, 7)).astype(np.float32)
+    got = percentiles_of_sorted(np.sort(x, axis=1))
+    np.testing.assert_allclose(got, np.percentile(x, PERCENTILES, axis=1), rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize("m", [2, 3, 7])
+def test_percentiles_of_sorted_float32_equal_np_percentile(m):
+    x = np.random.default_rng(3).normal(size=(50, m)).astype(np.float32)
+    np.testing.assert_array_equal(percentiles_of_sorted(np.sort(x, axis=1)),
+                                  np.percentile(x, PERCENTILES, axis=1))
+
+
+# ----------------------------------------------------------------------------- histograms
+
+def reference_histogram(row, edges):
+    """np.histogram of the row's finite values clipped to the edges' range (float64)."""
+    row = np.asarray(row, np.float64)
+    row = row[np.isfinite(row)]
+    return np.histogram(np.clip(row, edges[0], edges[-1]), edges)[0]
+
+
+def test_histograms_equal_np_histogram_of_the_clipped_values():
+    rng = np.random.default_rng(4)
+    on_edges = np.concatenate([EDGES, np.nextafter(EDGES, -np.inf), np.nextafter(EDGES, np.inf)])
+    rows = [
+        rng.normal(0, 3, 500),                                   # many beyond either end
+        np.concatenate([on_edges, rng.permutation(on_edges)]),   # exactly on every edge
+        np.round(rng.normal(0, 2, 500) * 5) / 5,                 # ties on the (inexact) edges
+        np.full(500, 4.0), np.full(500, -4.0), np.full(500, 1e9),
+        np.linspace(-4, 4, 500),
+    ]
+    values = np.stack([np.resize(r, 500) for r in rows])
+    got = histograms(values, EDGES)
+    assert got.shape == (len(rows), 40)
+    for i in range(len(rows)):
+        np.testing.assert_array_equal(got[i], reference_histogram(values[i], EDGES))
+    assert (got.sum(1) == 500).all()
+
+
+def test_histograms_leave_nan_out():
+    values = np.random.default_rng(5).normal(0, 2, (3, 200))
+    values[0, ::3] = np.nan
+    values[1] = np.nan
+    got = histograms(values, EDGES)
+    for i in range(3):
+        np.testing.assert_array_equal(got[i], reference_histogram(values[i], EDGES))
+    assert got[1].sum() == 0 and got[0].sum() == 200 - 67
+
+
+def test_histograms_of_float32_values():
+    rng = np.random.default_rng(6)
+    values = rng.normal(0, 3, (4, 300)).astype(np.float32)
+    values[1, :41] = EDGES.astype(np.float32)                    # the float32 neighbours of edges
+    edges = np.linspace(-5, 3, 33)
+    for e in (EDGES, edges):
+        got = histograms(values, e)
+        for i in range(4):
+            np.testing.assert_array_equal(got[i], reference_histogram(values[i], e))
+
+
+def test_histograms_of_float32_values_below_an_inexact_first_edge():
+    edges = np.linspace(-0.1, 0.1, 11)
+    values = np.array([[0.0, 0.0, 0.05], [-5.0, 0.0, 5.0]], np.float32)
+    want = np.stack([reference_histogram(v, edges) for v in values])
+    np.testing.assert_array_equal(histograms(values, edges), want)
+
+
+def test_saturated_uses_the_flat_ends_of_the_activation():
+    z = np.linspace(-6, 6, 10001)
+    g = 1 / (1 + np.exp(-z))
+    np.testing.assert_array_equal(saturated(z, "sigmoid"), (g < 0.03) | (g > 0.97))
+    np.testing.assert_array_equal(saturated(z, "tanh"), np.abs(np.tanh(z)) > 0.97)
+    np.testing.assert_array_equal(saturated(np.array([-1.0, 0.0, 1e-30, 2.0]), "relu"),
+                                  [True, True, False, False])
+    assert math.isclose(1 / (1 + math.exp(-SATURATED_Z["sigmoid"])), 0.97)
+    assert math.isclose(math.tanh(SATURATED_Z["tanh"]), 0.97)
+
+
+# ----------------------------------------------------------------------------- fixed_edges
+
+def test_fixed_edges():
+    small = [np.random.default_rng(7).normal(0, 0.5, 1000)]
+    np.testing.assert_array_equal(fixed_edges(small, 40), np.linspace(-4, 4, 41))
+    # the 99.5th percentile of |z| over 0, 0.05, …, 10 is 9.95: ±ceil(19.9) = ±20
+    wide = np.linspace(0, 10, 201)
+    np.testing.assert_array_equal(fixed_edges([small[0], -wide], 30), np.linspace(-20, 20, 31))
+    # non-finite values are left out; an array with none finite is skipped
+    with_nan = np.concatenate([np.linspace(-3, 3, 1000), [np.nan, np.inf, -np.inf] * 100])
+    half = max(4.0, math.ceil(2 * np.percentile(np.abs(np.linspace(-3, 3, 1000)), 99.5)))
+    assert half == 6
+    np.testing.assert_array_equal(fixed_edges([with_nan, np.full(5, np.nan)], 12),
+                                  np.linspace(-half, half, 13))
+    np.testing.assert_array_equal(fixed_edges([np.full(3, np.nan)], 8), np.linspace(-4, 4, 9))
+    np.testing.assert_array_equal(fixed_edges([np.zeros(0)], 8), np.linspace(-4, 4, 9))
+
+
+# ----------------------------------------------------------------------------- layer_records
+
+def make_z(k=2, p=40, w=20, seed=8):
+    """(K, P, W) float32 activation inputs: some beyond the edges, exact zeros, values on exact
+    edges (−4, 0, 2, 4) and ties."""
+    rng = np.random.default_rng(seed)
+    z = rng.normal(0, 2, (k, p, w)).astype(np.float32)
+    z[:, :6, 1] = [-4, 0, 2, 4, 0, 0]
+    z[:, :, 2] = np.round(z[:, :, 2])
+    z[:, :, 3] = 0.5                                                    # a constant unit
+    z[0, :, 4] += 3.0                                                   # a shifted unit
+    return z
+
+
+def reference(zk, edges, activation):
+    """The statistics of one network's z (P, W), from its finite values, with plain numpy."""
+    z = zk.astype(np.float64)
+    fin = np.isfinite(z)
+    vals = z[fin]
+    lo, hi = edges[0], edges[-1]
+    if activation == "sigmoid":
+        g = 1 / (1 + np.exp(-vals))
+        sat = (g < 0.03) | (g > 0.97)
+    elif activation == "tanh":
+        sat = np.abs(np.tanh(vals)) > 0.97
+    else:
+        sat = vals <= 0
+    # percentiles as np.percentile computes them on the values as recorded (float32: the gap
+    # between two neighbours in float32, the interpolation in float64)
+    units = [zk[:, j][fin[:, j]] for j in range(z.shape[1])]
+    evens = [zk[0::2, j][fin[0::2, j]] for j in range(z.shape[1])]
+    odds = [zk[1::2, j][fin[1::2, j]] for j in range(z.shape[1])]
+    return dict(
+        mean=vals.mean(), std=vals.std(), pooled=np.percentile(zk[fin], PERCENTILES),
+        hist=np.histogram(np.clip(vals, lo, hi), edges)[0],
+        unit_percentiles=np.stack([np.percentile(u, PERCENTILES) for u in units], 1)
+        .astype(np.float32),
+        unit_mean=np.array([u.astype(np.float64).mean() for u in units]),
+        unit_std=np.array([u.astype(np.float64).std() for u in units]),
+        half_medians=np.array([[np.percentile(e, [50])[0] for e in evens],     # the 50th
+                               [np.percentile(o, [50])[0] for o in odds]])    # percentile
+        .astype(np.float32),
+        unit_hists=np.stack([np.histogram(np.clip(u, lo, hi), edges)[0]
+                             for u in units[:UNITS_RECORDED]]),
+        saturation=sat.mean())
+
+
+def assert_record(rec, ref, units=None):
+    """rec equals the reference (exact where the computation is exact), for all units or the
+    listed ones."""
+    w = rec.unit_percentiles.shape[1]
+    units = list(range(w)) if units is None else units
+    np.testing.assert_allclose(rec.mean, ref["mean"], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(rec.std, ref["std"], rtol=1e-5)
+    np.testing.assert_allclose([rec.p15, rec.p50, rec.p85], ref["pooled"], rtol=0, atol=1e-6)
+    np.testing.assert_array_equal(rec.hist, ref["hist"])
+    np.testing.assert_array_equal(rec.unit_percentiles[:, units], ref["unit_percentiles"][:, units])
+    np.testing.assert_allclose(rec.unit_mean[units], ref["unit_mean"][units], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(rec.unit_std[units], ref["unit_std"][units], rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(rec.half_medians[:, units], ref["half_medians"][:, units])
+    recorded = [j for j in units if j < UNITS_RECORDED]
+    assert rec.unit_hists.shape[0] == min(w, UNITS_RECORDED)
+    np.testing.assert_array_equal(rec.unit_hists[recorded], ref["unit_hists"][recorded])
+
+
+@pytest.mark.parametrize("activation", ["sigmoid", "tanh", "relu"])
+@pytest.mark.parametrize("width", [20, 5])
+def test_layer_records_of_finite_networks(backend, activation, width):
+    z = make_z(k=3, w=width, seed=width)
+    recs = layer_records(z, EDGES, activation)
+    assert len(recs) == 3
+    for k, rec in enumerate(recs):
+        ref = reference(z[k], EDGES, activation)
+        assert_record(rec, ref)
+        assert rec.saturation == ref["saturation"]
+        assert isinstance(rec.p50, float) and isinstance(rec.saturation, float)
+        assert math.isnan(rec.grad_norm)                          # left for the caller
+        assert rec.hist.shape == (40,) and rec.hist.dtype == np.int32
+        assert rec.unit_percentiles.shape == (3, width) and rec.unit_percentiles.dtype == np.float32
+        assert rec.unit_mean.shape == rec.unit_std.shape == (width,)
+        assert rec.half_medians.shape == (2, width) and rec.half_medians.dtype == np.float32
+        assert rec.unit_hists.shape == (min(width, UNITS_RECORDED), 40)
+        assert rec.unit_hists.dtype == np.int16
+        assert rec.hist.sum() == z[k].size and (rec.unit_hists.sum(1) == z.shape[1]).all()
+        # the pooled percentiles come from the exact order statistics (kernel or partition)
+        np.testing.assert_array_equal([rec.p15, rec.p50, rec.p85],
+                                      percentiles_of_sorted(np.sort(z[k].ravel())))
+        np.testing.assert_array_equal(rec.unit_spread,
+                                      rec.unit_percentiles[2] - rec.unit_percentiles[0])
+    assert recs[1].saturation > 0                                   # thresholds were exercised
+
+
+def test_layer_records_known_values():
+    """A hand-made layer: P = 4 examples, W = 2 units."""
+    z = np.array([[[0.0, -1.0], [1.0, 5.0], [2.0, -1.0], [3.0, 7.0]]], np.float32)   # (1, 4, 2)
+    (rec,) = layer_records(z, np.linspace(-4, 4, 9), "relu")
+    np.testing.assert_array_equal(rec.unit_percentiles, np.float32([[0.45, -1], [1.5, 2], [2.55, 6.1]]))
+    np.testing.assert_array_equal(rec.unit_mean, [1.5, 2.5])
+    np.testing.assert_array_equal(rec.half_medians, [[1, -1], [2, 6]])     # rows 0, 2 / 1, 3
+    np.testing.assert_array_equal(rec.unit_hists, [[0, 0, 0, 0, 1, 1, 1, 1], [0, 0, 0, 2, 0, 0, 0, 2]])
+    assert rec.saturation == 3 / 8 and rec.mean == 2.0 and rec.p50 == 1.5
+
+
+@pytest.fixture
+def diverging():
+    """z for two networks: network 0 finite, network 1 with NaN in units 2 and 5."""
+    z = make_z(k=2, w=20, seed=9)
+    z[1, 3, 2] = np.nan
+    z[1, ::4, 5] = np.nan
+    return z
+
+
+def with_inf(z):
+    z = z.copy()
+    z[1, 7, 6] = np.inf
+    z[1, 8, 6] = -np.inf
+    z[1, 0, 2] = np.inf
+    return z
+
+
+BAD_UNITS = [2, 5, 6]
+
+
+def test_a_diverging_network_beside_a_finite_one(backend, diverging):
+    """The finite network is as if recorded alone; the diverging network's pooled statistics and
+    the units without a non-finite value count its finite values."""
+    recs = layer_records(diverging, EDGES, "sigmoid")
+    alone = layer_records(diverging[:1], EDGES, "sigmoid")[0]
+    for name in ("mean", "std", "p15", "p50", "p85", "saturation"):
+        assert getattr(recs[0], name) == getattr(alone, name)
+    for name in ("hist", "unit_percentiles", "unit_mean", "unit_std", "half_medians", "unit_hists"):
+        np.testing.assert_array_equal(getattr(recs[0], name), getattr(alone, name))
+    assert_record(recs[0], reference(diverging[0], EDGES, "sigmoid"))
+
+    ref = reference(diverging[1], EDGES, "sigmoid")
+    good = [j for j in range(20) if j not in BAD_UNITS]
+    assert_record(recs[1], ref, units=good)
+    assert math.isfinite(recs[1].mean) and math.isfinite(recs[1].p85)
+    assert recs[1].hist.sum() == np.isfinite(diverging[1]).sum()
+
+
+@pytest.mark.parametrize("backend", ["numba", "numpy"], indirect=True)
+def test_infinite_values_are_left_out_of_the_histograms(backend, diverging):
+    z = with_inf(diverging)
+    rec = layer_records(z, EDGES, "sigmoid")[1]
+    ref = reference(z[1], EDGES, "sigmoid")
+    np.testing.assert_array_equal(rec.hist, ref["hist"])
+    np.testing.assert_array_equal(rec.unit_hists[6], ref["unit_hists"][6])
+
+
+def test_infinite_values_are_left_out_of_the_pooled_statistics(backend, diverging):
+    z = with_inf(diverging)
+    rec = layer_records(z, EDGES, "sigmoid")[1]
+    ref = reference(z[1], EDGES, "sigmoid")
+    np.testing.assert_allclose([rec.mean, rec.std], [ref["mean"], ref["std"]], rtol=1e-5)
+    np.testing.assert_allclose([rec.p15, rec.p50, rec.p85], ref["pooled"], rtol=0, atol=1e-6)
+
+
+def test_saturation_of_a_diverging_network_counts_finite_values_only(diverging):
+    z = with_inf(diverging)
+    rec = layer_records(z, EDGES, "sigmoid")[1]
+    assert rec.saturation == reference(z[1], EDGES, "sigmoid")["saturation"]
+
+
+def test_per_unit_statistics_of_a_diverging_network_count_finite_values_only(diverging):
+    z = with_inf(diverging)
+    rec = layer_records(z, EDGES, "sigmoid")[1]
+    ref = reference(z[1], EDGES, "sigmoid")
+    np.testing.assert_array_equal(rec.unit_percentiles[:, BAD_UNITS],
+                                  ref["unit_percentiles"][:, BAD_UNITS])
+    np.testing.assert_array_equal(rec.half_medians[:, BAD_UNITS], ref["half_medians"][:, BAD_UNITS])
+    np.testing.assert_allclose(rec.unit_mean[BAD_UNITS], ref["unit_mean"][BAD_UNITS], rtol=1e-5)
+
+
+def records_with(monkeypatch, available, z, activation):
+    monkeypatch.setattr(records.kernels, "AVAILABLE", available)
+    return layer_records(z, EDGES, activation)
+
+
+def assert_same_records(a, b):
+    for ra, rb in zip(a, b, strict=True):
+        for name in ("mean", "std", "p15", "p50", "p85", "saturation", "grad_norm", "hist",
+                     "unit_percentiles", "unit_mean", "unit_std", "half_medians", "unit_hists"):
+            x, y = getattr(ra, name), getattr(rb, name)
+            np.testing.assert_array_equal(x, y, err_msg=name)
+            assert np.asarray(x).dtype == np.asarray(y).dtype, name
+
+
+@pytest.mark.skipif(not kernels.AVAILABLE, reason="numba is not installed")
+@pytest.mark.parametrize("activation", ["sigmoid", "relu"])
+def test_kernels_and_numpy_fallback_give_the_same_records(monkeypatch, diverging, activation):
+    compiled = records_with(monkeypatch, True, diverging, activation)
+    fallback = records_with(monkeypatch, False, diverging, activation)
+    assert_same_records(compiled, fallback)
+
+
+@pytest.mark.skipif(not kernels.AVAILABLE, reason="numba is not installed")
+def test_kernels_and_numpy_fallback_give_the_same_records_with_inf(monkeypatch, diverging):
+    z = with_inf(diverging)
+    assert_same_records(records_with(monkeypatch, True, z, "sigmoid"),
+                        records_with(monkeypatch, False, z, "sigmoid"))
+
+
+# ----------------------------------------------------------------------------- History
+
+def test_history_snapshots_leave_out_the_divergence_snapshot():
+    rec = layer_records(make_z(k=1, w=5), EDGES, "relu")
+    snaps = [Snapshot("none", s, 1.0, 0.5, rec) for s in (0, 10, 20)]
+    snaps[2].divergence = Divergence(20, 1, "input to the activation")
+    ok = Snapshot("before", 20, 1.0, 0.5, rec)
+    history = History(None, ["none", "before"],
+                      frames=[{"none": snaps[0]}, {"none": snaps[1]}, {"none": snaps[2], "before": ok}])
+    assert history.snapshots("none") == snaps[:2]
+    assert history.snapshots("none", finite=False) == snaps
+    assert history.snapshots("before") == [ok]
+    assert history.last_step == 20 and History(None, []).last_step == 0
+    assert snaps[2].divergence.message("none") == \
+        "without BN: diverged at step 20 — layer 2's input to the activation became NaN or infinite"
+    assert isinstance(rec[0], LayerRecord)
