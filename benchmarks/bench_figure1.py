@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bn_core.lab.measures import drift, late_start  # noqa: E402
 from bn_core.lab.presets import PAPER_SETUP, record_every_for  # noqa: E402
-from bn_core.train import Run  # noqa: E402
+from bn_core.trainer import Run  # noqa: E402
 
 
 def measure(config, label: str) -> dict:

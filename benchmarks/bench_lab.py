@@ -42,7 +42,7 @@ from bn_core.lab import histograms, views  # noqa: E402
 from bn_core.lab.presets import PAPER_SETUP, record_every_for  # noqa: E402
 from bn_core.lab.reading import read_history  # noqa: E402
 from bn_core.records import History, Snapshot, fixed_edges, layer_records  # noqa: E402
-from bn_core.train import Run, TrainConfig, snapshot_steps  # noqa: E402
+from bn_core.trainer import Run, TrainConfig, snapshot_steps  # noqa: E402
 
 
 PACER_INTERVAL = 0.45          # as in pages/1_lab.py

@@ -13,7 +13,7 @@
    (~2.1 ms) spends ~1.1 ms in matrix products that already run near this CPU's single-thread
    peak (~60–70 GFLOP/s) and most of the rest in elementwise work on 8× the data, which
    batching does not shrink. 3× would need the K = 8 step at ~1.2 ms: about the products alone.
-2. The paper-preset pair end to end: bn_core.train.Run(PAPER_SETUP) (without and with BN,
+2. The paper-preset pair end to end: bn_core.trainer.Run(PAPER_SETUP) (without and with BN,
    50,000 steps, a snapshot every 50), the time the lab's "Paper setup" takes. Target ≤ 60 s.
    With --baseline, the same pair (bare loops) with the engine as first committed (the
    foundation's all-torch engine, from git history), to show what the rewrite changed.
@@ -48,7 +48,7 @@ from bn_core.data import load_dataset  # noqa: E402
 from bn_core.engine import NetSpec, Stack  # noqa: E402
 from bn_core.sweep import Member, SweepConfig, train_stack  # noqa: E402
 from bn_core.lab.presets import PAPER_SETUP, record_every_for  # noqa: E402
-from bn_core.train import BatchOrder, Run  # noqa: E402
+from bn_core.trainer import BatchOrder, Run  # noqa: E402
 
 PAPER = PAPER_SETUP.replace(record_every=record_every_for(PAPER_SETUP))   # as the lab runs it
 

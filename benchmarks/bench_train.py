@@ -3,7 +3,7 @@
 The paper's Figure-1 network (3 hidden layers of 100 sigmoid units, batch 60, SGD) on digits,
 without and with BN (before the activation), trained for the same number of steps by:
 
-    trainer      bn_core.train.Run, recording a snapshot every 50 steps (what the pages use)
+    trainer      bn_core.trainer.Run, recording a snapshot every 50 steps (what the pages use)
     bare engine  the same bn_core.engine.Stack, the same batches, recording nothing
     bare torch   plain PyTorch: nn.Sequential(Linear, BatchNorm1d, Sigmoid…) + torch.optim.SGD,
                  one network after the other, recording nothing
@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bn_core.data import load_dataset  # noqa: E402
 from bn_core.engine import NetSpec, Stack  # noqa: E402
-from bn_core.train import BatchOrder, Run, TrainConfig  # noqa: E402
+from bn_core.trainer import BatchOrder, Run, TrainConfig  # noqa: E402
 
 CONFIG = TrainConfig(depth=3, width=100, activation="sigmoid", placement="before",
                      optimizer="sgd", lr=0.5, batch_size=60, init_scale=0.1, record_every=50)

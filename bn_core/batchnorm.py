@@ -17,12 +17,23 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = [
+    "PYTORCH_EPS",
+    "KERAS_EPS",
+    "PYTORCH_MOMENTUM",
+    "KERAS_MOMENTUM",
     "batchnorm_forward",
     "batchnorm_backward",
     "batchnorm_inference",
     "population_statistics",
     "BatchNorm1d",
 ]
+
+
+# The frameworks' defaults, which the lessons compare with.
+PYTORCH_EPS = 1e-5          # torch.nn.BatchNorm1d(eps=1e-5)
+KERAS_EPS = 1e-3            # keras.layers.BatchNormalization(epsilon=1e-3)
+PYTORCH_MOMENTUM = 0.1      # running ← (1 − 0.1)·running + 0.1·batch
+KERAS_MOMENTUM = 0.99       # moving ← 0.99·moving + (1 − 0.99)·batch: PyTorch's 0.01
 
 
 # ----------------------------------------------------------------------------- checks

@@ -6,7 +6,7 @@
     sweep = batch_size_sweep(seed=0)                    # six more networks, equal examples seen
 
 A small BN network (BN before each activation, as in the paper) is trained with
-`bn_core.train.Run`. While it trains, every step's batch statistics μ_B and σ²_B are recorded,
+`bn_core.trainer.Run`. While it trains, every step's batch statistics μ_B and σ²_B are recorded,
 so the running averages can be replayed afterwards for any momentum (`running_estimates`,
 the same float32 updates the engine makes). After training, the same test inputs are
 classified with four sets of statistics:
@@ -44,7 +44,7 @@ from bn_core.batchnorm import BatchNorm1d, batchnorm_inference, population_stati
 from bn_core.data import load_dataset
 from bn_core.engine import NetSpec, Stack, running_update
 from bn_core.lesson_formula import KERAS_EPS, MAX_SEED, PYTORCH_EPS, QueryConfig
-from bn_core.train import BatchOrder, Run, TrainConfig
+from bn_core.trainer import BatchOrder, Run, TrainConfig
 
 ACT = {"sigmoid": torch.sigmoid, "tanh": torch.tanh, "relu": torch.relu}   # g, by name
 

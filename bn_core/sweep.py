@@ -16,7 +16,7 @@ Batching. The networks of a sweep that share an activation and a batch size are 
 in one `bn_core.engine.Stack` (K = settings × seeds networks in lockstep, batched products); a
 batch-size sweep needs one stack per batch size (N differs). Network k has its own `NetSpec`
 (placement, lr, init_scale, seed) and its own mini-batches: `BatchOrder(n_train, batch_size,
-seed_k)`, exactly what a single `bn_core.train.Run` with that seed draws. So every network of a
+seed_k)`, exactly what a single `bn_core.trainer.Run` with that seed draws. So every network of a
 sweep is the same network, step for step, as `Run(config with its seed, lr…, networks=[placement])`
 (`tests/test_sweep.py` checks it; `run_sweep(config, batched=False)` trains them one by one).
 
@@ -70,7 +70,7 @@ from bn_core.engine import OPTIMIZERS, NetSpec, Stack
 from bn_core.layers import ACTIVATIONS
 from bn_core.stats import (ALPHA, Ranking, Summary, Test, critical_t, holm, paired_test, rank,
                            separated, summarize, t_critical)
-from bn_core.train import NETWORK_LABELS, BatchOrder, parse_field
+from bn_core.trainer import NETWORK_LABELS, BatchOrder, parse_field
 
 __all__ = [
     "EXPERIMENTS", "EXPERIMENT_LABELS", "SWEEP_DATASETS", "BATCH_CHOICES", "COLORS", "ACTIVATION_NAMES",

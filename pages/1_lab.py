@@ -1,6 +1,6 @@
 """Covariate-shift lab (/lab): the same network trained without and with BN, side by side, live.
 
-Controls (the knobs of bn_core.train.TrainConfig, also the URL) → bn_core.train.Run, kept in
+Controls (the knobs of bn_core.trainer.TrainConfig, also the URL) → bn_core.trainer.Run, kept in
 st.session_state so that Pause, Step and leaving the page keep it (coming back shows it paused)
 → its History → bn_core.lab (reading, figures) → here. The training loop runs in the script
 thread; a click on any button stops it at its next st.* call (the progress bar is updated at
@@ -22,7 +22,7 @@ ui.page_setup("Covariate-shift lab")
 from bn_core.lab import export, presets, views  # noqa: E402
 from bn_core.lab.reading import SANTURKAR_NOTE, read_history, small_batch_note  # noqa: E402
 from bn_core.records import network_label  # noqa: E402
-from bn_core.train import Run, TrainConfig  # noqa: E402
+from bn_core.trainer import Run, TrainConfig  # noqa: E402
 
 P, ss = "lab_", st.session_state
 TRACE = os.environ.get("BN_LAB_TRACE")     # a file: benchmarks/bench_lab.py times Pause with it

@@ -13,7 +13,7 @@ from typing import Optional
 import pytest
 
 from bn_core.controls import Config, Control, knob
-from bn_core.train import TrainConfig
+from bn_core.trainer import TrainConfig
 
 
 @dataclass(frozen=True)

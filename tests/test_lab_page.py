@@ -6,7 +6,7 @@ from pathlib import Path
 from streamlit.testing.v1 import AppTest
 
 from bn_core.lab.presets import EPS_ZERO, PAPER_SETUP, record_every_for
-from bn_core.train import Run, TrainConfig
+from bn_core.trainer import Run, TrainConfig
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 LAB = "pages/1_lab.py"
@@ -259,7 +259,7 @@ def _stale_values_script():
 
     import ui
     from bn_core.lab.presets import LabView
-    from bn_core.train import TrainConfig
+    from bn_core.trainer import TrainConfig
 
     if "seeded" not in st.session_state:    # what a browser may send back after quick clicks
         st.session_state.seeded = True

@@ -17,7 +17,7 @@ from bn_core import lesson_inference as li
 from bn_core.data import load_dataset
 from bn_core.engine import NetSpec, Stack
 from bn_core.lesson_inference import InferenceConfig
-from bn_core.train import BatchOrder
+from bn_core.trainer import BatchOrder
 
 CONFIG = InferenceConfig(batch_size=16, steps=200, seed=3, momentum=0.05, layer=2, unit=5, example=11)
 

@@ -11,7 +11,7 @@ from bn_core import sweep as S
 from bn_core.data import load_dataset
 from bn_core.engine import NetSpec, Stack
 from bn_core.sweep import Member, NetworkResult, SweepConfig, SweepResult
-from bn_core.train import BatchOrder, Run, TrainConfig
+from bn_core.trainer import BatchOrder, Run, TrainConfig
 
 TINY = dict(dataset="digits", depth=2, width=12, steps=30, seeds=2)
 

@@ -1,4 +1,4 @@
-"""bn_core.train's snapshot schedule and probe set: the snapshot steps, what the records describe
+"""bn_core.trainer's snapshot schedule and probe set: the snapshot steps, what the records describe
 (recomputed here with plain numpy from the stack's weights), and that recording changes nothing
 in training (bit for bit), including `Stack.probe` leaving the training caches alone."""
 
@@ -9,7 +9,7 @@ import torch
 from bn_core.data import load_dataset
 from bn_core.engine import NetSpec, Stack
 from bn_core.records import PERCENTILES, PROBE_SIZE
-from bn_core.train import BatchOrder, Run, TrainConfig, snapshot_steps
+from bn_core.trainer import BatchOrder, Run, TrainConfig, snapshot_steps
 
 LOG_STEPS = [1, 2, 3, 4, 5, 6, 8, 10, 13, 16, 20, 25, 32, 40, 50, 63, 79, 100, 126, 158, 200, 251,
              316, 398, 501, 631, 794, 1000, 1259, 1585, 1995, 2512, 3162, 3981, 5012, 6310, 7943,

@@ -8,6 +8,6 @@
     views       the page's views by name, the live schedule and its pacer
     export      the CSV table and the standalone HTML file
 
-The training itself is the shared trainer, `bn_core.train.Run`, whose snapshots
+The training itself is the shared trainer, `bn_core.trainer.Run`, whose snapshots
 (`bn_core.records`) hold everything these modules read.
 """

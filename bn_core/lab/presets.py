@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from bn_core.controls import Config, knob
 from bn_core.data import N_FEATURES
 from bn_core.records import UNITS_RECORDED
-from bn_core.train import TrainConfig
+from bn_core.trainer import TrainConfig
 
 __all__ = ["DEFAULT", "PAPER_SETUP", "EPS_ZERO", "PRESETS", "LabView", "record_every_for",
            "TARGET_SNAPSHOTS", "MAX_RECORD_EVERY"]
@@ -53,7 +53,7 @@ PRESETS = {"default": DEFAULT, "paper": PAPER_SETUP, "eps0": EPS_ZERO}
 def record_every_for(config: TrainConfig, target: int = TARGET_SNAPSHOTS,
                      most: int = MAX_RECORD_EVERY, work: float = WORK_PER_SNAPSHOT) -> int:
     """Steps between the evenly spaced snapshots of a lab run (the log-spaced early ones come on
-    top, see `bn_core.train.snapshot_steps`): about `target` over the run, never more than `most`
+    top, see `bn_core.trainer.snapshot_steps`): about `target` over the run, never more than `most`
     steps apart, and fewer steps for big networks, so that one record interval (the unit of Step,
     of a live update, and the longest Pause can wait) stays short:
 

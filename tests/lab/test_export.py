@@ -14,7 +14,7 @@ from plotly.offline import get_plotlyjs
 from bn_core.lab import export, views
 from bn_core.records import (UNITS_RECORDED, Divergence, History, Snapshot, fixed_edges,
                              layer_records)
-from bn_core.train import Run, TrainConfig
+from bn_core.trainer import Run, TrainConfig
 
 
 def make_history(width, depth=2, steps=(0, 10, 20), seed=0) -> History:

@@ -15,7 +15,7 @@ from bn_core.lab.measures import shift_rates
 from bn_core.lab.presets import PAPER_SETUP, record_every_for
 from bn_core.records import History, network_label
 from bn_core.style import COLORS
-from bn_core.train import Run, TrainConfig
+from bn_core.trainer import Run, TrainConfig
 
 SMALL = TrainConfig(depth=2, width=8, steps=60, record_every=10, batch_size=16, placement="both")
 

@@ -12,7 +12,7 @@ import pytest
 from bn_core.lab import measures
 from bn_core.lab.measures import Drift, collapsed, drift, late_start, noise_floor, shift_rates
 from bn_core.records import Divergence, History, LayerRecord, Snapshot
-from bn_core.train import Run, TrainConfig
+from bn_core.trainer import Run, TrainConfig
 
 
 def record(p50, spread, half=None, mean=None, std=None) -> LayerRecord:

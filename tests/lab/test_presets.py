@@ -7,7 +7,7 @@ import pytest
 from bn_core.lab.measures import drift, late_start
 from bn_core.lab.presets import EPS_ZERO, PAPER_SETUP, LabView, record_every_for
 from bn_core.lab.reading import first_reached
-from bn_core.train import Run
+from bn_core.trainer import Run
 
 
 def trained(config):

@@ -13,7 +13,7 @@ from bn_core.lab.reading import (
     stall_explanation,
 )
 from bn_core.records import NETWORK_LABELS, Divergence, History, LayerRecord, Snapshot
-from bn_core.train import Run, TrainConfig
+from bn_core.trainer import Run, TrainConfig
 
 CONFIG = TrainConfig(depth=3, width=4, steps=30, record_every=10)
 W = 4

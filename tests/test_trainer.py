@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from bn_core.lab.presets import PAPER_SETUP
-from bn_core.train import BatchOrder, Run, TrainConfig, snapshot_steps
+from bn_core.trainer import BatchOrder, Run, TrainConfig, snapshot_steps
 
 SMALL = TrainConfig(depth=2, width=12, steps=40, record_every=10, batch_size=16, lr=0.3)
 
