@@ -83,6 +83,9 @@ def widget(control: Control, key: str, where=st, options=None, fallback=None, **
     if control.kind is bool:
         return where.toggle(**common)
     if control.kind is tuple:
+        if control.widget == "pills":
+            return where.pills(options=list(options or control.choices), selection_mode="multi",
+                               format_func=control.show, **common)
         return where.multiselect(options=list(options or control.choices),
                                  format_func=control.show, **common)
     if control.choices is not None or control.widget == "select":
@@ -97,10 +100,30 @@ def widget(control: Control, key: str, where=st, options=None, fallback=None, **
     return where.slider(min_value=control.lo, max_value=control.hi, **common)
 
 
+def range_widget(lo: Control, hi: Control, key: str, value: tuple, where=st, **extra):
+    """One range slider over `lo`'s ladder for two knobs (a grid's two ends), starting at the
+    pair `value`; what it shows lives in st.session_state[key] (do not set that key: a select
+    slider is a range slider only when made with a pair as `value=`). Labelled by `lo`."""
+    shown = st.session_state.get(key, value)
+    options = with_value(with_value(lo.ladder, shown[0]), shown[1])
+    return where.select_slider(lo.label, options=options, key=key, value=tuple(value),
+                               format_func=lo.show, help=lo.help or None, **extra)
+
+
+def _as_value(control: Control, value):
+    """A widget's value as the knob holds it: a multi-choice's list as a tuple in the order of
+    its choices."""
+    if control.kind is tuple and isinstance(value, list):
+        return tuple(c for c in control.choices if c in value)
+    return value
+
+
 def _keep_valid(control: Control, key: str, options, fallback) -> None:
     if key not in st.session_state:
         return
-    value = st.session_state[key]
+    value = _as_value(control, st.session_state[key])
+    if value == ():                          # a multi-choice left empty: the learner's choice,
+        return                               # said when the config is made
     try:
         control.check(value)
     except ValueError as exc:
@@ -124,23 +147,23 @@ def preset_widgets(config: Config, prefix: str, overwrite: bool = True) -> None:
     key= ignores a changing value=). overwrite=False only fills keys without a value yet."""
     for c in config.controls():
         if overwrite or prefix + c.name not in st.session_state:
-            st.session_state[prefix + c.name] = getattr(config, c.name)
+            value = getattr(config, c.name)
+            st.session_state[prefix + c.name] = list(value) if c.kind is tuple else value
 
 
 def config_from_widgets(config_cls, prefix: str, base: Config, names=None):
-    """The config the widgets keyed prefix + field show, the rest from `base`. A value the
-    browser sent back that is not valid (it can happen with quick clicks) is replaced by base's
-    and said in the returned problems. Returns (config, problems)."""
+    """The config the widgets keyed prefix + field show (only `names`, if given), the rest
+    from `base`. A value that is not valid (a multi-choice left empty) is replaced by base's and
+    said in the returned problems. Returns (config, problems)."""
     values, problems = {}, []
     for c in config_cls.controls():
         if names is not None and c.name not in names:
             continue
-        value = st.session_state.get(prefix + c.name, getattr(base, c.name))
+        value = _as_value(c, st.session_state.get(prefix + c.name, getattr(base, c.name)))
         try:
             values[c.name] = c.check(value)
         except ValueError as exc:
             problems.append(str(exc))
-            st.session_state[prefix + c.name] = getattr(base, c.name)
     try:
         return base.replace(**values), problems
     except ValueError as exc:                           # a rule between fields
@@ -207,3 +230,48 @@ def friendly_errors(what: str = "this step"):
             f"Something went wrong in {what} ({type(exc).__name__}). Try other settings or press "
             "Reset; if it happens again, please report the settings in the URL."
         )
+
+
+# ============================================================= lesson tables and code (issue 10)
+# Shared by the formula and inference pages (pages/2_formula.py, pages/3_inference.py): numbers
+# in tables as the lessons print them, and the core's own source in an expander.
+import inspect  # noqa: E402
+import math  # noqa: E402
+
+
+def fmt(value, digits: int = 4) -> str:
+    """A number as the tables show it: NaN and ∞ spelled out, small and large in e-notation;
+    a string as it is."""
+    if isinstance(value, str):
+        return value
+    if value is None or value != value:
+        return "NaN"
+    if math.isinf(value):
+        return "∞" if value > 0 else "−∞"
+    if value == 0:
+        return "0"
+    return f"{value:.{digits}g}"
+
+
+def table(frame, digits: int = 4, height="auto", percent=(), placeholder: str = "—") -> None:
+    """A pandas frame as a table: numbers to `digits` significant digits (`fmt`), the columns
+    in `percent` as percentages ('—' where NaN)."""
+    def share(v):
+        return "—" if isinstance(v, float) and math.isnan(v) else f"{v:.1%}"
+
+    styler = frame.style.format({c: share if c in percent else (lambda v: fmt(v, digits))
+                                 for c in frame.columns})
+    st.dataframe(styler, height=height, placeholder=placeholder)
+
+
+def table_height(rows: int) -> int:
+    """Height (px) of a table of `rows` rows and a header, at most 420 (then it scrolls)."""
+    return min(420, 35 * (rows + 1) + 3)
+
+
+def show_source(objects, title: str) -> None:
+    """The source of a core function (or of each of a list of them) in an expander."""
+    with st.expander(title, icon=":material/code:"):
+        for obj in objects if isinstance(objects, (list, tuple)) else [objects]:
+            st.code(inspect.getsource(obj), language="python")
+# ====================================================== end of lesson tables and code (issue 10)

@@ -2,8 +2,9 @@
 
 1. A K = 8 seed sweep of the Figure-1 network (3 hidden layers of 100 sigmoid units, BN before
    the activation, batch 60, SGD, digits), trained for the same number of steps
-       batched      one Stack of 8 networks (bn_core.sweep.train_stack, recording as the
-                    Experiments page does: eval-mode test accuracy every steps/50 steps)
+       batched      one Stack of 8 networks (bn_core.experiments.training.train_job, one
+                    bn_core.trainer.Run, recording as the Experiments page does: eval-mode test
+                    accuracy every steps/50 steps)
        sequential   the same 8 networks one after the other (8 Stacks of one, same recording)
    and the same without recording (bare train_step loops: one Stack K=8 vs 8 Stacks K=1), and
    the 8 runs one after another in plain PyTorch (nn.Sequential, autograd, torch.optim.SGD).
@@ -14,7 +15,7 @@
    peak (~60–70 GFLOP/s) and most of the rest in elementwise work on 8× the data, which
    batching does not shrink. 3× would need the K = 8 step at ~1.2 ms: about the products alone.
 2. The paper-preset pair end to end: bn_core.trainer.Run(PAPER_SETUP) (without and with BN,
-   50,000 steps, a snapshot every 50), the time the lab's "Paper setup" takes. Target ≤ 60 s.
+   50,000 steps, snapshots as the lab takes them), the time the lab's "Paper setup" takes. Target ≤ 60 s.
    With --baseline, the same pair (bare loops) with the engine as first committed (the
    foundation's all-torch engine, from git history), to show what the rewrite changed.
 
@@ -46,7 +47,8 @@ sys.path.insert(0, str(ROOT))
 
 from bn_core.data import load_dataset  # noqa: E402
 from bn_core.engine import NetSpec, Stack  # noqa: E402
-from bn_core.sweep import Member, SweepConfig, train_stack  # noqa: E402
+from bn_core.experiments.config import SweepConfig  # noqa: E402
+from bn_core.experiments.training import Member, train_job  # noqa: E402
 from bn_core.lab.presets import PAPER_SETUP, record_every_for  # noqa: E402
 from bn_core.trainer import BatchOrder, Run  # noqa: E402
 
@@ -65,7 +67,7 @@ def members():
 def sweep_batched(steps):
     cfg = CONFIG.replace(steps=steps)
     t = time.perf_counter()
-    out = train_stack(load_dataset("digits"), cfg, "sigmoid", 60, members())
+    out = train_job(cfg, "sigmoid", 60, members())
     return time.perf_counter() - t, out
 
 
@@ -74,7 +76,7 @@ def sweep_sequential(steps):
     t = time.perf_counter()
     out = []
     for m in members():
-        out += train_stack(load_dataset("digits"), cfg, "sigmoid", 60, [m])
+        out += train_job(cfg, "sigmoid", 60, [m])
     return time.perf_counter() - t, out
 
 

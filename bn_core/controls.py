@@ -136,7 +136,8 @@ class Control:
             raise ValueError(f"{self.name}: expected a value, got None")
         if isinstance(value, tuple):
             if not value:
-                raise ValueError(f"{self.name}: expected at least one value, got none")
+                raise ValueError(f"{self.name}: expected at least one value, got none (choose "
+                                 f"at least one {self.label.lower().rstrip('s')})")
             one = dataclasses.replace(self, kind=_item_kind(self) or str, optional=False)
             for v in value:
                 one.check(v)

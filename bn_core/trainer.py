@@ -193,38 +193,62 @@ class BatchOrder:
 LOG_STEPS_PER_DECADE = 10
 
 
-def snapshot_steps(steps: int, record_every: int) -> np.ndarray:
-    """The steps a run records: 0; about 10 per decade early on, round(10^(i/10)) (1, 2, 3, 4,
-    5, 6, 8, 10, 13, 16, 20, 25, 32, 40, 50, 63, …), so a log time axis shows the first steps;
-    every `record_every` steps; and the last step."""
+def snapshot_steps(steps: int, record_every: int, early: bool = True) -> np.ndarray:
+    """The steps a run records: 0; every `record_every` steps; the last step; and (early=True)
+    about 10 per decade early on, round(10^(i/10)) (1, 2, 3, 4, 5, 6, 8, 10, 13, 16, 20, 25,
+    32, 40, 50, 63, …), so a log time axis shows the first steps."""
     top = math.log10(max(steps, 1))
     log = np.round(10 ** (np.arange(0, int(top * LOG_STEPS_PER_DECADE) + 1) / LOG_STEPS_PER_DECADE))
     linear = np.arange(0, steps + 1, record_every)
-    out = np.unique(np.concatenate([[0, steps], log, linear]).astype(np.int64))
+    out = np.unique(np.concatenate([[0, steps], log if early else [], linear]).astype(np.int64))
     return out[out <= steps]
 
 
 class Run:
-    """A training run of the config's networks, in lockstep; resumable between snapshots."""
+    """K networks trained in lockstep on one dataset, resumable between snapshots: the one
+    training loop of every lesson (the lab, the experiments' sweeps, the inference lesson).
+
+    By default the networks are the config's placements (`TrainConfig.networks`), all with the
+    config's lr, eps, momentum, init scale and seed: the same initial weights and the same
+    mini-batches. `specs` gives each network its own `NetSpec` instead (a sweep: seeds ×
+    settings); networks with the same seed draw the same mini-batches, others their own
+    (`BatchOrder(n_train, batch_size, seed)`), exactly as a Run of that network alone would.
+    """
 
     threads = 1      # torch threads while training: these tiny networks run faster on one
 
-    def __init__(self, config: TrainConfig, networks: list[str] | None = None, on_step=None):
-        """on_step(stack), if given, is called after every training forward pass that updates
-        the BN running estimates (one per optimizer step), e.g. to keep each batch's xmean/xvar
-        from stack.bn_cache."""
+    def __init__(self, config: TrainConfig, networks: list[str] | None = None, on_step=None, *,
+                 specs: list[NetSpec] | None = None, layers: str = "all",
+                 early: bool = True):
+        """networks: the networks' names (default: their placements, or "0", "1", … with
+        specs). on_step(stack), if given, is called after every training forward pass that
+        updates the BN running estimates (one per optimizer step), e.g. to keep each batch's
+        xmean/xvar. layers: "all" records the probe-set statistics of every layer at every
+        snapshot; "ends" only at the first and the last (the others hold loss and accuracy, and
+        no layers). early: the log-spaced early snapshots (`snapshot_steps`) too."""
+        if layers not in ("all", "ends"):
+            raise ValueError(f"layers: expected 'all' or 'ends', got {layers!r}")
         self.config = config
         self.on_step = on_step
-        self.networks = list(networks or config.networks)
+        self.layers = layers
+        if specs is None:
+            names = list(networks or config.networks)
+            specs = [NetSpec(p, config.lr, config.eps, config.momentum, config.init_scale,
+                             config.seed) for p in names]
+        else:
+            names = list(networks or [str(k) for k in range(len(specs))])
+        if len(names) != len(specs):
+            raise ValueError(f"networks: expected one name per spec ({len(specs)}), got {len(names)}")
+        self.networks = names
         self.data = d = load_dataset(config.dataset, scaling=config.scaling)
-        specs = [NetSpec(p, config.lr, config.eps, config.momentum, config.init_scale, config.seed)
-                 for p in self.networks]
         self.stack = Stack(d.n_features, config.hidden, d.n_classes, config.activation, specs,
                            config.optimizer)
-        self.batches = BatchOrder(d.x_train.shape[0], config.batch_size, config.seed)
+        seeds = sorted({s.seed for s in specs})
+        self._orders = [BatchOrder(d.x_train.shape[0], config.batch_size, s) for s in seeds]
+        self._which = np.array([seeds.index(s.seed) for s in specs])   # network → its order
         self.probe = np.ascontiguousarray(d.x_test.numpy()[:PROBE_SIZE])      # (P, D_in)
         self.history = History(config, self.networks, probe_size=len(self.probe))
-        self.schedule = snapshot_steps(config.steps, config.record_every)
+        self.schedule = snapshot_steps(config.steps, config.record_every, early)
         self.step = 0
         self._loss_sum = np.zeros(len(self.networks))
         self._x_np, self._y_np = d.x_train.numpy(), d.y_train.numpy()   # numpy indexing is cheaper
@@ -232,8 +256,19 @@ class Run:
         self._loss_count = 0
         self._diverged_now: set[str] = set()
         self._pending = None               # step `self.step`'s update, held over a snapshot
-        self._batch = self.batches.next_numpy()
+        self._batch = self._next_batch()
         self._ones = np.ones(self.stack.P, dtype=np.float32)   # for a cheap finite check of grad
+
+    @property
+    def batches(self) -> BatchOrder:
+        """The mini-batch order of the first seed (all networks' where they share one)."""
+        return self._orders[0]
+
+    def _next_batch(self) -> np.ndarray:
+        """Indices of the next mini-batch: (N,) shared by all networks, or (K, N) one row each."""
+        if len(self._orders) == 1:
+            return self._orders[0].next_numpy()
+        return np.stack([o.next_numpy() for o in self._orders])[self._which]
 
     @property
     def done(self) -> bool:
@@ -301,7 +336,7 @@ class Run:
         self._pending = None
         self.stack.optimizer_step()
         self.step += 1
-        self._batch = self.batches.next_numpy()
+        self._batch = self._next_batch()
 
     def _check_finite(self, loss):
         st = self.stack
@@ -342,18 +377,21 @@ class Run:
                           for g in st.grads()["W"]]
         logits = st.predict(self._x_test).numpy()                              # (K, Ntest, C)
         acc = (logits.argmax(2) == self._y_test).mean(1)                       # (K,)
-        z = st.probe(self.probe)                                               # each (K, P, W)
-        if self.history.edges is None:
-            self.history.edges = fixed_edges([v.ravel() for v in z], cfg.bins)
         diverged_now, self._diverged_now = self._diverged_now, set()
         ks = [k for k, net in enumerate(self.networks)
               if bool(st.active[k]) or net in diverged_now]
-        records = [layer_records(v[ks], self.history.edges, cfg.activation) for v in z]
+        ends = not self.history.frames or self.step >= cfg.steps or not st.active.any()
+        records = None
+        if self.layers == "all" or ends:
+            z = st.probe(self.probe)                                           # each (K, P, W)
+            if self.history.edges is None:
+                self.history.edges = fixed_edges([v.ravel() for v in z], cfg.bins)
+            records = [layer_records(v[ks], self.history.edges, cfg.activation) for v in z]
         frame = {}
         for i, k in enumerate(ks):
             net = self.networks[k]
             divergence = self.history.divergence.get(net)
-            layers = [records[l][i] for l in range(len(z))]
+            layers = [] if records is None else [records[l][i] for l in range(len(records))]
             for l, rec in enumerate(layers):
                 rec.grad_norm = float(grad_norms[l][k])
             loss = math.nan if divergence else float(mean_loss[k])

@@ -79,8 +79,8 @@ def test_bool_parses_false_words(text):
     ("scale", "x", "scale: expected a number, got 'x'"),
     ("sizes", "3", "sizes: expected one of 2, 4, 8, 16, got 3"),
     ("sizes", "2,x", "sizes: expected a whole number, got 'x'"),
-    ("sizes", "", "sizes: expected at least one value, got none"),
-    ("sizes", " , ", "sizes: expected at least one value, got none"),
+    ("sizes", "", "sizes: expected at least one value, got none (choose at least one size)"),
+    ("sizes", " , ", "sizes: expected at least one value, got none (choose at least one size)"),
     ("names", "a,d", "names: expected one of a, b, c, got 'd'"),
 ])
 def test_parse_refuses_with_a_message_naming_the_field(name, text, message):
@@ -129,7 +129,7 @@ def test_parse_of_a_free_text_knob_keeps_the_text():
     ("mode", "medium", "mode: expected one of fast, slow, exact, got 'medium'"),
     ("mode", "FAST", "mode: expected one of fast, slow, exact, got 'FAST'"),
     ("scale", -0.5, "scale: expected a value from 0 to 2, got -0.5"),
-    ("sizes", (), "sizes: expected at least one value, got none"),
+    ("sizes", (), "sizes: expected at least one value, got none (choose at least one size)"),
     ("sizes", (2, 3), "sizes: expected one of 2, 4, 8, 16, got 3"),
     ("names", ("a", "z"), "names: expected one of a, b, c, got 'z'"),
 ])
@@ -256,7 +256,7 @@ def test_kind_of_optional_annotations():
     (dict(rate="0.5"), "rate: expected a number, got '0.5'"),
     (dict(mode="medium"), "mode: expected one of fast, slow, exact, got 'medium'"),
     (dict(scale=5.0), "scale: expected a value from 0 to 2, got 5.0"),
-    (dict(sizes=()), "sizes: expected at least one value, got none"),
+    (dict(sizes=()), "sizes: expected at least one value, got none (choose at least one size)"),
     (dict(hidden=-1), "hidden: expected a value from 0 to 100, got -1"),
 ])
 def test_post_init_checks_every_field(changes, message):

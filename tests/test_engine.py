@@ -5,7 +5,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from bn_core.data import load_dataset
 from bn_core.engine import NetSpec, Stack, _running_update_numpy, running_update
+from bn_core.trainer import BatchOrder
 from bn_core.layers import MLP
 
 IN, HIDDEN, OUT, N = 5, (7, 6), 3, 9
@@ -144,3 +146,44 @@ def test_running_update_mixes_momenta_per_network():
     batch = np.full((2, 4), 2.0, np.float32)
     running_update(running, batch, np.array([[0.1], [1.0]], np.float32))
     np.testing.assert_allclose(running, [[0.2] * 4, [2.0] * 4])
+
+
+# ------------------------------------------------------------------ K networks apart
+
+def test_a_stack_of_8_seeds_equals_8_stacks_of_one():
+    """The engine keeps the K networks apart: per-network mini-batches x (K, N, D)."""
+    d = load_dataset("digits")
+    specs = [NetSpec("before", lr=0.5, init_scale=0.1, seed=s) for s in range(8)]
+    n = d.x_train.shape[0]
+    batched = Stack(64, (20, 20), 10, "sigmoid", specs)
+    orders = [BatchOrder(n, 16, s.seed) for s in specs]
+    for _ in range(15):
+        idx = torch.stack([o.next() for o in orders])                  # (K, N)
+        batched.train_step(d.x_train[idx], d.y_train[idx])
+    for k, spec in enumerate(specs):
+        alone = Stack(64, (20, 20), 10, "sigmoid", [spec])
+        order = BatchOrder(n, 16, spec.seed)
+        for _ in range(15):
+            idx = order.next()
+            alone.train_step(d.x_train[idx], d.y_train[idx])
+        torch.testing.assert_close(batched.flat[k], alone.flat[0], rtol=1e-5, atol=1e-6)
+        for l in range(2):
+            torch.testing.assert_close(batched.running_var[l][k], alone.running_var[l][0],
+                                       rtol=1e-5, atol=1e-6)
+
+
+def test_bn_cache_holds_the_batch_statistics():
+    """The engine's caches, read as torch tensors, are the batch's own statistics."""
+    stack = Stack(5, (7,), 3, "relu", [NetSpec("none"), NetSpec("before", seed=1),
+                                       NetSpec("after", seed=2)])
+    x = torch.randn(3, 9, 5, generator=torch.Generator().manual_seed(0))
+    stack.forward(x)
+    for place, inputs in (("before", None), ("after", stack.a[0])):
+        xhat, inv, xmean, xvar = stack.bn_cache[0][place]
+        if inputs is None:
+            inputs = torch.bmm(x, stack.W[0].transpose(1, 2))          # W·u (b = 0 at the start)
+        k = 1 if place == "before" else 2
+        torch.testing.assert_close(xmean[k, 0], inputs[k].mean(0), rtol=1e-5, atol=1e-6)
+        torch.testing.assert_close(xvar[k, 0], inputs[k].var(0, unbiased=False), rtol=1e-4, atol=1e-6)
+        torch.testing.assert_close(xhat[k], (inputs[k] - xmean[k]) * inv[k], rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(stack.z[0][1], stack.bn_cache[0]["before"][0][1])   # gamma 1, beta 0

@@ -69,7 +69,7 @@ def test_the_url_restores_the_controls_and_bad_values_give_notices():
     assert at.slider(key="experiments_init_points").value == 5
     assert at.select_slider(key="experiments_init_init_range").value == (0.001, 1.0)
     notices = " ".join(w.value for w in at.warning)
-    assert "depth: expected a whole number" in notices and "colour" in notices
+    assert "**depth**: expected a whole number" in notices and "**colour**" in notices
 
 
 @pytest.mark.parametrize("query", [

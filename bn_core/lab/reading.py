@@ -203,14 +203,16 @@ def _drift_lines(history: History, layer: int, reading: Reading, so_far: str) ->
             parts.append(f"{who} the layer **collapsed**: every example gives nearly the same "
                          f"input (spread {d.spread_end:.1g}), so the layer passes almost nothing on")
             continue
-        parts.append(f"**{_num(d.moved)}** {who}" + (" (≈ noise)" if d.within_noise else ""))
+        notes = (["≈ noise"] if d.within_noise else []) + (
+            [f"its spread ×{_num(d.spread_factor)}"] if d.spread_start > 0 else [])
+        parts.append(f"**{_num(d.moved)}** {who}" + (f" ({'; '.join(notes)})" if notes else ""))
     if parts:
         noise = [d.noise for d in reading.drifts.values() if d is not None and not d.collapsed]
         floor = (f" For scale: the medians of two halves of the probe examples differ by "
                  f"{_num(float(np.median(noise)))}, so a move that small is noise." if noise else "")
         lines.append(f"**Layer {layer + 1}, from step {start:,} {so_far}**: the median input of a "
-                     "typical unit moved by " + ", and by ".join(parts) + " (in units of the "
-                     f"unit's 15–85 % spread).{floor}")
+                     "typical unit moved by " + ", and by ".join(parts) + " (the move in units "
+                     f"of the unit's 15–85 % spread at the end).{floor}")
     early = [f"{network_label(n)} ×{_num(d.spread_factor)}" for n, d in reading.early.items()
              if d is not None and d.spread_start > 0]
     if early:

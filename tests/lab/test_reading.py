@@ -67,9 +67,9 @@ def test_late_drift_is_the_typical_units_median_move_over_its_final_spread():
     assert reading.drifts["before"].moved == 0.0 and reading.drifts["before"].within_noise
     line = reading.lines[0]
     assert line.startswith("**Layer 3, from step 2 to the end (100)**: the median input of a "
-                           "typical unit moved by **0.62** without BN, and by **0.00** with BN "
-                           "before activation (≈ noise)")
-    assert "(≈ noise)" in line and "two halves of the probe examples differ by" in line
+                           "typical unit moved by **0.62** without BN (its spread ×2.0), and by "
+                           "**0.00** with BN before activation (≈ noise; its spread ×1.0)")
+    assert "(≈ noise;" in line and "two halves of the probe examples differ by" in line
     early_line = reading.lines[1]         # before the late start: the spread grew ×10 (0.2 → 2)
     assert early_line.startswith("Before that (step 0 → 2)") and "×10" in early_line
 

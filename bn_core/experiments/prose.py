@@ -1,0 +1,124 @@
+"""The experiments' verdicts in words: the Verdict record, number formats, and the paired,
+Holm-corrected comparisons the verdicts are built from (the statistics: bn_core.stats)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from bn_core.experiments.training import SweepResult
+from bn_core.records import network_label
+from bn_core.stats import ALPHA, Summary, Test, holm, paired_test
+
+__all__ = ["Verdict", "RULE", "pct", "fmt", "points", "over", "num", "cap", "a_or_an",
+           "join_words", "seed_pairs", "family", "final_of", "setting_tests", "by_setting"]
+
+
+@dataclass
+class Verdict:
+    """A headline and supporting sentences (markdown), computed from the data; `tests`: the
+    comparisons it makes (Holm-corrected together with the rest of its question)."""
+
+    headline: str
+    details: list[str] = field(default_factory=list)
+    winner: str | None = None
+    tests: list[Test] = field(default_factory=list)
+
+
+def pct(x: float) -> str:
+    return f"{100 * x:.1f}%"
+
+
+def fmt(s: Summary) -> str:
+    """'94.1% ± 0.6': mean ± sample standard deviation over seeds (the seeds are said once per
+    sentence, by the caller)."""
+    if s.n == 1:
+        return pct(s.mean)
+    return f"{pct(s.mean)} ± {100 * s.sd:.1f}"
+
+
+def points(t: Test) -> str:
+    """'+12.3 ± 4.5 points': a difference of accuracies and its margin t·SE (the verdict's)."""
+    diff = f"{100 * t.diff:+.1f}".replace("-", "−")
+    if not math.isfinite(t.se):
+        return f"{diff} points"
+    return f"{diff} ± {100 * t.margin:.1f} points"
+
+
+def over(n: int) -> str:
+    return "1 seed" if n == 1 else f"mean ± sd over {n} seeds"
+
+
+def num(x: float) -> str:
+    return f"{x:g}"
+
+
+def cap(text: str) -> str:
+    """First letter upper case ('BN …' stays 'BN …', unlike str.capitalize)."""
+    return text[:1].upper() + text[1:]
+
+
+def a_or_an(word: str) -> str:
+    return ("an " if word[:1].lower() in "aeiou" else "a ") + word
+
+
+def join_words(items: Sequence[str]) -> str:
+    items = list(items)
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+RULE = ("Each question below compares several pairs at once, so a difference is called clear only "
+        "if it passes a paired t-test after Holm's correction, which keeps the chance of even one "
+        "false “clear” per question under 5%.")
+
+
+def seed_pairs(runs_a, runs_b, value) -> tuple[np.ndarray, np.ndarray]:
+    """value(run) of a and of b for the seeds both have, in seed order: (n,), (n,)."""
+    a = {r.member.seed: value(r) for r in runs_a}
+    b = {r.member.seed: value(r) for r in runs_b}
+    seeds = sorted(set(a) & set(b))
+    return (np.array([a[s] for s in seeds], dtype=float),
+            np.array([b[s] for s in seeds], dtype=float))
+
+
+def family(pairs: Mapping, resolution: float) -> dict:
+    """Paired tests of each (a, b) in `pairs` (key → (a values, b values)), Holm-corrected
+    together: key → Test."""
+    keys = list(pairs)
+    tests = holm([paired_test(*pairs[k], resolution=resolution) for k in keys], ALPHA)
+    return dict(zip(keys, tests))
+
+
+def final_of(result: SweepResult):
+    return lambda r: result.chance if r.diverged else r.final_acc
+
+
+def setting_tests(result: SweepResult) -> dict[float, Test]:
+    """lr, init, batch: BN against without BN at each setting, final accuracy paired by seed,
+    one Holm family over the settings: setting → Test (diff = BN − without BN)."""
+    cfg = result.config
+    final = final_of(result)
+    pairs = {v: seed_pairs(result.select(cfg.placement, setting=v),
+                            result.select("none", setting=v), final) for v in cfg.settings}
+    return family(pairs, result.resolution)
+
+
+def by_setting(bn: str, tests: Mapping[float, Test], noun: str, unit_fmt=num) -> str:
+    """'BN before activation against without BN, learning rate by learning rate: clearly
+    better at 1 (+40.1 ± 9.2 points), …; clearly worse at …; the data don't separate them at …'"""
+    better = [f"{unit_fmt(v)} ({points(t)})" for v, t in tests.items() if t.sign > 0]
+    worse = [f"{unit_fmt(v)} ({points(t)})" for v, t in tests.items() if t.sign < 0]
+    same = [unit_fmt(v) for v, t in tests.items() if t.sign == 0]
+    parts = []
+    if better:
+        parts.append(f"clearly better at {', '.join(better)}")
+    if worse:
+        parts.append(f"clearly worse at {', '.join(worse)}")
+    if same:
+        parts.append(f"the data don't separate them at {', '.join(same)}")
+    return f"{cap(network_label(bn))} against without BN, {noun}: " + "; ".join(parts) + "."
+
+

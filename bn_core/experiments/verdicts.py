@@ -1,0 +1,408 @@
+"""The experiments' verdicts: what the data say, with the error of every conclusion controlled
+across all the comparisons it makes (bn_core.stats: paired t-tests by seed, Holm's correction
+per question; see bn_core.experiments.prose).
+
+    verdict(result)      the verdicts of the result's experiment
+    rule(result)         one plain sentence: how "clear" is decided, with the t values used
+    few_seeds(result)    why little is clear with fewer than ENOUGH_SEEDS seeds
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+from bn_core.batchnorm import PYTORCH_EPS
+from bn_core.experiments.config import ACTIVATION_NAMES
+from bn_core.experiments.prose import (RULE, Verdict, a_or_an, by_setting, cap, family,
+                                       final_of, fmt, join_words, num, over, pct, points,
+                                       seed_pairs, setting_tests)
+from bn_core.experiments.ranges import (beyond, describe_range, range_ends, trainable_range)
+from bn_core.experiments.training import SweepResult
+from bn_core.records import network_label
+from bn_core.stats import ALPHA, Ranking, Summary, rank, summarize, t_critical
+
+__all__ = ["verdict", "rule", "few_seeds", "placement_tests", "placement_verdict", "lr_verdict",
+           "init_verdict", "batch_verdict", "budget_sentence", "ENOUGH_SEEDS"]
+
+ENOUGH_SEEDS = 5           # fewer: the page says why little can be clear
+
+
+def verdict(result: SweepResult) -> list[Verdict]:
+    """The verdicts of a sweep, by experiment."""
+    return {"placement": placement_verdict, "lr": lr_verdict, "init": init_verdict,
+            "batch": batch_verdict}[result.config.experiment](result)
+
+
+def rule(result: SweepResult, verdicts: Sequence[Verdict] | None = None) -> str:
+    """How to read the verdicts, with the critical values they actually used."""
+    verdicts = verdict(result) if verdicts is None else verdicts
+    tests = [t for v in verdicts for t in v.tests if t.n >= 2 and math.isfinite(t.t_crit)]
+    parts = [RULE]
+    if tests:
+        lo, hi = min(t.t_crit for t in tests), max(t.t_crit for t in tests)
+        dfs = sorted({int(round(t.df)) for t in tests})
+        df_text = " or ".join(map(str, dfs)) + (" degree" if dfs == [1] else " degrees")
+        t_text = f"t = {lo:.3g}" if math.isclose(lo, hi, rel_tol=1e-3) else f"t from {lo:.3g} to {hi:.3g}"
+        parts.append(
+            f"Here that means a mean per-seed difference larger than t·SE, with {t_text} "
+            f"(Student's t, {df_text} of freedom; t grows as Holm divides the 5% among a "
+            f"question's comparisons); the ± after a difference in points is that t·SE.")
+    tail = "± after an accuracy is the standard deviation over seeds; a diverged run counts as " \
+           "chance accuracy"
+    if result.config.experiment == "batch":
+        tail += (", except in the eval- vs training-mode comparison, which leaves diverged "
+                 "runs out (a diverged network has neither accuracy)")
+    parts.append(tail + ".")
+    if result.n_test:
+        speed = (f"; in speed, one record interval ({result.config.record_every} steps)"
+                 if result.config.experiment == "placement" else "")
+        parts.append(f"Seeds that all agree (no spread) count only for a gap of more than one "
+                     f"test example (1/{result.n_test}){speed}.")
+    return " ".join(parts)
+
+
+def few_seeds(result: SweepResult, verdicts: Sequence[Verdict] | None = None) -> str | None:
+    """Why little can be clear with few seeds, and how many to use; None with enough."""
+    n = result.config.seeds
+    if n >= ENOUGH_SEEDS:
+        return None
+    if n < 2:
+        return (f"With one seed per setting there is no spread to compare a difference with, so "
+                f"nothing can be tested: use {ENOUGH_SEEDS} or more seeds.")
+    verdicts = verdict(result) if verdicts is None else verdicts
+    m = max([len(v.tests) for v in verdicts] + [1])
+    t1, tm = t_critical(ALPHA, n - 1), t_critical(ALPHA / m, n - 1)
+    e1, em = t_critical(ALPHA, ENOUGH_SEEDS - 1), t_critical(ALPHA / m, ENOUGH_SEEDS - 1)
+    clear = sum(t.clear for v in verdicts for t in v.tests)
+    first = "" if m == 1 else f", and {tm:.3g} for the first of the {m} comparisons of a question"
+    return (f"With {n} seeds a difference has only {n - 1} degree{'s' if n > 2 else ''} of freedom: "
+            f"to count as clear it must exceed {t1:.3g} standard errors in a single comparison"
+            f"{first}, so only very large differences can"
+            + (" (none does here)" if not clear else "") +
+            f". Use {ENOUGH_SEEDS} or more seeds: with {ENOUGH_SEEDS}, t is {e1:.3g}"
+            + (f" and {em:.3g}" if m > 1 else "") + ".")
+
+
+def _compare_sentence(ranking: Ranking, names: Mapping[str, str], fmt=fmt,
+                      wins="wins", beat="beat", what: str = "") -> Verdict:
+    """'X wins: … against …' or 'No clear winner: the data don't separate X (…) and Y (…);
+    both beat Z (…).' `what` closes the sentence, e.g. '(final test accuracy, mean ± sd …)'."""
+    s = ranking.summaries
+    tail = f" {what}" if what else ""
+
+    def listing(group):
+        return join_words([f"{names[n]} ({fmt(s[n])})" for n in group])
+
+    if ranking.winner is not None:
+        w = ranking.winner
+        return Verdict(f"**{cap(names[w])} {wins}**: {fmt(s[w])}, against "
+                       f"{listing([n for n in ranking.order if n != w])}{tail}.", winner=w)
+    if all(v.n < 2 for v in s.values()):
+        return Verdict(f"One seed per network can't settle it: {listing(ranking.order)}{tail}. "
+                       f"Use {ENOUGH_SEEDS} or more seeds.")
+    text = f"**No clear winner**: the data don't separate {listing(ranking.tied)}"
+    if ranking.beaten:
+        both = "both" if len(ranking.tied) == 2 else "all"
+        text += f"; {both} {beat} {listing(ranking.beaten)}"
+    return Verdict(text + tail + ".")
+
+
+PLACEMENT_PAIRS = (("before", "none"), ("after", "none"), ("before", "after"))
+
+
+def placement_tests(result: SweepResult) -> tuple[dict, dict]:
+    """Every pair of placements for every activation, paired by seed, one Holm family for the
+    final accuracy and one for the speed (steps to the target; a run that never reaches it
+    counts as the run's length plus one record interval): (act, a, b) → Test of a − b (speed:
+    b − a in steps, so positive: a is faster)."""
+    cfg = result.config
+    never = cfg.steps + cfg.record_every
+    final = final_of(result)
+
+    def steps(r):
+        return r.steps_to_target if math.isfinite(r.steps_to_target) else never
+
+    acc, speed = {}, {}
+    for act in cfg.activations:
+        for a, b in PLACEMENT_PAIRS:
+            ra, rb = result.select(a, act), result.select(b, act)
+            acc[(act, a, b)] = seed_pairs(ra, rb, final)
+            xb, xa = seed_pairs(rb, ra, steps)
+            speed[(act, a, b)] = (xb, xa)                  # b's steps − a's steps
+    return family(acc, result.resolution), family(speed, float(cfg.record_every))
+
+
+def _beats(tests: Mapping, act: str):
+    """beats(x, y) for `rank`: the Holm-corrected test of the pair says x is clearly better."""
+    def beats(x, y):
+        if (act, x, y) in tests:
+            return tests[(act, x, y)].sign > 0
+        return tests[(act, y, x)].sign < 0
+    return beats
+
+
+def placement_verdict(result: SweepResult) -> list[Verdict]:
+    """Per activation: which placement reaches the best final accuracy, and which reaches the
+    target first (a run that never reaches it counts as the run's length plus one record
+    interval: a lower bound, so the comparison is, if anything, kind to it)."""
+    cfg = result.config
+    verdicts = []
+    names = {p: network_label(p) for p in cfg.networks}
+    never = cfg.steps + cfg.record_every
+    acc_tests, speed_tests = placement_tests(result)
+    short = {"none": "no BN", "before": "BN before", "after": "BN after"}
+
+    def fmt_steps(s: Summary) -> str:
+        if s.hi <= -never:
+            return f"never within {cfg.steps} steps"
+        if s.n == 1:
+            return f"{-s.mean:.0f} steps"
+        return f"{-s.mean:.0f} ± {s.sd:.0f} steps"
+
+    for act in cfg.activations:
+        groups = {p: result.final(result.select(p, act)) for p in cfg.networks}
+        v = _compare_sentence(rank(groups, _beats(acc_tests, act)), names,
+                              what=f"(final test accuracy, {over(cfg.seeds)})")
+        v.headline = f"{ACTIVATION_NAMES[act]} — " + v.headline
+        mine = [acc_tests[(act, a, b)] for a, b in PLACEMENT_PAIRS]
+        v.tests = mine + [speed_tests[(act, a, b)] for a, b in PLACEMENT_PAIRS]
+        if cfg.seeds > 1:
+            v.details.append(
+                "Differences per seed (mean ± t·SE): " + "; ".join(
+                    f"{short[a]} − {short[b]} {points(t)}{' (clear)' if t.clear else ''}"
+                    for (a, b), t in zip(PLACEMENT_PAIRS, mine)) + ".")
+        speed = {p: [-(r.steps_to_target if math.isfinite(r.steps_to_target) else never)
+                     for r in result.select(p, act)] for p in cfg.networks}
+        sv = _compare_sentence(rank(speed, _beats(speed_tests, act)), names, fmt_steps,
+                               wins="gets there first", beat="are faster than")
+        v.details.append(f"Speed (steps to reach {pct(cfg.target)} test accuracy) — "
+                         + sv.headline.replace("**", ""))
+        for p in cfg.networks:
+            runs = result.select(p, act)
+            reached = sum(math.isfinite(r.steps_to_target) for r in runs)
+            div = sum(r.diverged for r in runs)
+            if reached < len(runs) or div:
+                part = f"{cap(names[p])} reached it in {reached} of {len(runs)} seeds"
+                part += f" ({div} diverged)" if div else ""
+                part += (f"; a run that never reached it counts as {never} steps."
+                         if reached < len(runs) else ".")
+                v.details.append(part)
+        verdicts.append(v)
+    return verdicts
+
+
+
+
+def _grid_verdict(result: SweepResult, what: str, unit_fmt=num) -> list[Verdict]:
+    """lr and init: the widest range that trains for each network (a bound where it meets the
+    grid's end), where BN is clearly better or worse (one Holm family over the settings), and
+    a winner only where the data back it."""
+    cfg = result.config
+    settings = cfg.settings
+    bn = cfg.placement
+    ranges = {p: trainable_range(settings, [result.final(result.select(p, setting=v))
+                                            for v in settings], cfg.target)
+              for p in cfg.networks}
+    tests = setting_tests(result)
+    width = {p: (0 if ranges[p] is None else
+                 settings.index(ranges[p][1]) - settings.index(ranges[p][0]) + 1)
+             for p in cfg.networks}
+    at_edge = {p: any(range_ends(settings, ranges[p])) for p in cfg.networks}
+
+    def describe(p):
+        if ranges[p] is None:
+            return f"{network_label(p)}: no {what} reached {pct(cfg.target)}"
+        return f"{network_label(p)}: {describe_range(settings, ranges[p], unit_fmt)}"
+
+    step = settings[1] / settings[0] if len(settings) > 1 else 1.0
+    diverged = []
+    for p in cfg.networks:
+        div = [r for r in result.select(p) if r.diverged]
+        if div:
+            at = sorted({r.member.setting for r in div})
+            diverged.append(f"{cap(network_label(p))} diverged in {len(div)} run{'s' if len(div) > 1 else ''} "
+                            f"(at {what} {', '.join(unit_fmt(x) for x in at)}).")
+    if width[bn] == 0 and width["none"] == 0:
+        head = (f"Neither network reached {pct(cfg.target)} at any {what} in {cfg.steps} steps "
+                f"(train longer, or lower the target)")
+        return [Verdict(head + ".", diverged, tests=list(tests.values()))]
+    wider = bn if width[bn] > width["none"] else "none" if width["none"] > width[bn] else None
+    other = None if wider is None else ("none" if wider == bn else bn)
+    winner = None
+    if wider is None:
+        head = f"Both reached {pct(cfg.target)} over equally many {what}s"
+    elif at_edge[other]:
+        head = (f"{cap(network_label(wider))} reached {pct(cfg.target)} over more {what}s here, but "
+                f"{network_label(other)}'s range runs into the grid's end: widen the grid to compare")
+    else:
+        only = [v for v in settings if ranges[wider][0] <= v <= ranges[wider][1]
+                and not (ranges[other] and ranges[other][0] <= v <= ranges[other][1])]
+        backed = [v for v in only if tests[v].sign == (1 if wider == bn else -1)]
+        if backed:
+            winner = wider
+            head = (f"**{cap(network_label(wider))}** trains over a wider range of {what}s (clearly "
+                    f"better at {', '.join(unit_fmt(v) for v in backed)}, where only it reached "
+                    f"{pct(cfg.target)})")
+        else:
+            head = (f"{cap(network_label(wider))} reached {pct(cfg.target)} over more {what}s, but at "
+                    f"none of the {what}s where only it did is the difference clear with "
+                    f"{cfg.seeds} seed{'s' if cfg.seeds > 1 else ''}: not settled")
+    v = Verdict(f"{head} — {describe('none')}; {describe(bn)}.", winner=winner,
+                tests=list(tests.values()))
+    v.details.append(
+        f"{cap(a_or_an(what))} counts as training where the median final test accuracy over "
+        f"{cfg.seeds} seed{'s' if cfg.seeds > 1 else ''} reaches {pct(cfg.target)} within "
+        f"{cfg.steps} steps; the grid steps by ×{step:.3g}, so an end inside the grid is known "
+        f"to within one step, and an end at the grid's edge is only a bound.")
+    budget_bound = False
+    for p in cfg.networks:
+        if ranges[p] is None:
+            continue
+        i, j = settings.index(ranges[p][0]), settings.index(ranges[p][1])
+        notes = []
+        if i > 0:
+            text, bound = beyond(result, p, settings[i - 1], unit_fmt)
+            notes.append(f"below {unit_fmt(settings[i])} ({text})")
+            budget_bound |= bound
+        if j < len(settings) - 1:
+            text, bound = beyond(result, p, settings[j + 1], unit_fmt)
+            notes.append(f"above {unit_fmt(settings[j])} ({text})")
+            budget_bound |= bound
+        if notes:
+            v.details.append(f"{cap(network_label(p))}: " + "; ".join(notes) + ".")
+    if budget_bound:
+        v.details.append(
+            f"An end next to {a_or_an(what)} that was still learning, or just under the cutoff, is "
+            f"set by the {cfg.steps}-step budget and the {pct(cfg.target)} target, not by a "
+            f"failure to train: more steps or a lower target would move it.")
+    if cfg.seeds > 1:
+        v.details.append(by_setting(bn, tests, f"{what} by {what}", unit_fmt))
+    v.details += diverged
+    return [v]
+
+
+def lr_verdict(result: SweepResult) -> list[Verdict]:
+    return _grid_verdict(result, "learning rate")
+def init_verdict(result: SweepResult) -> list[Verdict]:
+    """lr-style ranges, then how the last hidden layer's activation input std at step 0
+    depends on the init scale, for each network (BN's scale invariance, and where ε ends it)."""
+    verdicts = _grid_verdict(result, "init scale")
+    cfg = result.config
+    settings = cfg.settings
+    last = len(cfg.hidden) - 1
+    medians = {}
+    for p in cfg.networks:
+        row = []
+        for s in settings:
+            vals = np.array([r.z_std_start[last] for r in result.select(p, setting=s)], dtype=float)
+            vals = vals[np.isfinite(vals)]
+            row.append(float(np.median(vals)) if vals.size else math.nan)
+        medians[p] = np.array(row)
+    parts = []
+    for p in cfg.networks:
+        m = medians[p][np.isfinite(medians[p]) & (medians[p] > 0)]
+        if m.size:
+            parts.append(f"{network_label(p)}: std {m.min():.2g} … {m.max():.2g}")
+    v = Verdict(f"Layer {last + 1}'s activation input at step 0, over the init scales "
+                f"(median of seeds) — " + "; ".join(parts) + ".")
+    bn = cfg.placement
+    if bn == "before":
+        near_one = [s for s, m in zip(settings, medians[bn]) if 0.9 <= m <= 1.1]
+        if near_one:
+            lo = min(near_one)
+            v.details.append(
+                f"With BN before the activation that input is BN's output, γ·x̂ + β with γ = 1 and "
+                f"β = 0 at the start, whatever the scale of W (BN(a·W·u) = BN(W·u)): its std stays "
+                f"within 10% of 1 for init scales from {lo:g} up.")
+            small = [s for s in settings if s < lo]
+            if small:
+                v.details.append(
+                    f"Below {lo:g} it shrinks: the batch variance of W·u falls to the order of "
+                    f"ε = {PYTORCH_EPS:g}, and x̂ = (x − mean)/√(var + ε) no longer scales it back — "
+                    f"ε ends the scale invariance.")
+    else:
+        v.details.append("With BN after the activation, that input is W·u + b, which does scale "
+                         "with W; BN normalises the activation's output for the next layer.")
+    verdicts.append(v)
+    return verdicts
+
+
+def budget_sentence(result: SweepResult) -> str:
+    """What each batch size trained for, and why equal examples is the fair comparison."""
+    cfg = result.config
+    sizes = [int(b) for b in cfg.settings]
+    lo, hi = sizes[0], sizes[-1]
+    n_train = result.n_train
+    if cfg.budget == "examples":
+        epochs = f" (about {cfg.examples / n_train:.3g} epochs of the {n_train:,} training images)" \
+            if n_train else ""
+        text = (f"Every network saw the same {cfg.examples:,} training examples{epochs}: "
+                f"{cfg.steps_for(lo):,} steps with batches of {lo}")
+        if hi != lo:
+            text += f", {cfg.steps_for(hi):,} with batches of {hi}"
+        return text + (". So the comparison is at equal data, not equal steps; the learning rate "
+                       "is the same for all, so larger batches take fewer, equally long steps.")
+    text = f"Every network trained {cfg.steps:,} steps"
+    if hi != lo:
+        text += (f", so batches of {hi} saw {hi // lo}× more training examples than batches of "
+                 f"{lo} ({cfg.steps * hi:,} against {cfg.steps * lo:,}): the comparison mixes "
+                 f"batch size with the amount of training. Choose “equal examples” to separate them")
+    return text + "."
+
+
+def batch_verdict(result: SweepResult) -> list[Verdict]:
+    """BN against without BN at each batch size (one Holm family), and BN's eval-mode against
+    training-mode test accuracy at each batch size (another; runs that diverged left out)."""
+    cfg = result.config
+    bn = cfg.placement
+    tests = setting_tests(result)
+    if cfg.seeds < 2:
+        head = Verdict(f"One seed per batch size can't separate the networks; use "
+                       f"{ENOUGH_SEEDS} or more seeds.", tests=list(tests.values()))
+    else:
+        head = Verdict(by_setting(bn, tests, "eval-mode test accuracy at each batch size",
+                                   lambda b: str(int(b))), tests=list(tests.values()))
+    head.details.append(budget_sentence(result))
+    # BN's eval-mode vs training-mode accuracy, the same network measured twice
+    gap = Verdict("")
+    sizes, pairs, left_out = [], {}, 0
+    for b in cfg.settings:
+        all_runs = result.select(bn, setting=b)
+        runs = [r for r in all_runs if not r.diverged]
+        left_out += len(all_runs) - len(runs)
+        if not runs:
+            continue
+        sizes.append((int(b), summarize([r.final_acc for r in runs]),
+                      summarize([r.train_mode_acc for r in runs])))
+        pairs[int(b)] = seed_pairs(runs, runs, lambda r: r.final_acc)[0], \
+            seed_pairs(runs, runs, lambda r: r.train_mode_acc)[0]
+    gap_tests = family(pairs, result.resolution)
+    gap.tests = list(gap_tests.values())
+    if sizes:
+        b0, ev0, tr0 = sizes[0]
+        b1, ev1, tr1 = sizes[-1]
+        runs_text = over(ev0.n) + (f"; {left_out} diverged run{'s' if left_out > 1 else ''} "
+                                    f"left out" if left_out else "")
+        gap.headline = (
+            f"{cap(network_label(bn))}, eval mode against training mode: at batch size {b0}, "
+            f"{fmt(ev0)} against {fmt(tr0)} (test batches of {b0}); at {b1}, {fmt(ev1)} "
+            f"against {fmt(tr1)} (test accuracy, {runs_text}).")
+        if cfg.seeds >= 2:
+            clear = [f"{b} ({points(t)})" for b, t in gap_tests.items() if t.clear]
+            gap.details.append(
+                "Eval mode minus training mode, per seed (mean ± t·SE): clearly different at "
+                "batch size " + ", ".join(clear) + "." if clear else
+                "The data don't separate the two modes at any batch size (eval minus training "
+                "mode, mean ± t·SE: " + "; ".join(f"{b}: {points(t)}" for b, t in gap_tests.items())
+                + ").")
+        gap.details.append(
+            "In eval mode BN uses its running averages of the training batches' statistics; in "
+            "training mode each test batch is normalised with its own mean and variance, so a "
+            "prediction depends on the other examples in the batch.")
+    else:
+        gap.headline = f"Every {network_label(bn)} run diverged: no train/eval comparison."
+    return [head, gap]
+
