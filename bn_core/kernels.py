@@ -1,5 +1,6 @@
-"""The engine's elementwise hot spots as compiled loops (numba): BN's training-mode forward and
-backward, the activation's derivative, the cross-entropy loss, the running averages.
+"""The engine's elementwise hot spots, each twice: as a compiled loop (numba) and as its numpy
+twin: BN's training-mode forward and backward, the activation's derivative, the cross-entropy
+loss, the running averages.
 
 The engine (`bn_core.engine`) works on small arrays, (K, N, D) = (networks, examples, units),
 where numpy spends more time starting each of its dozen operations than computing them. Each
@@ -13,14 +14,17 @@ than the numpy version on these sizes. The formulas (the paper's Algorithm 1 and
               dx    = gamma · inv · (dy − dbeta/N − xhat · dgamma/N)
 
 for each network k and unit d separately (sums over the N examples of network k's batch).
-`tests/test_kernels.py` checks each against numpy (`bn_core.engine._bn_train`, …), torch and
-autograd; `tests/test_engine.py` checks the whole engine against autograd networks.
+`tests/test_kernels.py` checks each loop against its numpy twin, torch and autograd;
+`tests/test_engine.py` checks the whole engine against autograd networks.
 
-Where numba is not installed, `AVAILABLE` is False and the engine uses its numpy versions.
-The loops do not check bounds: the wrappers below check every shape, and the labels' range.
+The engine calls `bn_train`, `bn_backward`, `act_backward`, `lerp` and `cross_entropy`: the
+compiled loops where numba is installed (`AVAILABLE`), else the numpy twins. The loops do not
+check bounds: those functions check every shape, and the labels' range, first.
 """
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import numpy as np
 
@@ -29,10 +33,20 @@ try:
 except ImportError:                                     # pragma: no cover - numba is required
     numba = None
 
-__all__ = ["AVAILABLE", "bn_train", "bn_backward", "lerp", "act_backward", "cross_entropy",
-           "unit_histograms", "order_statistics"]
+__all__ = ["AVAILABLE", "BNCache", "bn_train", "bn_backward", "lerp", "act_backward",
+           "cross_entropy", "jit", "colsum", "colmean", "bn_train_numpy", "bn_backward_numpy",
+           "act_backward_numpy", "lerp_numpy", "cross_entropy_numpy"]
 
 AVAILABLE = numba is not None
+
+
+class BNCache(NamedTuple):
+    """What BN's training forward keeps for its backward pass, per network and unit."""
+
+    xhat: np.ndarray      # (K, N, D) the normalised inputs
+    inv: np.ndarray       # (K, 1, D) 1/√(xvar + eps)
+    xmean: np.ndarray     # (K, 1, D) the batch mean
+    xvar: np.ndarray      # (K, 1, D) the batch variance (biased)
 
 
 def _bn_train_loops(x, gamma, beta, eps, y, xhat, inv, xmean, xvar):
@@ -147,96 +161,7 @@ def _cross_entropy_loops(logits, y, loss, dlogits):
         loss[k] = -total * rn
 
 
-def _unit_histograms_loops(z, edges, counts):
-    """counts[k, w, b] += 1 for each finite z[k, p, w] in bin b of the evenly spaced `edges`
-    (values beyond either end in the end bins; bin b holds edges[b] ≤ v < edges[b + 1])."""
-    K, P, W = z.shape
-    bins = edges.shape[0] - 1
-    lo, hi = edges[0], edges[bins]
-    scale = bins / (hi - lo)
-    for k in range(K):
-        for p in range(P):
-            for w in range(W):
-                v = np.float64(z[k, p, w])
-                if not np.isfinite(v):
-                    continue
-                v = min(max(v, lo), hi)
-                b = min(int((v - lo) * scale), bins - 1)
-                if v < edges[b]:                         # rounding: the edges decide
-                    b -= 1
-                elif b < bins - 1 and v >= edges[b + 1]:
-                    b += 1
-                counts[k, w, b] += 1
-
-
-def _order_statistics_loops(values, ranks, out, fine):
-    """out[k, i] = the ranks[i]-th smallest finite value of values[k] (0-based): a histogram of
-    `fine` bins between the row's min and max says which bin holds each rank; one more pass
-    collects the values of those bins, which are sorted (a few values each) and read."""
-    K, M = values.shape
-    R = ranks.shape[0]
-    counts = np.zeros(fine + 1, np.int64)
-    slot = np.full(fine + 1, -1, np.int64)              # bin → its place among the needed bins
-    for k in range(K):
-        lo, hi, n = np.inf, -np.inf, 0
-        for m in range(M):
-            v = values[k, m]
-            if np.isfinite(v):
-                lo, hi, n = min(lo, v), max(hi, v), n + 1
-        if n == 0:
-            for i in range(R):
-                out[k, i] = np.nan
-            continue
-        span = np.float64(hi) - lo
-        if not (span > 1e-300 and np.isfinite(span) and np.isfinite(fine / span)):
-            ordered = np.empty(n, values.dtype)          # a range the bins cannot resolve
-            j = 0                                        # (tiny, or overflowing): sort it all
-            for m in range(M):
-                if np.isfinite(values[k, m]):
-                    ordered[j] = values[k, m]
-                    j += 1
-            ordered.sort()
-            for i in range(R):
-                out[k, i] = ordered[min(ranks[i], n - 1)]
-            continue
-        scale = fine / span
-        counts[:] = 0
-        for m in range(M):
-            v = values[k, m]
-            if np.isfinite(v):
-                counts[min(int((np.float64(v) - lo) * scale), fine)] += 1
-        bin_of = np.empty(R, np.int64)                   # where each rank is: bin, and how many
-        below_of = np.empty(R, np.int64)                 # values lie in the bins before it
-        for i in range(R):
-            r = min(ranks[i], n - 1)
-            b, below = 0, 0
-            while below + counts[b] <= r:
-                below += counts[b]
-                b += 1
-            bin_of[i], below_of[i] = b, below
-        needed = np.unique(bin_of)
-        start = np.zeros(needed.shape[0] + 1, np.int64)
-        for j in range(needed.shape[0]):
-            slot[needed[j]] = j
-            start[j + 1] = start[j] + counts[needed[j]]
-        inside = np.empty(start[-1], values.dtype)
-        fill = start[:-1].copy()
-        for m in range(M):
-            v = values[k, m]
-            if np.isfinite(v):
-                j = slot[min(int((np.float64(v) - lo) * scale), fine)]
-                if j >= 0:
-                    inside[fill[j]] = v
-                    fill[j] += 1
-        for j in range(needed.shape[0]):
-            inside[start[j]:start[j + 1]].sort()
-            slot[needed[j]] = -1
-        for i in range(R):
-            j = np.searchsorted(needed, bin_of[i])
-            out[k, i] = inside[start[j] + min(ranks[i], n - 1) - below_of[i]]
-
-
-def _jit(function):
+def jit(function):
     """Compile with IEEE arithmetic (0/0 = NaN, no exception), cached on disk where a cache
     directory can be written (numba tries next to this file, then the user's cache directory),
     else in memory only (compiled again in each process)."""
@@ -247,15 +172,129 @@ def _jit(function):
 
 
 if AVAILABLE:
-    _bn_train_loops = _jit(_bn_train_loops)
-    _bn_backward_loops = _jit(_bn_backward_loops)
-    _lerp_loops = _jit(_lerp_loops)
-    _act_backward_loops = _jit(_act_backward_loops)
-    _cross_entropy_loops = _jit(_cross_entropy_loops)
-    _unit_histograms_loops = _jit(_unit_histograms_loops)
-    _order_statistics_loops = _jit(_order_statistics_loops)
+    _bn_train_loops = jit(_bn_train_loops)
+    _bn_backward_loops = jit(_bn_backward_loops)
+    _lerp_loops = jit(_lerp_loops)
+    _act_backward_loops = jit(_act_backward_loops)
+    _cross_entropy_loops = jit(_cross_entropy_loops)
 
 ACT_KINDS = {"sigmoid": 0, "tanh": 1, "relu": 2}
+
+
+# ----------------------------------------------------------------------------- numpy twins
+
+_ONES: dict[int, np.ndarray] = {}
+_MEAN_ROWS: dict[int, np.ndarray] = {}
+
+
+def colsum(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """Σ_i x_i over the N examples: (K, N, D) → (K, 1, D). A product with a row of ones: on these
+    sizes BLAS sums columns about twice as fast as np.sum over the middle axis."""
+    n = x.shape[-2]
+    ones = _ONES.get(n)
+    if ones is None:
+        ones = _ONES[n] = np.ones((1, n), dtype=np.float32)
+    return np.matmul(ones, x, out=out)
+
+
+def colmean(x: np.ndarray) -> np.ndarray:
+    """Σ_i x_i / N over the N examples: (K, N, D) → (K, 1, D), as `colsum` with a row of 1/N."""
+    n = x.shape[-2]
+    row = _MEAN_ROWS.get(n)
+    if row is None:
+        row = _MEAN_ROWS[n] = np.full((1, n), 1.0 / n, dtype=np.float32)
+    return np.matmul(row, x)
+
+
+def bn_train_numpy(x, gamma, beta, eps) -> tuple[np.ndarray, BNCache]:
+    """Training-mode BN of each of the K stacked batches, with numpy. x: (K, N, D); gamma, beta:
+    (K, 1, D); eps: (K, 1, 1) or a number.
+
+        xmean = Σ_i x_i / N    xvar = Σ_i (x_i − xmean)² / N    (biased, over the N examples)
+        xhat  = (x − xmean) / √(xvar + eps)        y = gamma · xhat + beta
+    """
+    xmean = colmean(x)                                   # (K, 1, D)
+    xc = x - xmean                                       # (K, N, D)
+    xvar = colmean(np.square(xc))                        # (K, 1, D) biased
+    inv = xvar + eps
+    np.sqrt(inv, out=inv)
+    np.reciprocal(inv, out=inv)                          # (K, 1, D)  1/√(xvar + eps)
+    xhat = xc
+    xhat *= inv                                          # (K, N, D)
+    y = xhat * gamma                                     # (K, N, D)  gamma·xhat + beta
+    y += beta
+    return y, BNCache(xhat, inv, xmean, xvar)
+
+
+def bn_backward_numpy(dy, gamma, xhat, inv, dgamma=None, dbeta=None):
+    """Backward of `bn_train` (dgamma, dbeta: where to write them, (K, 1, D), if given):
+        dbeta  = Σ_i dy_i,   dgamma = Σ_i dy_i · xhat_i
+        dx     = gamma/√(xvar+eps) · (dy − dbeta/N − xhat · dgamma/N)
+    """
+    n = dy.shape[1]
+    dbeta = colsum(dy, out=dbeta)                        # (K, 1, D)
+    dx = dy * xhat                                       # (K, N, D), first for dgamma
+    dgamma = colsum(dx, out=dgamma)                      # (K, 1, D)
+    np.multiply(xhat, dgamma * (-1.0 / n), out=dx)       # − xhat · dgamma/N
+    dx += dy
+    dx += dbeta * (-1.0 / n)                             # − dbeta/N
+    dx *= gamma * inv                                    # · gamma/√(xvar+eps)
+    return dx, dgamma, dbeta
+
+
+def act_backward_numpy(name, da, z, a):
+    """∂ℓ/∂z from ∂ℓ/∂a for a = g(z): sigmoid g' = a(1 − a), tanh g' = 1 − a², relu g' = [z > 0]."""
+    if name == "sigmoid":
+        dz = 1.0 - a
+        dz *= a
+        dz *= da
+        return dz
+    if name == "tanh":
+        dz = np.square(a)
+        np.subtract(1.0, dz, out=dz)
+        dz *= da
+        return dz
+    return np.where(z <= 0.0, np.float32(0.0), da)      # as torch's threshold_backward
+
+
+def lerp_numpy(running: np.ndarray, batch: np.ndarray, f: np.ndarray) -> None:
+    """`lerp` with numpy (the same roundings: the two agree bit for bit)."""
+    diff = batch - running                                                       # (k, D)
+    if f.max() < 0.5:
+        diff *= f
+        running += diff
+    else:
+        near = batch - diff * (np.float32(1.0) - f)
+        diff *= f
+        diff += running
+        np.copyto(running, np.where(f < 0.5, diff, near))
+
+
+def cross_entropy_numpy(logits, y):
+    """`cross_entropy` with numpy: (loss (K,), dlogits (K, N, C)) for labels y (K or 1, N)."""
+    k, n, c = logits.shape
+    picks = (np.arange(k)[:, None] * n + np.arange(n)[None, :]) * c + y.reshape(-1, n)  # (K, N)
+    with np.errstate(all="ignore"):
+        shifted = logits - np.maximum.reduce(logits, 2, keepdims=True)       # (K, N, C)
+        e = np.exp(shifted)
+        s = np.add.reduce(e, 2)                                              # (K, N)
+        picked = shifted.reshape(-1).take(picks)                             # (K, N)
+        picked -= np.log(s)                                                  # logp[i, y_i]
+        loss = np.add.reduce(picked, 1)
+        loss *= -1.0 / n                                                     # (K,)
+        dlogits = e
+        dlogits /= s[:, :, None]                                             # softmax
+        dlogits.reshape(-1)[picks] -= 1.0
+        dlogits *= 1.0 / n
+    return loss, dlogits
+
+
+# ----------------------------------------------------------------------------- what the engine calls
+
+def _expect(name, array, shape) -> None:
+    """The loops do not check bounds: every array must have exactly the shape they assume."""
+    if np.shape(array) != shape:
+        raise ValueError(f"{name}: expected shape {shape}, got {np.shape(array)}")
 
 
 def lerp(running, batch, f) -> None:
@@ -270,46 +309,45 @@ def lerp(running, batch, f) -> None:
     and the lessons' replay of them both use this function, so those two agree bit for bit."""
     _expect("batch", batch, running.shape)
     _expect("f", f, (running.shape[0], 1))
-    _lerp_loops(running, batch, f)
+    (_lerp_loops if AVAILABLE else lerp_numpy)(running, batch, f)
 
 
 def act_backward(name, da, z, a):
-    """∂ℓ/∂z = ∂ℓ/∂a · g'(z) for the activation `name`, as `bn_core.engine._act_backward`."""
+    """∂ℓ/∂z = ∂ℓ/∂a · g'(z) for the activation `name` (see `act_backward_numpy`)."""
     _expect("z", z, da.shape)
     _expect("a", a, da.shape)
+    if not AVAILABLE:
+        return act_backward_numpy(name, da, z, a)
     dz = np.empty_like(da)
     _act_backward_loops(ACT_KINDS[name], da, z, a, dz)
     return dz
 
 
-def _expect(name, array, shape) -> None:
-    """The loops do not check bounds: every array must have exactly the shape they assume."""
-    if np.shape(array) != shape:
-        raise ValueError(f"{name}: expected shape {shape}, got {np.shape(array)}")
-
-
-def bn_train(x, gamma, beta, eps):
-    """Training-mode BN of each of the K stacked batches: (y, (xhat, inv, xmean, xvar)), the
-    same results (to float rounding) as `bn_core.engine._bn_train`. x: (K, N, D) float32;
-    gamma, beta: (K, 1, D); eps: (K, 1, 1)."""
+def bn_train(x, gamma, beta, eps) -> tuple[np.ndarray, BNCache]:
+    """Training-mode BN of each of the K stacked batches: (y, BNCache), see `bn_train_numpy`.
+    x: (K, N, D) float32; gamma, beta: (K, 1, D); eps: (K, 1, 1)."""
     k, _, d = x.shape
     _expect("gamma", gamma, (k, 1, d))
     _expect("beta", beta, (k, 1, d))
     _expect("eps", eps, (k, 1, 1))
+    if not AVAILABLE:
+        return bn_train_numpy(x, gamma, beta, eps)
     y, xhat = np.empty_like(x), np.empty_like(x)
     inv, xmean, xvar = (np.empty((k, 1, d), np.float32) for _ in range(3))
     _bn_train_loops(x, gamma, beta, eps, y, xhat, inv, xmean, xvar)
-    return y, (xhat, inv, xmean, xvar)
+    return y, BNCache(xhat, inv, xmean, xvar)
 
 
 def bn_backward(dy, gamma, xhat, inv, dgamma=None, dbeta=None):
     """Backward of `bn_train`: (dx, dgamma, dbeta); dgamma, dbeta (K, 1, D) are written in
-    place where given (views of the gradient buffer), as in `bn_core.engine._bn_backward`."""
+    place where given (views of the gradient buffer); see `bn_backward_numpy`."""
     k, _, d = dy.shape
     _expect("xhat", xhat, dy.shape)
     for name, array in (("gamma", gamma), ("inv", inv), ("dgamma", dgamma), ("dbeta", dbeta)):
         if array is not None:
             _expect(name, array, (k, 1, d))
+    if not AVAILABLE:
+        return bn_backward_numpy(dy, gamma, xhat, inv, dgamma, dbeta)
     dx = np.empty_like(dy)
     dgamma = np.empty((k, 1, d), np.float32) if dgamma is None else dgamma
     dbeta = np.empty((k, 1, d), np.float32) if dbeta is None else dbeta
@@ -318,8 +356,8 @@ def bn_backward(dy, gamma, xhat, inv, dgamma=None, dbeta=None):
 
 
 def cross_entropy(logits, y):
-    """(loss (K,), dlogits (K, N, C)) of the mean cross-entropy, as
-    `bn_core.engine.Stack.loss_and_dlogits` computes them with numpy:
+    """(loss (K,), dlogits (K, N, C)) of the mean cross-entropy of logits (K, N, C), labels y
+    (N,), (1, N) or (K, N):
 
         logp = logits − log Σ_c exp(logits_c)      loss = −mean_i logp[i, y_i]
         ∂loss/∂logits = (softmax(logits) − onehot(y)) / N
@@ -329,35 +367,9 @@ def cross_entropy(logits, y):
         raise ValueError(f"y: expected labels of shape ({n},), (1, {n}) or ({k}, {n}), got {y.shape}")
     if y.size and (y.min() < 0 or y.max() >= c):        # the loops do not check bounds
         raise ValueError(f"expected labels in 0…{c - 1}, got {y.min()}…{y.max()}")
+    if not AVAILABLE:
+        return cross_entropy_numpy(logits, y)
     loss = np.empty(k, np.float32)
     dlogits = np.empty_like(logits)
     _cross_entropy_loops(logits, y.reshape(-1, n), loss, dlogits)
     return loss, dlogits
-
-
-# ----------------------------------------------------------------------------- snapshot statistics
-
-def unit_histograms(z, edges):
-    """Counts (K, W, bins) int32 of each unit's values z[k, :, w] (z: (K, P, W)) in the bins of
-    the evenly spaced `edges` (bins + 1,): as np.histogram of the clipped values (values beyond
-    either end in the end bins, the last bin closed), NaN and ±inf left out."""
-    z = np.ascontiguousarray(z)
-    edges = np.ascontiguousarray(edges, dtype=np.float64)
-    if z.ndim != 3 or edges.ndim != 1 or len(edges) < 2:
-        raise ValueError(f"expected z (K, P, W) and edges (bins + 1,), got {z.shape}, {edges.shape}")
-    counts = np.zeros((z.shape[0], z.shape[2], len(edges) - 1), np.int32)
-    _unit_histograms_loops(z, edges, counts)
-    return counts
-
-
-def order_statistics(values, ranks, fine: int = 2048):
-    """(K, R): the ranks[i]-th smallest finite value of each row of values (K, M), 0-based, as
-    np.sort(row)[rank] (a rank past the finite values gives the largest; a row with none, NaN).
-    One histogram pass instead of a sort: the values come out exactly, not binned."""
-    values = np.ascontiguousarray(values)
-    ranks = np.asarray(ranks, dtype=np.int64)
-    if values.ndim != 2 or ranks.ndim != 1 or (ranks.size and (ranks.min() < 0 or ranks.max() >= values.shape[1])):
-        raise ValueError(f"expected values (K, M) and ranks in 0…M − 1, got {values.shape}, {ranks}")
-    out = np.empty((values.shape[0], len(ranks)), values.dtype)
-    _order_statistics_loops(values, ranks, out, int(fine))
-    return out

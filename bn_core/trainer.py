@@ -20,18 +20,16 @@ reported; the others go on.
 
 from __future__ import annotations
 
-import dataclasses
 import math
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 
 from bn_core.controls import Config, knob
 from bn_core.data import DATASETS, SCALINGS, load_dataset
-from bn_core.engine import OPTIMIZERS, NetSpec, Stack
-from bn_core.layers import ACTIVATIONS
+from bn_core.engine import ACTIVATIONS, OPTIMIZERS, NetSpec, Stack
 from bn_core.records import (NETWORK_LABELS, PROBE_SIZE, Divergence, History, Snapshot,
                              fixed_edges, layer_records)
 
@@ -355,7 +353,7 @@ class Run:
             for l in range(len(st.hidden)):
                 checks += [(l, "input to the activation", st.z[l][k]),
                            (l, "output (after BN)", st.u[l + 1][k])]
-            checks += [(l, "weight gradient", grads["W"][l][k]) for l in range(len(st.hidden))]
+            checks += [(l, "weight gradient", grads.W[l][k]) for l in range(len(st.hidden))]
             layer, what = next(((l, w) for l, w, values in checks
                                 if not bool(torch.isfinite(values).all())), (None, "training loss"))
             net = self.networks[k]
@@ -374,7 +372,7 @@ class Run:
         self._loss_count = 0
         with np.errstate(all="ignore"):           # a diverging network's values may overflow
             grad_norms = [np.linalg.norm(g.numpy().reshape(st.K, -1), axis=1)  # (K,) per layer
-                          for g in st.grads()["W"]]
+                          for g in st.grads().W]
         logits = st.predict(self._x_test).numpy()                              # (K, Ntest, C)
         acc = (logits.argmax(2) == self._y_test).mean(1)                       # (K,)
         diverged_now, self._diverged_now = self._diverged_now, set()

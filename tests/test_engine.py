@@ -6,9 +6,10 @@ import torch
 import torch.nn.functional as F
 
 from bn_core.data import load_dataset
-from bn_core.engine import NetSpec, Stack, _running_update_numpy, running_update
+from bn_core.engine import NetSpec, Stack, running_update
+from bn_core.kernels import lerp_numpy
 from bn_core.trainer import BatchOrder
-from bn_core.layers import MLP
+from tests.torch_reference import MLP
 
 IN, HIDDEN, OUT, N = 5, (7, 6), 3, 9
 
@@ -49,7 +50,7 @@ def test_stack_matches_separate_autograd_networks(activation, optimizer):
             ref_loss.backward()
             # gradients before the step, layer by layer
             for l, layer in enumerate(net.hidden):
-                torch.testing.assert_close(stack.grads()["W"][l][k], layer.linear.weight.grad,
+                torch.testing.assert_close(stack.grads().W[l][k], layer.linear.weight.grad,
                                            rtol=1e-4, atol=1e-6)
             opt.step()
             assert loss[k].item() == pytest.approx(ref_loss.item(), rel=1e-5, abs=1e-6)
@@ -120,7 +121,7 @@ def test_nan_in_an_unused_bn_path_does_not_leak_into_the_plain_network():
     F.cross_entropy(net(x), y).backward()
     assert torch.isfinite(stack.grad[0]).all()
     assert not torch.isfinite(stack.grad[1]).all()
-    torch.testing.assert_close(stack.grads()["W"][0][0], net.hidden[0].linear.weight.grad)
+    torch.testing.assert_close(stack.grads().W[0][0], net.hidden[0].linear.weight.grad)
 
 
 @pytest.mark.parametrize("f", [0.1, 0.4999, 0.5, 0.9, 1.0])
@@ -137,7 +138,7 @@ def test_running_update_is_torch_lerps_formula(f):
     if f == 1.0:
         np.testing.assert_array_equal(got, batch)               # the first cumulative update
     plain = running.copy()                                      # the numpy fallback: bit for bit
-    _running_update_numpy(plain, batch, weight)
+    lerp_numpy(plain, batch, weight)
     np.testing.assert_array_equal(got, plain)
 
 

@@ -366,3 +366,148 @@ def test_history_snapshots_leave_out_the_divergence_snapshot():
     assert snaps[2].divergence.message("none") == \
         "without BN: diverged at step 20 — layer 2's input to the activation became NaN or infinite"
     assert isinstance(rec[0], LayerRecord)
+
+
+# ----------------------------------------------------------------------------- compiled loops
+# ----------------------------------------------------------------------------- snapshot statistics
+# unit_histograms and order_statistics (bn_core.records' compiled helpers) against np.histogram
+# of the clipped finite values and np.sort of the finite values.
+
+HIST_EDGES = np.linspace(-4, 4, 41)      # inner edges not exactly representable
+
+
+def histogram_reference(values, edges):
+    """np.histogram of the finite values clipped to the edges' range, in float64."""
+    v = np.asarray(values, np.float64)
+    v = v[np.isfinite(v)]
+    return np.histogram(np.clip(v, edges[0], edges[-1]), edges)[0]
+
+
+def statistic_rows(dtype, m=300, seed=11):
+    """Rows (K, M): random, tied, constant, with NaN and ±inf, all NaN, beyond and on the edges."""
+    rng = np.random.default_rng(seed)
+    rows = np.stack([
+        rng.normal(0, 3, m),
+        rng.integers(-3, 4, m).astype(np.float64),                       # many ties
+        np.full(m, 0.75),                                                # constant
+        np.where(rng.random(m) < 0.2, np.nan, rng.normal(0, 1, m)),      # NaN
+        np.resize([np.inf, -np.inf, np.nan, 1.5, -2.5, 0.0, 7.0], m),    # ±inf among few values
+        np.full(m, np.nan),                                              # nothing finite
+        np.resize(np.concatenate([HIST_EDGES, np.nextafter(HIST_EDGES, np.inf)]), m),
+        rng.normal(0, 1e-6, m) + 1.0,                                    # a narrow range
+    ])
+    return rows.astype(dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("edges", [HIST_EDGES, np.linspace(-1.3, 2.7, 17), np.linspace(0.5, 1.0, 6)])
+def test_unit_histograms_equal_np_histogram(dtype, edges):
+    rows = statistic_rows(dtype)                                          # (8, M)
+    z = rows.reshape(2, 4, -1).transpose(0, 2, 1)                         # (K=2, P=M, W=4)
+    counts = records.unit_histograms(z, edges)
+    assert counts.shape == (2, 4, len(edges) - 1) and counts.dtype == np.int32
+    for k in range(2):
+        for w in range(4):
+            np.testing.assert_array_equal(counts[k, w], histogram_reference(z[k, :, w], edges),
+                                          err_msg=f"network {k}, unit {w}")
+
+
+def test_unit_histograms_of_values_on_every_edge():
+    z = np.concatenate([HIST_EDGES, np.nextafter(HIST_EDGES, -np.inf),
+                        np.nextafter(HIST_EDGES, np.inf), [-1e30, 1e30]])[None, :, None]
+    got = records.unit_histograms(z, HIST_EDGES)[0, 0]
+    np.testing.assert_array_equal(got, histogram_reference(z.ravel(), HIST_EDGES))
+    assert got[0] == 5       # −1e30; −4 and both its neighbours; the one below −3.8
+    assert got[-1] == 6      # 3.8 and the one above it; 4 and both its neighbours; 1e30
+    z32 = HIST_EDGES.astype(np.float32)[None, :, None]             # edges rounded to float32
+    np.testing.assert_array_equal(records.unit_histograms(z32, HIST_EDGES)[0, 0],
+                                  histogram_reference(z32.ravel(), HIST_EDGES))
+
+
+@pytest.mark.parametrize("call", [
+    lambda: records.unit_histograms(np.zeros((4, 5), np.float32), HIST_EDGES),
+    lambda: records.unit_histograms(np.zeros((1, 4, 5, 2), np.float32), HIST_EDGES),
+    lambda: records.unit_histograms(np.zeros((1, 4, 5), np.float32), HIST_EDGES.reshape(1, -1)),
+    lambda: records.unit_histograms(np.zeros((1, 4, 5), np.float32), np.array([1.0])),
+    lambda: records.order_statistics(np.zeros(6, np.float32), [0, 1]),
+    lambda: records.order_statistics(np.zeros((2, 3, 6), np.float32), [0, 1]),
+    lambda: records.order_statistics(np.zeros((2, 6), np.float32), [[0, 1]]),
+    lambda: records.order_statistics(np.zeros((2, 6), np.float32), [0, 6]),
+    lambda: records.order_statistics(np.zeros((2, 6), np.float32), [-1, 2]),
+])
+def test_statistics_refuse_wrong_shapes_and_ranks(call):
+    with pytest.raises(ValueError, match="expected"):
+        call()
+
+
+def order_reference(row, ranks):
+    """np.sort of the finite values at each rank (past them: the largest; none: NaN)."""
+    finite = np.sort(row[np.isfinite(row)])
+    if finite.size == 0:
+        return np.full(len(ranks), np.nan)
+    return finite[np.minimum(ranks, finite.size - 1)]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("fine", [2048, 3, 1])
+def test_order_statistics_equal_np_sort(dtype, fine):
+    rows = statistic_rows(dtype)
+    ranks = np.array([0, 1, 44, 45, 149, 150, 253, 254, 298, 299])
+    got = records.order_statistics(rows, ranks, fine=fine)
+    assert got.shape == (len(rows), len(ranks)) and got.dtype == dtype
+    for k, row in enumerate(rows):
+        np.testing.assert_array_equal(got[k], order_reference(row, ranks), err_msg=f"row {k}")
+
+
+@pytest.mark.parametrize("m", [1, 2, 3, 7, 64])
+def test_order_statistics_every_rank_of_small_rows(m):
+    rng = np.random.default_rng(m)
+    rows = np.stack([rng.normal(size=m), np.round(rng.normal(size=m)), np.full(m, -3.0),
+                     rng.permutation(np.arange(m, dtype=np.float64))]).astype(np.float32)
+    ranks = np.arange(m)
+    got = records.order_statistics(rows, ranks)
+    np.testing.assert_array_equal(got, np.sort(rows, axis=1))
+    np.testing.assert_array_equal(records.order_statistics(rows, ranks[::-1].copy()),
+                                  np.sort(rows, axis=1)[:, ::-1])         # in any order
+    assert records.order_statistics(rows, []).shape == (4, 0)
+
+
+def test_order_statistics_of_a_large_row_as_records_uses_them():
+    values = np.random.default_rng(12).normal(0, 2, (3, 36000)).astype(np.float32)
+    values[1] = np.round(values[1], 1)
+    ranks = np.array([5399, 5400, 17999, 18000, 30598, 30599])
+    np.testing.assert_array_equal(records.order_statistics(values, ranks),
+                                  np.sort(values, axis=1)[:, ranks])
+
+
+def test_order_statistics_does_not_change_its_input():
+    rows = statistic_rows(np.float32)
+    before = rows.copy()
+    records.order_statistics(rows, [0, 5, 299])
+    records.unit_histograms(rows[None], HIST_EDGES)
+    np.testing.assert_array_equal(rows, before)
+
+
+@pytest.mark.parametrize("row", [[0.0, 5e-324, 1e-323, 0.0], [-1e308, 1e308, 0.0]])
+def test_order_statistics_algorithm_on_extreme_float64_ranges(row):
+    """The loop's own algorithm, run as Python (the compiled one must not be run on these)."""
+    loops = getattr(records._order_statistics_loops, "py_func", records._order_statistics_loops)
+    values = np.array([row])
+    ranks = np.arange(len(row))
+    out = np.empty((1, len(row)))
+    with np.errstate(all="ignore"):
+        loops(values, ranks, out, 2048)
+    np.testing.assert_array_equal(out, np.sort(values, axis=1))
+
+
+def test_order_statistics_algorithm_as_python_on_ordinary_rows():
+    """The same algorithm un-compiled agrees with the compiled one and np.sort (so the check
+    above tests the algorithm the kernel runs)."""
+    loops = getattr(records._order_statistics_loops, "py_func", records._order_statistics_loops)
+    rows = statistic_rows(np.float64, m=40)
+    ranks = np.array([0, 5, 6, 19, 20, 33, 39])
+    out = np.empty((len(rows), len(ranks)))
+    loops(rows, ranks, out, 16)
+    np.testing.assert_array_equal(out, records.order_statistics(rows, ranks, fine=16))
+    for k, row in enumerate(rows):
+        np.testing.assert_array_equal(out[k], order_reference(row, ranks))

@@ -140,7 +140,7 @@ def test_snapshots_describe_the_probe_set_with_the_same_numbers_as_numpy():
                                                run.history.edges[-1]), bins=run.history.edges)
             np.testing.assert_array_equal(rec.hist, expected)
             assert len(rec.hist) == 20
-            grad = run.stack.grads()["W"][l][k]                # the training batch's gradient
+            grad = run.stack.grads().W[l][k]                # the training batch's gradient
             assert rec.grad_norm == pytest.approx(float(torch.linalg.vector_norm(grad)), rel=1e-5)
 
 

@@ -1,4 +1,5 @@
-"""`bn_core.layers`: our torch BatchNorm1d against torch.nn.BatchNorm1d, and the MLP."""
+"""The tests' torch reference (tests/torch_reference.py): its BatchNorm1d against
+torch.nn.BatchNorm1d, and its MLP."""
 
 import math
 
@@ -7,7 +8,7 @@ import pytest
 import torch
 
 from bn_core import batchnorm as npbn
-from bn_core.layers import MLP, BatchNorm1d
+from tests.torch_reference import MLP, BatchNorm1d
 
 ATOL = 1e-10
 

@@ -1,12 +1,13 @@
-"""Batch Normalization and the small networks of the lessons, in PyTorch.
+"""The tests' PyTorch reference: BN and the lessons' network written with autograd, to check
+the engine (bn_core.engine.Stack) against. The app never runs it.
 
 `BatchNorm1d` computes the same formulas as `bn_core.batchnorm` with tensor operations, and
 autograd does the backward pass. It has the defaults, parameter and buffer names, state_dict
 keys and train/eval behaviour of `torch.nn.BatchNorm1d` for (N, C) input.
 
-`MLP` is the network of the paper's Figure 1 and of every lesson: fully connected hidden layers
-with a chosen activation and BN placed nowhere, before the activation (the paper: on W·u, with
-the linear bias dropped) or after it (on g(W·u + b)).
+`MLP` is the network the engine trains (K of them at once): fully connected hidden layers with a
+chosen activation and BN placed nowhere, before the activation (the paper: on W·u, with the
+linear bias dropped) or after it (on g(W·u + b)).
 """
 
 from __future__ import annotations
@@ -19,10 +20,9 @@ from torch import nn
 
 from bn_core.batchnorm import check_eps, check_momentum
 
-__all__ = ["BatchNorm1d", "MLP", "ACTIVATIONS", "PLACEMENTS"]
+from bn_core.engine import ACTIVATIONS, PLACEMENTS
 
-ACTIVATIONS = ("sigmoid", "tanh", "relu")
-PLACEMENTS = ("none", "before", "after")
+__all__ = ["BatchNorm1d", "MLP"]
 
 
 class BatchNorm1d(nn.Module):
