@@ -36,17 +36,17 @@ from typing import NamedTuple
 import numpy as np
 import torch
 
-from bn_core.kernels import BNCache, act_backward, bn_backward, bn_train, colsum, cross_entropy
+from bn_core import optim
+from bn_core.kernels import (BNCache, act, act_backward, bn_backward, bn_train, colsum,
+                             cross_entropy, one_blas_thread)
 from bn_core.kernels import lerp as running_update
+from bn_core.optim import OPTIMIZERS
 
 __all__ = ["NetSpec", "Stack", "Params", "ACTIVATIONS", "PLACEMENTS", "OPTIMIZERS",
            "running_update"]
 
 ACTIVATIONS = ("sigmoid", "tanh", "relu")
 PLACEMENTS = ("none", "before", "after")
-OPTIMIZERS = ("sgd", "momentum", "adam")
-SGD_MOMENTUM = 0.9                        # the "momentum" optimizer: torch.optim.SGD(momentum=0.9)
-ADAM_BETAS, ADAM_EPS = (0.9, 0.999), 1e-8  # torch.optim.Adam's defaults
 
 
 @dataclass(frozen=True)
@@ -97,31 +97,6 @@ def _views(buffer, shapes) -> Params:
         off += n
     return Params(views[0:-2:4], views[1:-2:4], views[2:-2:4], views[3:-2:4], views[-2],
                   views[-1])
-
-
-_BLAS_LIMITED = False
-
-
-def _limit_blas_threads():
-    """Let numpy's BLAS (OpenBLAS) use one thread, once per process: on these small products a
-    second thread only adds synchronisation, and on a busy machine it waits for a free core."""
-    global _BLAS_LIMITED
-    if not _BLAS_LIMITED:
-        _BLAS_LIMITED = True
-        try:
-            from threadpoolctl import threadpool_limits     # a scikit-learn dependency
-            threadpool_limits(1, user_api="blas")
-        except Exception:  # noqa: BLE001 - only a matter of speed
-            pass
-
-
-def _act(name, z):
-    """a = g(z) for the activation `name`, elementwise (sigmoid and tanh computed by torch)."""
-    if name == "sigmoid":
-        return torch.sigmoid(torch.from_numpy(z)).numpy()
-    if name == "tanh":
-        return torch.tanh(torch.from_numpy(z)).numpy()
-    return np.maximum(z, 0.0)
 
 
 def _ranges(mask) -> list[tuple[int, int]]:
@@ -198,11 +173,11 @@ class Stack:
         self.active = torch.ones(k, dtype=torch.bool)    # False once a network has diverged
         self._active = self.active.numpy()               # a view
         self.t = 0                                       # optimizer steps taken
-        self.opt_state = [torch.zeros_like(self.flat) for _ in range(2 if optimizer == "adam" else 1)]
+        self.opt_state = optim.state(optimizer, self.flat)
         self._init_weights()
         self._fwd = self._eval = None                  # numpy results of the last passes
         self._views = {}                               # torch views of the last pass, handed out
-        _limit_blas_threads()
+        one_blas_thread()
 
     @torch.no_grad()
     def _init_weights(self):
@@ -307,7 +282,7 @@ class Stack:
                     y, c = self._bn(z[start:stop], gamma, beta, l, training, start, stop)
                     parts["before"].append(BNPart(start, stop, c))
                     z = _put(z, start, stop, y)
-                a = _act(self.activation, z)                                      # (K, N, D)
+                a = act(self.activation, z)                                      # (K, N, D)
                 h = a
                 for start, stop in self._runs["after"]:
                     y, c = self._bn(a[start:stop], gamma, beta, l, training, start, stop)
@@ -442,35 +417,10 @@ class Stack:
     # ------------------------------------------------------------------ optimizer
 
     def optimizer_step(self):
-        """One step of the optimizer on every active network, exactly as torch.optim does:
-
-            sgd:      p ← p − lr·g
-            momentum: buf ← 0.9·buf + g (buf = g at the first step);  p ← p − lr·buf
-            adam:     m ← β1·m + (1−β1)·g;  v ← β2·v + (1−β2)·g²;
-                      p ← p − lr/(1−β1^t) · m / (√v/√(1−β2^t) + 1e-8)
-        """
+        """One step of the stack's optimizer on every active network (`bn_core.optim.step`)."""
         self.t += 1
-        g, lr = self.grad, self.lr
-        if not self._active.all():
-            g = torch.nan_to_num_(g, nan=0.0, posinf=0.0, neginf=0.0)
-            lr = lr * self.active.view(-1, 1)
-        if self.optimizer == "sgd":
-            self.flat.addcmul_(g, lr, value=-1.0)
-        elif self.optimizer == "momentum":
-            buf = self.opt_state[0]
-            if self.t == 1:
-                buf.copy_(g)
-            else:
-                buf.mul_(SGD_MOMENTUM).add_(g)
-            self.flat.addcmul_(buf, lr, value=-1.0)
-        else:
-            b1, b2 = ADAM_BETAS
-            m, v = self.opt_state
-            m.lerp_(g, 1 - b1)
-            v.mul_(b2).addcmul_(g, g, value=1 - b2)
-            bc1, bc2 = 1 - b1**self.t, 1 - b2**self.t
-            denom = (v.sqrt() / math.sqrt(bc2)).add_(ADAM_EPS)
-            self.flat.addcdiv_(m * (lr / bc1), denom, value=-1.0)
+        optim.step(self.optimizer, self.flat, self.grad, self.lr, self.opt_state, self.t,
+                   None if self._active.all() else self.active)
 
     def train_step(self, x, y):
         """Forward, backward and update on one mini-batch per network. Returns the loss (K,)."""

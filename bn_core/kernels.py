@@ -27,13 +27,14 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
+import torch
 
 try:
     import numba
 except ImportError:                                     # pragma: no cover - numba is required
     numba = None
 
-__all__ = ["AVAILABLE", "BNCache", "bn_train", "bn_backward", "lerp", "act_backward",
+__all__ = ["AVAILABLE", "BNCache", "act", "one_blas_thread", "bn_train", "bn_backward", "lerp", "act_backward",
            "cross_entropy", "jit", "colsum", "colmean", "bn_train_numpy", "bn_backward_numpy",
            "act_backward_numpy", "lerp_numpy", "cross_entropy_numpy"]
 
@@ -182,6 +183,31 @@ ACT_KINDS = {"sigmoid": 0, "tanh": 1, "relu": 2}
 
 
 # ----------------------------------------------------------------------------- numpy twins
+
+_BLAS_LIMITED = False
+
+
+def one_blas_thread():
+    """Let numpy's BLAS (OpenBLAS) use one thread, once per process: on these small products a
+    second thread only adds synchronisation, and on a busy machine it waits for a free core."""
+    global _BLAS_LIMITED
+    if not _BLAS_LIMITED:
+        _BLAS_LIMITED = True
+        try:
+            from threadpoolctl import threadpool_limits     # a scikit-learn dependency
+            threadpool_limits(1, user_api="blas")
+        except Exception:  # noqa: BLE001 - only a matter of speed
+            pass
+
+
+def act(name, z):
+    """a = g(z) for the activation `name`, elementwise (sigmoid and tanh computed by torch)."""
+    if name == "sigmoid":
+        return torch.sigmoid(torch.from_numpy(z)).numpy()
+    if name == "tanh":
+        return torch.tanh(torch.from_numpy(z)).numpy()
+    return np.maximum(z, 0.0)
+
 
 _ONES: dict[int, np.ndarray] = {}
 _MEAN_ROWS: dict[int, np.ndarray] = {}
