@@ -4,7 +4,7 @@ import streamlit as st
 
 import ui
 
-ui.page_setup("Home", ":material/home:", layout="centered")
+ui.page_setup("Home", layout="centered")
 
 st.title("BatchNorm Lab")
 st.markdown(
@@ -31,21 +31,10 @@ st.markdown(
 )
 
 st.subheader("The lessons")
-LESSONS = {
-    "pages/1_lab.py": "Train a network with and without BN and watch each layer's input "
-    "distribution move (or not) — the paper's Figure 1, live. Why was BN said to fix "
-    "*internal covariate shift*, and what does the picture really show?",
-    "pages/2_formula.py": "One mini-batch through Algorithm 1, step by step: the batch mean, "
-    "variance, normalisation, γ and β, what ε is for, and the backward pass.",
-    "pages/3_inference.py": "Why a trained BN network behaves differently in eval mode, the "
-    "running averages behind it, the paper's population statistics, and the two classic failures.",
-    "pages/4_experiments.py": "Settle claims across many seeds: BN before or after the "
-    "activation, larger learning rates, bad initialisation, small batches.",
-}
-for path, label, icon in ui.PAGES[1:]:
-    if (ui.ROOT / path).exists():
-        st.page_link(path, label=f"**{label}**", icon=icon)
-        st.caption(LESSONS.get(path, ""))
+for page in ui.PAGES[1:]:
+    if (ui.ROOT / page.path).exists():
+        st.page_link(page.path, label=f"**{page.label}**", icon=page.icon)
+        st.caption(page.summary)
 
 st.divider()
 st.caption(

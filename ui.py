@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 from pathlib import Path
+from typing import NamedTuple
 
 import streamlit as st
 
@@ -16,15 +17,31 @@ from bn_core.controls import Config, Control
 ROOT = Path(__file__).resolve().parent
 FAVICON = str(ROOT / "assets" / "favicon.png")   # served by this server: no font CDN, offline
 
-# (page file, label, icon): the order of the lessons. The icons are Material Symbols, which
-# Streamlit bundles (they work offline); only page favicons would come from a CDN, so pages
-# use FAVICON instead.
+
+class Page(NamedTuple):
+    path: str          # the file; its URL is the file name without the number: /lab
+    label: str         # in the navigation
+    icon: str          # a Material Symbol: Streamlit bundles them, so they work offline
+    summary: str       # on the Home page
+
+
+# The one registry of pages, in the order of the lessons: the navigation and the Home page
+# read it. (A page's favicon would come from a CDN, so every page uses FAVICON instead.)
 PAGES = [
-    ("app.py", "Home", ":material/home:"),
-    ("pages/1_lab.py", "Covariate-shift lab", ":material/science:"),
-    ("pages/2_formula.py", "The formula", ":material/functions:"),
-    ("pages/3_inference.py", "Inference: train vs eval", ":material/model_training:"),
-    ("pages/4_experiments.py", "Experiments", ":material/query_stats:"),
+    Page("app.py", "Home", ":material/home:", ""),
+    Page("pages/1_lab.py", "Covariate-shift lab", ":material/science:",
+         "Train a network with and without BN and watch each layer's input distribution move "
+         "(or not) — the paper's Figure 1, live. Why was BN said to fix *internal covariate "
+         "shift*, and what does the picture really show?"),
+    Page("pages/2_formula.py", "The formula", ":material/functions:",
+         "One mini-batch through Algorithm 1, step by step: the batch mean, variance, "
+         "normalisation, γ and β, what ε is for, and the backward pass."),
+    Page("pages/3_inference.py", "Inference: train vs eval", ":material/model_training:",
+         "Why a trained BN network behaves differently in eval mode, the running averages "
+         "behind it, the paper's population statistics, and the two classic failures."),
+    Page("pages/4_experiments.py", "Experiments", ":material/query_stats:",
+         "Settle claims across many seeds: BN before or after the activation, larger learning "
+         "rates, bad initialisation, small batches."),
 ]
 
 
@@ -48,9 +65,9 @@ def sidebar_nav() -> None:
     """The lessons in order, with proper titles (the default file-name nav is hidden)."""
     with st.sidebar:
         st.markdown("### BatchNorm Lab")
-        for path, label, icon in PAGES:
-            if (ROOT / path).exists():
-                st.page_link(path, label=label, icon=icon)
+        for page in PAGES:
+            if (ROOT / page.path).exists():
+                st.page_link(page.path, label=page.label, icon=page.icon)
         st.divider()
 
 

@@ -59,6 +59,7 @@ class NetSpec:
     momentum: float | None = 0.1        # BN momentum; None: cumulative average
     init_scale: float | None = None     # None: std 1/√fan_in
     seed: int = 0
+    weight_decay: float = 0.0           # L2 on every parameter, as torch.optim's weight_decay
 
 
 class Params(NamedTuple):
@@ -157,6 +158,8 @@ class Stack:
         # per-network settings: (K, 1) tensors, and numpy views of them for the hot path
         col = lambda v: torch.tensor(v, dtype=torch.float32).view(k, 1)  # noqa: E731
         self.lr = col([s.lr for s in specs])                                  # (K, 1)
+        self.weight_decay = col([s.weight_decay for s in specs])              # (K, 1)
+        self._decay = bool((self.weight_decay != 0).any())
         self.eps = col([s.eps for s in specs]).view(k, 1, 1)                   # (K, 1, 1)
         self.bn_momentum = col([0.0 if s.momentum is None else float(s.momentum) for s in specs])
         self.cumulative = torch.tensor([s.momentum is None for s in specs]).view(k, 1)
@@ -420,7 +423,8 @@ class Stack:
         """One step of the stack's optimizer on every active network (`bn_core.optim.step`)."""
         self.t += 1
         optim.step(self.optimizer, self.flat, self.grad, self.lr, self.opt_state, self.t,
-                   None if self._active.all() else self.active)
+                   None if self._active.all() else self.active,
+                   self.weight_decay if self._decay else None)
 
     def train_step(self, x, y):
         """Forward, backward and update on one mini-batch per network. Returns the loss (K,)."""

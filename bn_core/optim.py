@@ -1,12 +1,13 @@
 """The optimizers of the lessons, on a (K, P) buffer of K networks' parameters at once, exactly as
 torch.optim computes them (tests/test_engine.py checks every step against torch.optim):
 
+    weight decay (L2, as torch.optim's weight_decay): g ← g + wd·p, first
     sgd:      p ← p − lr·g
     momentum: buf ← 0.9·buf + g (buf = g at the first step);  p ← p − lr·buf
     adam:     m ← β1·m + (1−β1)·g;  v ← β2·v + (1−β2)·g²;
               p ← p − lr/(1−β1^t) · m / (√v/√(1−β2^t) + 1e-8)        (β1, β2 = 0.9, 0.999)
 
-lr is per network, (K, 1). A network that diverged (not active) takes no step: its gradient's
+lr and wd are per network, (K, 1). A network that diverged (not active) takes no step: its gradient's
 NaNs are set to 0 and its lr to 0, so they cannot reach the others' state.
 """
 
@@ -31,13 +32,17 @@ def state(optimizer: str, flat: torch.Tensor) -> list[torch.Tensor]:
 
 
 def step(optimizer: str, flat: torch.Tensor, grad: torch.Tensor, lr: torch.Tensor,
-         buffers: list[torch.Tensor], t: int, active: torch.Tensor | None = None) -> None:
-    """The t-th step (t ≥ 1) of `optimizer` on flat (K, P) in place, from grad (K, P) and
-    lr (K, 1); active (K,) bool: the networks that still train (None: all)."""
+         buffers: list[torch.Tensor], t: int, active: torch.Tensor | None = None,
+         weight_decay: torch.Tensor | None = None) -> None:
+    """The t-th step (t ≥ 1) of `optimizer` on flat (K, P) in place, from grad (K, P), lr and
+    weight_decay (K, 1); active (K,) bool: the networks that still train (None: all). Weight
+    decay applies to every parameter, as torch.optim's does on `net.parameters()`."""
     g = grad
     if active is not None:
         g = torch.nan_to_num_(g, nan=0.0, posinf=0.0, neginf=0.0)
         lr = lr * active.view(-1, 1)
+    if weight_decay is not None:
+        g = g.addcmul(flat, weight_decay)                   # g + wd·p (a new tensor: grad stays)
     if optimizer == "sgd":
         flat.addcmul_(g, lr, value=-1.0)
     elif optimizer == "momentum":

@@ -89,7 +89,7 @@ with st.expander("More settings: the network, the data, BN momentum, the optimiz
         for name in names:
             ui.widget(knob(name), P + name, where)
 
-config, bad = ui.config_from_widgets(TrainConfig, P, ss.lab_config)
+config, _ = ui.config_from_widgets(TrainConfig, P, ss.lab_config)
 if config.placement == "none":          # only from a link: the lab always trains a BN network
     problems.append("placement: the lab always trains a BN network beside the plain one, got "
                     "'none'; using before")
@@ -100,24 +100,10 @@ query = ui.write_url(config)
 config = lab_config(config)
 ui.link_notices(problems if ui.arrived() else [])
 ui.reset_notices()
-for problem in bad:
-    st.warning(f"A control sent back an unexpected value ({problem}); it was reset.")
 
 preset = ss.get("lab_preset")
-if preset == "paper" and query == presets.PAPER_SETUP.to_query():
-    st.info("**Paper setup** (Figure 1 of Ioffe & Szegedy 2015): 3 hidden layers of 100 sigmoid "
-            "units, mini-batches of 60, plain SGD, 50,000 steps, BN before each sigmoid, raw "
-            "pixel intensities in [0, 1] as the paper fed them. The paper gives neither the "
-            "learning rate nor the initial weights' scale; this app uses 0.1 for both (it makes "
-            "the contrast clear: see bn_core/lab/presets.py for what was measured). The paper "
-            "used MNIST; this uses the bundled 8×8 digits, which show Figure 1 more clearly in "
-            "half the time. Press Train: the progress bar shows the time left.",
-            icon=":material/description:")
-elif preset == "eps0" and query == presets.EPS_ZERO.to_query():
-    st.info("**ε = 0**: ReLU units, BN *after* the activation, mini-batches of 16. A ReLU unit "
-            "that outputs 0 for all 16 examples of a batch has batch variance 0, and BN divides "
-            "0 by √0. Press Train and watch the BN network; then set ε back to 1e-5 and train "
-            "again.", icon=":material/warning:")
+if preset in presets.NOTES and query == presets.PRESETS[preset].to_query():
+    st.info(presets.NOTES[preset], icon=":material/description:")
 note = small_batch_note(config)
 if note:
     st.info(note, icon=":material/info:")
@@ -247,26 +233,14 @@ base = (st.context.url or "").split("/lab")[0].rstrip("/") if st.context.url els
 st.code(base + path, language=None)
 
 
-def html_text() -> str:
-    h = run.history
-    figs = {f"{SECTIONS[v][0].split(' · ', 1)[1]}": views.view_figure(v, h, layer, unit, log_x,
-                                                                       animate=True)
-            for v in views.VIEWS}
-    r = read_history(h, layer)
-    notes = ["Settings: " + ", ".join(f"{k} = {v}" for k, v in h.config.to_dict().items()),
-             f"Link: {path}", *r.lines, *r.divergences.values(), *r.stalled.values(),
-             *([SANTURKAR_NOTE] if r.caution else [])]
-    return export.export_html(figs, "BatchNorm Lab: covariate-shift lab",
-                              [n.replace("**", "").replace("*", "") for n in notes])
-
-
 d1, d2, _ = st.columns([1, 1, 2])
 d1.download_button("Recorded data (CSV)", lambda: export.table(run.history).to_csv(index=False),
                    file_name="batchnorm_lab_run.csv", mime="text/csv", on_click="ignore",
                    icon=":material/download:", help="One row per snapshot, network, layer and "
                    "recorded unit (whole-layer rows have no unit): p15, p50, p85, mean, std; loss, "
                    "accuracy, saturation and gradient norm on the whole-layer rows.")
-d2.download_button("Figures (standalone HTML)", html_text, file_name="batchnorm_lab_run.html",
+d2.download_button("Figures (standalone HTML)", lambda: export.report_html(
+                       run.history, layer, unit, log_x, path), file_name="batchnorm_lab_run.html",
                    mime="text/html", icon=":material/download:", on_click="ignore",
                    help="Every chart in one HTML file that opens offline (about 5 MB: it "
                    "includes plotly.js).")

@@ -17,12 +17,13 @@ IN, HIDDEN, OUT, N = 5, (7, 6), 3, 9
 def reference(spec, activation, optimizer):
     net = MLP(IN, HIDDEN, OUT, activation, spec.placement, spec.eps, spec.momentum,
               spec.init_scale, spec.seed)
+    wd = spec.weight_decay
     if optimizer == "sgd":
-        opt = torch.optim.SGD(net.parameters(), lr=spec.lr)
+        opt = torch.optim.SGD(net.parameters(), lr=spec.lr, weight_decay=wd)
     elif optimizer == "momentum":
-        opt = torch.optim.SGD(net.parameters(), lr=spec.lr, momentum=0.9)
+        opt = torch.optim.SGD(net.parameters(), lr=spec.lr, momentum=0.9, weight_decay=wd)
     else:
-        opt = torch.optim.Adam(net.parameters(), lr=spec.lr)
+        opt = torch.optim.Adam(net.parameters(), lr=spec.lr, weight_decay=wd)
     return net, opt
 
 
@@ -31,6 +32,7 @@ SPECS = [
     NetSpec("before", lr=0.2, eps=1e-3, momentum=0.5, seed=2, init_scale=0.5),
     NetSpec("after", lr=0.1, momentum=None, seed=3),
     NetSpec("before", lr=0.05, momentum=None, seed=4),
+    NetSpec("before", lr=0.1, seed=5, weight_decay=5e-3),          # L2, as torch.optim's
 ]
 
 

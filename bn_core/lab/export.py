@@ -8,6 +8,7 @@ standalone HTML file.
                      (the per-network and per-layer columns are filled on the whole-layer rows;
                      p15/p50/p85, mean and std on every row): enough to redraw every figure
     export_html(figures, title, notes)   plotly.js inline once, so the file opens offline
+    report_html(history, layer, unit, log_x, link)   the lab's views and reading in such a file
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import numpy as np
 
 from bn_core.records import UNITS_RECORDED, History, network_label
 
-__all__ = ["table", "export_html", "COLUMNS"]
+__all__ = ["table", "export_html", "report_html", "COLUMNS"]
 
 COLUMNS = ["step", "network", "layer", "unit", "p15", "p50", "p85", "mean", "std", "train_loss",
            "test_accuracy", "saturation", "weight_grad_norm", "diverged"]
@@ -64,3 +65,20 @@ def export_html(figures: dict, title: str, notes: list[str] = ()) -> str:
         first = False
     parts.append("</body></html>")
     return "".join(parts)
+
+
+def report_html(history: History, layer: int, unit: int, log_x: bool, link: str) -> str:
+    """Every view of the lab (bn_core.lab.views) and its reading, as `export_html` writes them:
+    the settings, the link, the reading's sentences, then the charts under their headings."""
+    from bn_core.lab.reading import SANTURKAR_NOTE, read_history
+    from bn_core.lab.views import VIEWS, sections, view_figure
+
+    titles = sections(history.config.activation, layer, unit)
+    figs = {titles[v][0].split(" · ", 1)[1]: view_figure(v, history, layer, unit, log_x,
+                                                         animate=True) for v in VIEWS}
+    r = read_history(history, layer)
+    notes = ["Settings: " + ", ".join(f"{k} = {v}" for k, v in history.config.to_dict().items()),
+             f"Link: {link}", *r.lines, *r.divergences.values(), *r.stalled.values(),
+             *([SANTURKAR_NOTE] if r.caution else [])]
+    return export_html(figs, "BatchNorm Lab: covariate-shift lab",
+                       [n.replace("**", "").replace("*", "") for n in notes])

@@ -30,7 +30,7 @@ from bn_core.data import N_FEATURES
 from bn_core.records import UNITS_RECORDED
 from bn_core.trainer import TrainConfig
 
-__all__ = ["DEFAULT", "PAPER_SETUP", "EPS_ZERO", "PRESETS", "LabView", "record_every_for",
+__all__ = ["DEFAULT", "PAPER_SETUP", "EPS_ZERO", "PRESETS", "NOTES", "LabView", "record_every_for",
            "TARGET_SNAPSHOTS", "MAX_RECORD_EVERY"]
 
 TARGET_SNAPSHOTS = 100          # record_every_for aims at about this many evenly spaced snapshots
@@ -48,6 +48,19 @@ mini-batch has batch variance 0, so BN computes 0/0 = NaN. With seed 0 the BN ne
 (about 97 %) and then dies at step 280; with the default ε = 1e-5 the same run trains on."""
 
 PRESETS = {"default": DEFAULT, "paper": PAPER_SETUP, "eps0": EPS_ZERO}
+NOTES = {      # what the page says while a preset's settings are shown
+    "paper": "**Paper setup** (Figure 1 of Ioffe & Szegedy 2015): 3 hidden layers of 100 "
+             "sigmoid units, mini-batches of 60, plain SGD, 50,000 steps, BN before each sigmoid, "
+             "raw pixel intensities in [0, 1] as the paper fed them. The paper gives neither the "
+             "learning rate nor the initial weights' scale; this app uses 0.1 for both (it makes "
+             "the contrast clear: see bn_core/lab/presets.py for what was measured). The paper "
+             "used MNIST; this uses the bundled 8×8 digits, which show Figure 1 more clearly in "
+             "half the time. Press Train: the progress bar shows the time left.",
+    "eps0": "**ε = 0**: ReLU units, BN *after* the activation, mini-batches of 16. A ReLU unit "
+            "that outputs 0 for all 16 examples of a batch has batch variance 0, and BN divides "
+            "0 by √0. Press Train and watch the BN network; then set ε back to 1e-5 and train "
+            "again.",
+}
 
 
 def record_every_for(config: TrainConfig, target: int = TARGET_SNAPSHOTS,

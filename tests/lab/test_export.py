@@ -179,3 +179,19 @@ def test_export_html_is_standalone(short_run):
 def test_export_html_without_figures():
     text = export.export_html({}, "Nothing", [])
     assert "<h1>Nothing</h1>" in text and "plotly" not in text.lower()
+
+
+def test_report_html_holds_every_view_and_the_reading():
+    from bn_core.lab.export import report_html
+    from bn_core.lab.reading import read_history
+    from bn_core.lab.views import VIEWS, sections
+    from bn_core.trainer import Run, TrainConfig
+
+    run = Run(TrainConfig(depth=2, width=8, steps=40, record_every=10))
+    list(run.stream())
+    text = report_html(run.history, 1, 0, True, "/lab?depth=2")
+    for view in VIEWS:
+        assert f"<h2>{sections('sigmoid', 1, 0)[view][0].split(' · ', 1)[1]}</h2>" in text
+    first = read_history(run.history, 1).lines[0].replace("**", "")
+    assert first.split(":")[0] in text and "Link: /lab?depth=2" in text
+    assert text.count("plotly.js v") == 1
