@@ -42,6 +42,13 @@ PAGES = [
     Page("pages/4_experiments.py", "Experiments", ":material/query_stats:",
          "Settle claims across many seeds: BN before or after the activation, larger learning "
          "rates, bad initialisation, small batches."),
+    Page("pages/5_why.py", "Why does BN work?", ":material/psychology_alt:",
+         "Test the covariate-shift story against Santurkar et al. (2018): noisy BN, internal "
+         "covariate shift as they measure it, the loss landscape along the gradient, and scale "
+         "invariance."),
+    Page("pages/6_norms.py", "Regularisation and alternatives", ":material/tune:",
+         "Does BN make dropout unnecessary? The variance shift when both are used, and BN beside "
+         "LayerNorm, GroupNorm, RMSNorm and Batch Renormalization across batch sizes."),
 ]
 
 
