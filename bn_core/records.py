@@ -7,9 +7,9 @@ the network, not of which examples happened to be in a mini-batch. BN normalises
 with the probe set's own batch statistics, as in training (nothing is updated by it).
 
     pooled over all P·W values of the layer     mean, std, p15, p50, p85, hist (bins,)
-    per unit j (all W units)                   unit_percentiles (3, W): p15, p50, p85;
-                                               unit_mean, unit_std (W,)
-    the noise floor                            half_medians (2, W): each unit's median over
+    per unit j (the first U = min(W, 64))      unit_percentiles (3, U): p15, p50, p85;
+                                               unit_mean, unit_std (U,)
+    the noise floor                            half_medians (2, U): each unit's median over
                                                the even and over the odd probe examples
     the recorded units (the first 16)          unit_hists (16, bins)
     saturation                                 share of the P·W values on a flat end of g
@@ -31,7 +31,7 @@ import numpy as np
 from bn_core import kernels
 
 __all__ = ["LayerRecord", "Snapshot", "Divergence", "History", "NETWORK_LABELS", "PERCENTILES",
-           "UNITS_RECORDED", "PROBE_SIZE", "SATURATED_Z", "network_label", "layer_records",
+           "UNITS_RECORDED", "UNITS_STATS", "PROBE_SIZE", "SATURATED_Z", "network_label", "layer_records",
            "percentiles_of_sorted", "histograms", "saturated", "fixed_edges", "unit_histograms",
            "order_statistics"]
 
@@ -42,6 +42,7 @@ NETWORK_LABELS = {
 }
 PERCENTILES = (15, 50, 85)
 UNITS_RECORDED = 16     # units with a histogram each, offered in the unit chart and the CSV
+UNITS_STATS = 64        # units with their own statistics (memory: a 50,000-step run keeps ~500)
 PROBE_SIZE = 500        # at most this many held-out examples in the probe set
 # A unit is saturated where g(z) is on a flat end: sigmoid g(z) < 0.03 or > 0.97, tanh
 # |g(z)| > 0.97, i.e. |z| > logit(0.97) = ln(0.97/0.03) or |z| > atanh(0.97). ReLU: z ≤ 0.
@@ -63,17 +64,17 @@ class LayerRecord:
     p50: float
     p85: float
     hist: np.ndarray               # (bins,) int32, all P·W values
-    unit_percentiles: np.ndarray   # (3, W) float32: each unit's p15, p50, p85
-    unit_mean: np.ndarray          # (W,) float32
-    unit_std: np.ndarray           # (W,) float32
-    half_medians: np.ndarray       # (2, W) float32: medians over even / odd probe examples
+    unit_percentiles: np.ndarray   # (3, U) float32: each unit's p15, p50, p85 (U ≤ 64 units)
+    unit_mean: np.ndarray          # (U,) float32
+    unit_std: np.ndarray           # (U,) float32
+    half_medians: np.ndarray       # (2, U) float32: medians over even / odd probe examples
     unit_hists: np.ndarray         # (min(W, 16), bins) int16
     saturation: float
     grad_norm: float = math.nan    # ‖∂loss/∂W‖, training batch
 
     @property
     def unit_spread(self) -> np.ndarray:
-        """(W,) each unit's 15–85 % range, p85 − p15."""
+        """(U,) each unit's 15–85 % range, p85 − p15."""
         return self.unit_percentiles[2] - self.unit_percentiles[0]
 
 
@@ -195,12 +196,13 @@ def layer_records(z: np.ndarray, edges: np.ndarray, activation: str) -> list[Lay
     this step) has every statistic computed over its finite values only (a unit with none: NaN)."""
     k, p, w = z.shape
     flat = z.reshape(k, -1)                                                   # (K, P·W)
+    zu = z[:, :, :UNITS_STATS]                                                # (K, P, U)
     with np.errstate(all="ignore"):
-        by_unit = np.sort(z, axis=1)                                          # (K, P, W)
-        unit_p = percentiles_of_sorted(by_unit, axis=1).astype(np.float32)    # (3, K, W)
-        half_p50 = np.stack([percentiles_of_sorted(np.sort(z[:, i::2], axis=1), (50,), axis=1)[0]
-                             for i in (0, 1)]).astype(np.float32)             # (2, K, W)
-        unit_mean, unit_std = z.mean(1), z.std(1)                             # (K, W)
+        by_unit = np.sort(zu, axis=1)                                         # (K, P, U)
+        unit_p = percentiles_of_sorted(by_unit, axis=1).astype(np.float32)    # (3, K, U)
+        half_p50 = np.stack([percentiles_of_sorted(np.sort(zu[:, i::2], axis=1), (50,), axis=1)[0]
+                             for i in (0, 1)]).astype(np.float32)             # (2, K, U)
+        unit_mean, unit_std = zu.mean(1), zu.std(1)                           # (K, U)
         unit_h = _unit_histograms(z, edges)                                   # (K, W, bins)
         pooled = _pooled_percentiles(flat)                                    # (3, K)
         sat = saturated(flat, activation).mean(1)                             # (K,)
@@ -209,12 +211,12 @@ def layer_records(z: np.ndarray, edges: np.ndarray, activation: str) -> list[Lay
     for i in np.flatnonzero(~np.isfinite(flat).all(1)):   # diverging: its finite values only
         with np.errstate(all="ignore"), warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)   # a unit with none: NaN, no warning
-            zi = np.where(np.isfinite(z[i]), z[i], np.nan)                     # (P, W), as z
+            zi = np.where(np.isfinite(zu[i]), zu[i], np.nan)                   # (P, U), as z
             unit_p[:, i] = np.nanpercentile(zi, PERCENTILES, axis=0)
             half_p50[:, i] = [np.nanpercentile(zi[h::2], [50], axis=0)[0] for h in (0, 1)]
-            z64 = zi.astype(np.float64)
-            unit_mean[i], unit_std[i] = np.nanmean(z64, axis=0), np.nanstd(z64, axis=0)
-            good = z64[np.isfinite(z64)]
+            unit_mean[i] = np.nanmean(zi.astype(np.float64), axis=0)
+            unit_std[i] = np.nanstd(zi.astype(np.float64), axis=0)
+            good = flat[i][np.isfinite(flat[i])].astype(np.float64)
             mean[i], std[i] = (good.mean(), good.std()) if good.size else (np.nan, np.nan)
             sat[i] = saturated(good, activation).mean() if good.size else np.nan
     return [LayerRecord(

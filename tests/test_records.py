@@ -511,3 +511,13 @@ def test_order_statistics_algorithm_as_python_on_ordinary_rows():
     np.testing.assert_array_equal(out, records.order_statistics(rows, ranks, fine=16))
     for k, row in enumerate(rows):
         np.testing.assert_array_equal(out[k], order_reference(row, ranks))
+
+
+def test_only_the_first_64_units_keep_statistics_of_their_own():
+    z = np.random.default_rng(5).normal(size=(1, 30, 100)).astype(np.float32)
+    rec = layer_records(z, EDGES, "tanh")[0]
+    assert rec.unit_percentiles.shape == (3, 64) and rec.unit_mean.shape == (64,)
+    assert rec.half_medians.shape == (2, 64) and rec.unit_hists.shape[0] == UNITS_RECORDED
+    np.testing.assert_array_equal(rec.unit_percentiles,
+                                  np.percentile(z[0, :, :64], PERCENTILES, axis=0).astype(np.float32))
+    assert rec.p50 == np.percentile(z[0], [50])[0]            # the pooled ones: every unit

@@ -23,6 +23,7 @@ made larger by the small initial weights).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from bn_core.controls import Config, knob
@@ -35,6 +36,7 @@ __all__ = ["DEFAULT", "PAPER_SETUP", "EPS_ZERO", "PRESETS", "NOTES", "LabView", 
 
 TARGET_SNAPSHOTS = 100          # record_every_for aims at about this many evenly spaced snapshots
 MAX_RECORD_EVERY = 100          # ... and at least one every 100 steps (live updates, Pause)
+MAX_SNAPSHOTS = 500            # ... and at most this many evenly spaced (a run's memory)
 WORK_PER_SNAPSHOT = 4e8         # networks × batch × weights between snapshots, at most
 
 DEFAULT = TrainConfig()
@@ -70,15 +72,16 @@ def record_every_for(config: TrainConfig, target: int = TARGET_SNAPSHOTS,
     steps apart, and fewer steps for big networks, so that one record interval (the unit of Step,
     of a live update, and the longest Pause can wait) stays short:
 
-        record_every = clamp(round(steps / target), 1, min(most, work / (K · batch · P)))
-        K = networks, P = weights per network.
+        record_every = clamp(round(steps / target), 1, min(most, work / (K · batch · P))),
+                       and at least steps / MAX_SNAPSHOTS;  K = networks, P = weights per network.
         Defaults: 1,500 steps → 15;  paper, 50,000 steps → 100 (500 snapshots + 45 early ones)
     """
     dims = [N_FEATURES[config.dataset], *config.hidden, 10]
     weights = sum(a * b for a, b in zip(dims[:-1], dims[1:]))
     per_step = len(config.networks) * config.batch_size * weights
     cap = max(1, min(most, int(work // per_step)))
-    return int(min(cap, max(1, round(int(config.steps) / target))))
+    fewest = math.ceil(int(config.steps) / MAX_SNAPSHOTS)       # bounded memory, whatever the size
+    return int(max(fewest, min(cap, max(1, round(int(config.steps) / target)))))
 
 
 # ----------------------------------------------------------------------------- the view

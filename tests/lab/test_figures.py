@@ -43,9 +43,12 @@ def test_record_every_gives_about_100_snapshots_and_caps_big_runs():
     assert record_every_for(TrainConfig(steps=1)) == 1
     for steps in (300, 1500, 7000):
         assert 80 <= steps // record_every_for(TrainConfig(steps=steps)) <= 120
-    big = TrainConfig(width=256, depth=8, batch_size=512, placement="both", steps=50_000)
-    assert record_every_for(big) == 1                                        # a step is big
+    big = TrainConfig(width=256, depth=8, batch_size=512, placement="both", steps=5_000)
+    assert record_every_for(big) == 10                # a step is big, but ≤ 500 snapshots
+    assert record_every_for(big.replace(steps=500)) == 1
     assert record_every_for(big.replace(batch_size=60)) < record_every_for(big.replace(width=32))
+    for steps in (1, 999, 50_000, 100_000):          # bounded memory whatever the settings
+        assert steps / record_every_for(big.replace(steps=steps)) <= 500
 
 
 def test_animation_keeps_the_early_snapshots_and_ends_at_the_last(run):
