@@ -20,7 +20,7 @@ From the server's CPU time per run in a wave it derives the capacity: how many l
 core serves when they all press Train at once and may wait --wait-budget seconds.
 
 The browsers run on the same machine and take their share of its cores (printed: the server's
-share of the wave's CPU time), so the figures are on the pessimistic side for a real class,
+share of the CPU time that server and browsers used in a wave), so the figures are on the pessimistic side for a real class,
 whose browsers run on the learners' own computers. Needs Chromium (/usr/bin/chromium or
 $CHROMIUM) and the Python playwright package.
 """
@@ -61,10 +61,25 @@ def cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / HZ
 
 
-def all_cpu_s() -> float:
-    """CPU time of the whole machine (user + nice + system), for the server's share."""
-    fields = Path("/proc/stat").read_text().splitlines()[0].split()
-    return (int(fields[1]) + int(fields[2]) + int(fields[3])) / HZ
+def tree_cpu_s(root: int) -> float:
+    """CPU time of `root`'s live descendants, with what their finished children used: this
+    benchmark's browsers and server (not the other work on a shared machine)."""
+    stats = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            stats[int(entry.name)] = (int(fields[1]), sum(int(f) for f in fields[11:15]))
+    tree, grown = {root}, True
+    while grown:
+        grown = False
+        for pid, (ppid, _) in stats.items():
+            if ppid in tree and pid not in tree:
+                tree.add(pid)
+                grown = True
+    return sum(stats[pid][1] for pid in tree - {root} if pid in stats) / HZ
 
 
 def start_server(log: Path) -> tuple[subprocess.Popen, str]:
@@ -131,16 +146,22 @@ def finished(page) -> bool:
 
 
 def press_train_and_wait(pages: list) -> tuple[float, float, list[float]]:
-    """All pages press Train; returns (seconds from the first click until the last page is
-    finished and at rest, the spread of the clicks, each page's time from its click)."""
+    """All pages press Train (Train again) at once: a click in each page's script, no waiting
+    in between. Returns (seconds from the first click until the last page is finished and at
+    rest, the spread of the clicks, each page's time from its click). A page counts as done
+    only once it has been seen not finished after its click (a run started)."""
     clicks = []
     for page in pages:
-        page.locator(".st-key-lab_train button").first.click()
+        page.evaluate("document.querySelector('.st-key-lab_train button').click()")
         clicks.append(time.perf_counter())
-    done: dict[int, float] = {}
+    started, done = set(), {}
     while len(done) < len(pages):
         for i, page in enumerate(pages):
-            if i not in done and page.locator(AT_REST).count() and finished(page):
+            if i in done:
+                continue
+            if not finished(page):
+                started.add(i)
+            elif i in started and page.locator(AT_REST).count():
                 done[i] = time.perf_counter()
         time.sleep(0.05)
     return (max(done.values()) - clicks[0], clicks[-1] - clicks[0],
@@ -162,6 +183,9 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3, help="runs of the learner alone")
     parser.add_argument("--settle", type=float, default=5.0,
                         help="seconds after the tabs close before the last memory reading")
+    parser.add_argument("--wait-ttl", action="store_true",
+                        help="also read the memory after server.disconnectedSessionTTL + 5 s, "
+                        "when Streamlit may have dropped the closed tabs' sessions")
     parser.add_argument("--wait-budget", type=float, default=10.0,
                         help="seconds a learner may wait for a run, for the capacity figure")
     args = parser.parse_args()
@@ -169,6 +193,7 @@ def main() -> None:
         sys.exit("no Chromium found (install Debian's chromium, or set CHROMIUM=...)")
     from playwright.sync_api import sync_playwright
 
+    os.chdir(ROOT)                   # .streamlit/config.toml, as the server reads it
     path = "/lab" + (f"?steps={args.steps}" if args.steps else "")
     log = Path(tempfile.gettempdir()) / f"bench_classroom_{os.getpid()}.log"
     load_before = os.getloadavg()
@@ -198,16 +223,21 @@ def main() -> None:
                 pages = open_learners(browser, url + path, args.learners)
                 poller = HealthPoller(url)
                 poller.start()
-                c, machine = cpu_s(pid), all_cpu_s()
+                c, ours = cpu_s(pid), tree_cpu_s(os.getpid())
                 wall, spread, each = press_train_and_wait(pages)
-                server_cpu, machine_cpu = cpu_s(pid) - c, all_cpu_s() - machine
+                server_cpu, ours = cpu_s(pid) - c, tree_cpu_s(os.getpid()) - ours
                 lat = poller.stop()
                 rss[f"after wave {w}"] = rss_mb(pid)
                 waves.append(dict(wall=wall, spread=spread, each=each, cpu=server_cpu,
-                                  machine=machine_cpu, lat=lat))
+                                  ours=ours, lat=lat))
                 close(pages)
             time.sleep(args.settle)
             rss[f"tabs closed + {args.settle:g} s"] = rss_mb(pid)
+            if args.wait_ttl:
+                from streamlit import config
+                ttl = config.get_option("server.disconnectedSessionTTL") + 5
+                time.sleep(max(0.0, ttl - args.settle))
+                rss[f"tabs closed + {ttl:g} s"] = rss_mb(pid)
             browser.close()
     finally:
         server.terminate()
@@ -237,7 +267,8 @@ def main() -> None:
         print(f"  server CPU per run            {wave['cpu'] / n:6.2f} s   "
               f"({wave['cpu'] / n / c1:.2f}× alone); the server used "
               f"{wave['cpu'] / wave['wall']:.2f} cores on average, "
-              f"{100 * wave['cpu'] / max(wave['machine'], 1e-9):.0f}% of the machine's CPU time")
+              f"{100 * wave['cpu'] / max(wave['ours'], 1e-9):.0f}% of the CPU time of server + "
+              "browsers")
         print(f"  health latency                median {1000 * statistics.median(lat):.0f} ms, "
               f"p95 {1000 * p95:.0f} ms, max {1000 * max(lat):.0f} ms "
               f"({max(lat) / max(statistics.median(idle_lat), 1e-9):.0f}× idle median; "

@@ -206,7 +206,7 @@ def draw(run: Run, live: bool, n: int) -> None:
 if ss.lab_running and not run.done:
     pacer, start, start_step, last_call = views.UpdatePacer(0.45, 0.2), time.perf_counter(), run.step, 0.0
     finished = False
-    with ui.friendly_errors("training"):
+    with ui.friendly_errors("training"), ui.training_slot(alerts):
         while not run.done:
             run.advance()
             now = time.perf_counter()

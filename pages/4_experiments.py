@@ -77,7 +77,7 @@ def run(c: SweepConfig):
             bar.progress(min(1.0, fraction), text=f"{what.capitalize()}… {fraction:.0%}")
 
     result = None
-    with ui.friendly_errors("this experiment"):
+    with ui.friendly_errors("this experiment"), ui.training_slot(st.empty()):
         result = training.run_sweep(c, progress=progress)
         stored(cache_key(c), _result=result)
     bar.empty()
