@@ -75,9 +75,12 @@ class LocalCluster:
 
     def start(self, timeout: float = 120) -> "LocalCluster":
         workdir = ["--workdir", str(self.workdir)] if self.workdir else []
+        # every learner of a replica trains at once here (these tests are about where sessions
+        # go, not about the fair-sharing queue, which ui.training_slot adds beyond 2 per core)
+        env = {**os.environ, "BN_LAB_MAX_TRAININGS": "16"}
         self.proc = subprocess.Popen(
             [str(LOCAL_CLUSTER), str(self.replicas), str(self.port), *workdir], cwd=ROOT,
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
         self.started[self.proc.pid] = start_time(self.proc.pid)
         threading.Thread(target=self._read, daemon=True).start()
         deadline = time.monotonic() + timeout
