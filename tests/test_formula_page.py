@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from bn_core.lesson_formula import EPS_CHOICES, UPSTREAM, FormulaConfig, make_batch
+from bn_core.formula.config import EPS_CHOICES, UPSTREAM, FormulaConfig
+from bn_core.formula.lesson import make_batch
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGE = "pages/2_formula.py"

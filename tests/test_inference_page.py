@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from bn_core import lesson_inference as li
+from bn_core.inference.config import WIDTH, InferenceConfig
+from bn_core.inference.lesson import METHODS, inference_lesson
+from bn_core.inference.training import train_network
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGE = "pages/3_inference.py"
@@ -43,7 +45,7 @@ def test_defaults_train_and_show_every_section():
     assert f"n_B/(n_B−1) = **{n_b / (n_b - 1):.4f}**" in text
     assert "With batches of 2, the network scores" in text
     accuracy = next(d.value for d in at.dataframe if "test accuracy" in d.value.columns
-                    and len(d.value) == len(li.METHODS))
+                    and len(d.value) == len(METHODS))
     assert accuracy["test accuracy"].between(0.8, 1.0).all()      # a trained digits classifier
     assert len(at.get("plotly_chart")) == 2
     codes = " ".join(c.value for c in at.code)
@@ -57,7 +59,7 @@ def test_display_controls_at_their_extremes():
     for kind, key, value in [
         ("select_slider", "inference_momentum", None), ("select_slider", "inference_momentum", 0.0),
         ("select_slider", "inference_momentum", 1.0), ("radio", "inference_layer", 1),
-        ("slider", "inference_unit", li.WIDTH), ("number_input", "inference_example", 359),
+        ("slider", "inference_unit", WIDTH), ("number_input", "inference_example", 359),
         ("number_input", "inference_example", 0),
     ]:
         getattr(at, kind)(key=key).set_value(value).run()
@@ -91,8 +93,8 @@ def test_the_url_presets_and_bad_values_are_reported():
 
 def test_the_page_explains_the_m_2_contradiction_and_shows_the_layer_by_layer_remedy():
     at = open_page({"batch_size": "2", "steps": "200"})
-    config = li.InferenceConfig(batch_size=2, steps=200)
-    lesson = li.inference_lesson(li.train_network(config.train_config()), config)
+    config = InferenceConfig(batch_size=2, steps=200)
+    lesson = inference_lesson(train_network(config.train_config()), config)
     r2 = lesson.notes["ratios"].loc[2]
     assert "Deeper layers: why Algorithm 2 overshoots, and the remedy" in [s.value for s in at.subheader]
     text = markdown(at)
@@ -103,7 +105,7 @@ def test_the_page_explains_the_m_2_contradiction_and_shows_the_layer_by_layer_re
     assert f"test accuracy **{lesson.notes['acc_layerwise']:.1%}**" in text
     assert "batch-normalization-notes.txt" in text                       # the notes, cited
     accuracy = next(d.value for d in at.dataframe if "test accuracy" in d.value.columns
-                    and len(d.value) == len(li.METHODS))
-    assert accuracy.loc[li.METHODS["layerwise"], "test accuracy"] == pytest.approx(
+                    and len(d.value) == len(METHODS))
+    assert accuracy.loc[METHODS["layerwise"], "test accuracy"] == pytest.approx(
         lesson.notes["acc_layerwise"])
     assert "keras/src/layers/normalization/batch_normalization.py" in " ".join(c.value for c in at.caption)

@@ -4,7 +4,8 @@ it, and the key numbers (computed here by the core) appear; no exception. Screen
 import pytest
 from playwright.sync_api import expect
 
-from bn_core import lesson_formula as lf
+from bn_core.formula.config import FormulaConfig
+from bn_core.formula.lesson import formula_lesson
 from bn_core.data import load_dataset
 from tests.browser.conftest import assert_no_exception, wait_idle
 
@@ -35,7 +36,7 @@ def test_formula_page_in_browser(lesson_page, app_url, tmp_path):
     wait_idle(page)
     page.get_by_role("heading", name="The formula: one mini-batch through BN").wait_for()
     assert_no_exception(page)
-    default = lf.formula_lesson(lf.FormulaConfig())
+    default = formula_lesson(FormulaConfig())
     text = main_text(page)
     assert f"Your feature 1 has σ²_B = {default.xvar[0]:.3g}" in text
     assert f"the largest |y − x| in this batch is {max(default.identity_error):.3g}" in text
@@ -45,7 +46,7 @@ def test_formula_page_in_browser(lesson_page, app_url, tmp_path):
     page.locator("[data-testid='stCheckbox']", has_text="Constant feature 1").click()
     wait_for_text(page, "Your feature 1 is nearly constant")
     assert_no_exception(page)
-    constant = lf.formula_lesson(lf.FormulaConfig(constant=True))
+    constant = formula_lesson(FormulaConfig(constant=True))
     text = main_text(page)
     assert f"σ²_B = {constant.xvar[0]:.3g}" in text
     assert "constant=true" in page.url

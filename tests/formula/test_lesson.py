@@ -1,4 +1,4 @@
-"""The formula lesson's core (`bn_core.lesson_formula`) against independent references.
+"""The formula lesson's computation (`bn_core.formula.lesson`) against independent references.
 
 References: Algorithm 1 written out in numpy in this file, torch autograd in float64 for the
 gradients, and the closed forms the lesson states (gain 1/√(σ²_B+ε), Σ dx·x̂ = ε/(σ²_B+ε)·…).
@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 import torch
 
-from bn_core import lesson_formula as lf
-from bn_core.lesson_formula import FormulaConfig, formula_lesson, make_batch
+from bn_core.formula import lesson as lf
+from bn_core.formula.config import FormulaConfig
+from bn_core.formula.lesson import formula_lesson, make_batch
 
 
 def direct(x, gamma, beta, eps):
@@ -249,43 +250,3 @@ def test_summary_and_gradient_tables_hold_the_lesson_numbers():
     frame = lesson.batch_frame(lesson.x, extra={"μ_B": lesson.xmean})
     assert frame.shape == (9, 3) and list(frame.index)[-1] == "μ_B"
     np.testing.assert_allclose(frame.loc["μ_B"], lesson.xmean)
-
-
-# ------------------------------------------------------------------ config and figures
-
-def test_config_checks_and_url_round_trip():
-    config = FormulaConfig(batch_size=2, eps=0.0, constant=True, spread=0.0, gamma=-1.5,
-                           upstream="first", features=4, feature=3)
-    query = config.to_query()
-    assert all(isinstance(v, str) for v in query.values())
-    back, problems = FormulaConfig.from_query(query)
-    assert back == config and problems == []
-    assert FormulaConfig().to_query() == {}
-    parsed, problems = FormulaConfig.from_query({"eps": "2e-5", "batch_size": "40", "constant": "maybe",
-                                                 "colour": "red", "scale": "10"})
-    assert parsed == FormulaConfig(scale=10.0)
-    assert [p.split(":")[0] for p in problems] == ["colour", "batch_size", "constant", "eps"]
-    # checked in field order: features before the feature that must not exceed it
-    parsed, problems = FormulaConfig.from_query({"feature": "3", "features": "2"})
-    assert parsed.features == 2 and parsed.feature == 1
-    assert problems == ["feature: expected a feature from 1 to 2, got 3; using 1"]
-    with pytest.raises(ValueError, match="^feature: expected a feature from 1 to 2"):
-        FormulaConfig(features=2, feature=3)
-    with pytest.raises(ValueError, match="^eps: expected one of"):
-        FormulaConfig(eps=2e-5)
-
-
-def test_latex_and_text_formats():
-    assert lf.latex_eps(0.0) == "0" and lf.latex_eps(1e-5) == "10^{-5}" and lf.latex_eps(1.0) == "1"
-    assert lf.format_eps(0.0) == "0" and lf.format_eps(1e-3) == "0.001"
-
-
-@pytest.mark.parametrize("config", [FormulaConfig(), FormulaConfig(eps=0.0, constant=True, spread=0.0, batch_size=2)])
-def test_figures_build(config):
-    lesson = formula_lesson(config)
-    fig = lf.step_figure(lesson.xc, lesson.xhat, "x − μ_B", "x̂", [-1.0, 1.0])
-    assert len(fig.data) == 4                     # dots and means, per panel
-    fig = lf.epsilon_figure(lesson.eps_study, config.eps, lesson.eps_reference)
-    assert len(fig.data) == config.features + 2
-    fig = lf.paths_figure(lesson, 2)
-    assert [t.name for t in fig.data] == ["direct (through x̂)", "through μ_B", "through σ²_B", "dx (total)"]
