@@ -5,8 +5,8 @@ loss, the running averages.
 The engine (`bn_core.engine`) works on small arrays, (K, N, D) = (networks, examples, units),
 where numpy spends more time starting each of its dozen operations than computing them. Each
 function here does the same arithmetic in one call, two or three passes over the data, compiled
-once by numba (and cached on disk, next to this file): BN's forward and backward are 3–5× faster
-than the numpy version on these sizes. The formulas (the paper's Algorithm 1 and its gradient):
+once by numba (and cached on disk, next to this file): on these sizes several times faster than
+the numpy twin. The formulas (the paper's Algorithm 1 and its gradient):
 
     forward   xmean = Σ_i x_i / N          xvar = Σ_i (x_i − xmean)² / N     (biased)
               inv   = 1 / √(xvar + eps)     xhat = (x − xmean) · inv          y = gamma · xhat + beta

@@ -34,7 +34,7 @@ from bn_core.records import (NETWORK_LABELS, PROBE_SIZE, Divergence, History, Sn
                              fixed_edges, layer_records)
 
 __all__ = ["TrainConfig", "Run", "BatchOrder", "NETWORK_LABELS", "network_placements",
-           "snapshot_steps", "parse_field"]
+           "snapshot_steps"]
 
 PLACEMENT_CHOICES = ("before", "after", "both", "none")
 DATASET_LABELS = {"digits": "8×8 digits (bundled)", "mnist": "MNIST, 5,000 28×28 digits",
@@ -48,30 +48,6 @@ def network_placements(placement: str) -> list[str]:
 
 
 # ----------------------------------------------------------------------------- config
-
-def _parse_optional_float(text: str) -> float | None:
-    return None if text.strip().lower() in ("none", "", "default", "null") else float(text)
-
-
-def parse_field(name: str, ftype: str, text, optional: tuple[str, ...] = ()) -> object:
-    """One config value from its URL text, by the field's annotation `ftype` ('int', 'float'…);
-    the fields in `optional` also take 'none'. Raises ValueError naming the field."""
-    text = str(text).strip()
-    try:
-        if name in optional:
-            return _parse_optional_float(text)
-        if "int" in ftype:
-            number = float(text)
-            if not number.is_integer():
-                raise ValueError
-            return int(number)
-        if "float" in ftype:
-            return float(text)
-    except ValueError:
-        kind = "a whole number" if "int" in ftype else "a number"
-        raise ValueError(f"{name}: expected {kind}, got {text!r}") from None
-    return text.lower()
-
 
 def _lr_label(v) -> str:
     return f"{v:g}"
