@@ -82,12 +82,15 @@ def _peaks(history: History, unit: int) -> list[float]:
     peaks = np.zeros((L, 2))
     start = LATE_FROM * history.config.steps
     late = [f for f in history.frames if all(s.step >= start for s in f.values())]
-    for frame in late if len(late) > 1 else history.frames:
-        for snap in frame.values():
-            if snap.divergence is None:
-                for l, rec in enumerate(snap.layers):
-                    for b, counts in enumerate((rec.hist, rec.unit_hists[unit])):
-                        peaks[l, b] = max(peaks[l, b], float(_percent(counts).max(initial=0)))
+    snaps = [s for f in (late if len(late) > 1 else history.frames) for s in f.values()
+             if s.divergence is None]
+    for l in range(L):
+        for b, counts in enumerate((np.array([s.layers[l].hist for s in snaps]),
+                                    np.array([s.layers[l].unit_hists[unit] for s in snaps]))):
+            if counts.size:                                   # (snapshots, bins)
+                totals = counts.sum(1, keepdims=True)
+                share = 100 * counts.max(1, keepdims=True) / np.where(totals, totals, 1)
+                peaks[l, b] = float(share.max())
     return [float(p) or 10.0 for p in peaks.ravel()]
 
 

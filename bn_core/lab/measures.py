@@ -132,6 +132,11 @@ def shift_rates(history: History, network: str, layer: int) -> tuple[np.ndarray,
     with np.errstate(all="ignore"):
         shift = np.sqrt(np.diff(mean, axis=0) ** 2 + np.diff(std, axis=0) ** 2) / std[1:]
         shift = np.where(std[1:] > 0, shift, np.nan)                          # (T − 1, W)
-        typical = np.nanmedian(shift, axis=1) if shift.size else shift[:, 0]
+        if not shift.size:
+            typical = shift[:, 0]
+        elif np.isnan(shift).any():
+            typical = np.nanmedian(shift, axis=1)     # units with std 0 left out (slow: rare)
+        else:
+            typical = np.median(shift, axis=1)
     rates = 100.0 * typical / np.diff(steps)
     return steps[1:], rates
