@@ -1,7 +1,8 @@
 """Benchmark of live_chart.py against st.plotly_chart, measured in Chromium: prints figures and
 ratios, asserts nothing.
 
-    python benchmarks/bench_live_chart.py                   # synthetic + lab figures (~5 minutes)
+    python benchmarks/bench_live_chart.py                   # synthetic + lab figures (~10 minutes)
+    python benchmarks/bench_live_chart.py --viewport laptop  # 1366 × 768: charts off screen wait
     python benchmarks/bench_live_chart.py --figs synthetic --repeats 2
 
 One `streamlit run` of tests/browser/apps/live_chart_demo.py and one headless Chromium (the test
@@ -11,11 +12,12 @@ charts in a loop inside one script run, every --interval seconds, either with li
 time (mode=plotly, the lab's way today). Modes alternate, --repeats times; medians.
   figs=synthetic   tests/browser/apps/live_chart_figures.py, --updates updates
   figs=lab         bn_core's five live views of a real 10,000-step training run
-                   (TrainConfig(steps=10_000), 4 record intervals between updates)
+                   (TrainConfig(steps=10_000), 4 record intervals between updates), and
+                   mode=none (the same loop, figures built but not drawn) for the display cost
 Measured, while the loop runs:
   shown/s          per chart: animation frames in which that chart's plot was redrawn (a new
                    plot <div> appeared in its box, or its plot emitted plotly_afterplot), per
-                   second;
+                   second ("on screen": the charts inside the viewport when the loop starts);
                    the issue's target is ≥ 4 for every chart on screen. The viewport is tall
                    enough to show all five charts (--viewport laptop: 1366 × 768, where charts
                    off screen are not drawn by either way, and only the visible ones count).
@@ -56,7 +58,10 @@ OBSERVE = """() => {
   const B = window.__bench = {on: false, counts: {}, longest: 0};
   const boxes = [...document.querySelectorAll('[class*="st-key-box_"]')].map(box => ({box,
       name: [...box.classList].find(c => c.startsWith('st-key-box_')).slice(11), gd: null}));
-  for (const b of boxes) B.counts[b.name] = {dirty: false, n: 0};
+  for (const b of boxes) {
+    const r = b.box.getBoundingClientRect();
+    B.counts[b.name] = {dirty: false, n: 0, onScreen: r.top < innerHeight && r.bottom > 0};
+  }
   const tick = () => {
     for (const b of boxes) {
       const c = B.counts[b.name];
@@ -72,8 +77,9 @@ OBSERVE = """() => {
     requestAnimationFrame(tick);
   };
   requestAnimationFrame(tick);
-  new PerformanceObserver((l) => { for (const e of l.getEntries()) if (B.on) B.longest = Math.max(B.longest, e.duration); })
-    .observe({type: 'longtask'});
+  new PerformanceObserver((l) => {
+    for (const e of l.getEntries()) if (B.on) B.longest = Math.max(B.longest, e.duration);
+  }).observe({type: 'longtask'});
 }"""
 
 
@@ -123,8 +129,9 @@ def one_run(browser, url: str, mode: str, figs: str, args, pause: bool = False) 
     query = f"mode={mode}&figs={figs}&updates={args.updates}&interval={args.interval}"
     page.goto(f"{url}/?{query}")
     idle(page)
-    page.wait_for_function("() => document.querySelectorAll('.main-svg').length >= 1",
-                           timeout=60_000)
+    if mode != "none":
+        page.wait_for_function("() => document.querySelectorAll('.main-svg').length >= 1",
+                               timeout=60_000)
     page.wait_for_timeout(1000)
     page.evaluate(OBSERVE)
     cdp = context.new_cdp_session(page)
@@ -158,8 +165,13 @@ def one_run(browser, url: str, mode: str, figs: str, args, pause: bool = False) 
     n_updates = stats["updates"] * stats["charts"]
     loop = stats["loop_s"]
     shown = {name: c["n"] / loop for name, c in sorted(bench["counts"].items())}
+    on_screen = [name for name, c in bench["counts"].items() if c["onScreen"]]
+    if mode == "none":
+        context.close()
+        return {"mode": mode, "loop_s": loop, "updates": stats["updates"],
+                "browser_ms": 1e3 * (after["TaskDuration"] - before["TaskDuration"]) / n_updates}
     out.update(
-        loop_s=loop, updates=stats["updates"], shown=shown,
+        loop_s=loop, updates=stats["updates"], shown=shown, on_screen=on_screen,
         kb_per_update=received["bytes"] / n_updates / 1e3,
         browser_ms=1e3 * (after["TaskDuration"] - before["TaskDuration"]) / n_updates,
         script_ms=1e3 * (after["ScriptDuration"] - before["ScriptDuration"]) / n_updates,
@@ -179,7 +191,7 @@ def med(values):
 
 
 def report(figs: str, runs: dict, pauses: dict) -> None:
-    live, base = runs["live"], runs["plotly"]
+    live, base, none = runs["live"], runs["plotly"], runs.get("none")
     names = sorted(live[0]["shown"])
     print(f"\n== figs={figs}: {len(live)} runs per mode, "
           f"{live[0]['updates']} updates of {len(names)} charts per run (medians) ==")
@@ -187,22 +199,30 @@ def report(figs: str, runs: dict, pauses: dict) -> None:
 
     def row(label, f, fmt="{:.2f}"):
         a, b = med([f(r) for r in live]), med([f(r) for r in base])
-        print(f"{label:28}{fmt.format(a):>12}{fmt.format(b):>14}{a / b if b else float('nan'):>8.2f}")
+        ratio = a / b if b else float("nan")
+        print(f"{label:28}{fmt.format(a):>12}{fmt.format(b):>14}{ratio:>8.2f}")
 
     for name in names:
         row(f"shown/s {name}", lambda r, n=name: r["shown"].get(n, 0.0))
     row("shown/s slowest chart", lambda r: min(r["shown"].values()))
+    if any(len(r["on_screen"]) < len(names) for r in live):
+        row("shown/s slowest on screen", lambda r: min(r["shown"][n] for n in r["on_screen"]))
     row("updates sent/s per chart", lambda r: r["updates"] / r["loop_s"])
+    if none:
+        rate = med([r["updates"] / r["loop_s"] for r in none])
+        cost = [1 - med([r["updates"] / r["loop_s"] for r in rs]) / rate for rs in (live, base)]
+        print(f"{'display cost (vs no charts)':28}{cost[0]:>12.0%}{cost[1]:>14.0%}"
+              f"   (the loop without charts: {rate:.2f} updates/s)")
     row("KB per chart update", lambda r: r["kb_per_update"])
     row("browser ms per chart update", lambda r: r["browser_ms"])
     row("  of which script ms", lambda r: r["script_ms"])
     row("longest browser task ms", lambda r: r["longest_ms"], "{:.0f}")
     row("server ms per chart update", lambda r: r["server_ms"])
     if pauses.get("live") and pauses.get("plotly"):
-        row_p = (med(pauses["live"]), med(pauses["plotly"]))
-        print(f"{'pause click → callback s':28}{row_p[0]:>12.3f}{row_p[1]:>14.3f}"
-              f"{row_p[0] / row_p[1]:>8.2f}   (each: {', '.join(f'{p:.2f}' for p in pauses['live'])}"
-              f" | {', '.join(f'{p:.2f}' for p in pauses['plotly'])})")
+        a, b = med(pauses["live"]), med(pauses["plotly"])
+        each = " | ".join(", ".join(f"{p:.2f}" for p in pauses[m]) for m in ("live", "plotly"))
+        print(f"{'pause click → callback s':28}{a:>12.3f}{b:>14.3f}{a / b:>8.2f}"
+              f"   (each: {each})")
     draws = sorted(d for r in live for d in r["draw_ms"])
     if draws:
         print(f"live_chart: plotly.js loaded {live[0]['plotly_loads']}× per page; one chart draw "
@@ -220,9 +240,9 @@ def main() -> None:
     ap.add_argument("--viewport", choices=list(VIEWPORTS), default="tall")
     ap.add_argument("--pauses", type=int, default=2, help="Pause measurements per mode")
     args = ap.parse_args()
-    from playwright.sync_api import sync_playwright
-
     import socket
+
+    from playwright.sync_api import sync_playwright
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -237,9 +257,10 @@ def main() -> None:
             one_run(browser, url, "live", "synthetic", args)          # warm up both ways
             one_run(browser, url, "plotly", "synthetic", args)
             for figs in (["synthetic", "lab"] if args.figs == "both" else [args.figs]):
-                runs = {"live": [], "plotly": []}
+                modes = ("live", "plotly", "none") if figs == "lab" else ("live", "plotly")
+                runs = {mode: [] for mode in modes}
                 for r in range(args.repeats):
-                    for mode in (("live", "plotly") if r % 2 == 0 else ("plotly", "live")):
+                    for mode in (modes if r % 2 == 0 else modes[::-1]):
                         runs[mode].append(one_run(browser, url, mode, figs, args))
                 pauses = {"live": [], "plotly": []}
                 if figs == "synthetic":

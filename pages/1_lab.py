@@ -4,7 +4,8 @@ Controls (the knobs of bn_core.trainer.TrainConfig, also the URL) → bn_core.tr
 st.session_state so that Pause, Step and leaving the page keep it (coming back shows it paused)
 → its History → bn_core.lab (reading, figures) → here. The training loop runs in the script
 thread; a click on any button stops it at its next st.* call (the progress bar is updated at
-least every 0.15 s). While training, the charts are redrawn in turns (bn_core.lab.views).
+least every 0.15 s). While training, every chart is updated in place several times a second
+(live_chart: only what changed goes to the browser).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from urllib.parse import urlencode
 import streamlit as st
 
 import ui
+from live_chart import live_batch, live_chart
 
 ui.page_setup("Covariate-shift lab")
 
@@ -196,15 +198,16 @@ def draw(run: Run, live: bool, n: int) -> None:
         st.markdown("\n".join(f"- {line}" for line in reading.lines))
         if not live and reading.caution:
             st.caption(SANTURKAR_NOTE)
-    figs = (views.live_figures(run.history, layer, unit, log_x, update=n) if live else
-            {v: views.view_figure(v, run.history, layer, unit, log_x, animate=True)
+    figs = (views.live_figures(run.history, layer, unit, log_x, as_dict=True) if live else
+            {v: views.view_figure(v, run.history, layer, unit, log_x, animate=True, as_dict=True)
              for v in views.VIEWS})
-    for name, fig in figs.items():
-        boxes[name].plotly_chart(fig, key=f"lab_{name}_{n}", config={"displaylogo": False})
-
+    with live_batch():                 # drawn in place in the browser: only what changed is sent
+        for name, fig in figs.items():
+            live_chart(fig, key=f"lab_{name}", into=boxes[name], config={"displaylogo": False})
 
 if ss.lab_running and not run.done:
-    pacer, start, start_step, last_call = views.UpdatePacer(0.45, 0.2), time.perf_counter(), run.step, 0.0
+    pacer, start, start_step = views.UpdatePacer(0.2, 0.2), time.perf_counter(), run.step
+    last_call = 0.0
     finished = False
     with ui.friendly_errors("training"), ui.training_slot(alerts):
         while not run.done:

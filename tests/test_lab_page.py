@@ -1,6 +1,7 @@
 """AppTest of the covariate-shift lab (pages/1_lab.py), reached through app.py as a learner would:
 controls, URL, training, Step/Reset/presets, leaving the page, and the failure messages."""
 
+import json
 from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
@@ -23,8 +24,19 @@ def open_lab(**query) -> AppTest:
     return at
 
 
+def mounted(at) -> dict:
+    """The lab's live charts as sent to the browser: view name → the full figure message."""
+    out = {}
+    for e in at.get("bidi_component"):
+        if (e.key or "").startswith("lc-lab_"):
+            msg = json.loads(e.proto.bytes)
+            if msg.get("kind") == "full":
+                out[msg["key"].removeprefix("lab_")] = msg
+    return out
+
+
 def charts(at) -> int:
-    return len(at.get("plotly_chart"))
+    return len(mounted(at))
 
 
 def progress_text(at) -> str:
@@ -279,3 +291,21 @@ def test_a_value_that_is_not_a_value_is_reset_before_the_widget_is_made():
     assert "Learning rate: lr: expected a number, got '2.0'" in notices[0]
     at.run()
     assert not at.warning                                          # said once
+
+
+def test_the_finished_runs_charts_are_the_core_figures():
+    """What the live charts hold at rest is what the core's figure builders (and so the HTML
+    export) draw: the same traces and values."""
+    from bn_core.lab.views import VIEWS, view_figure
+    from live_chart import encode, figure_dict
+
+    at = open_lab(steps="60", depth="2", width="8")
+    at.button(key="lab_train").click().run()
+    assert not at.exception
+    run, sent = at.session_state.lab_run, mounted(at)
+    assert sorted(sent) == sorted(VIEWS)
+    for view in VIEWS:
+        core = json.loads(encode(figure_dict(view_figure(view, run.history, 1, 0, True,
+                                                          animate=True, as_dict=True))))
+        assert sent[view]["data"] == core["data"], view
+        assert len(sent[view].get("frames") or []) == len(core.get("frames") or []), view

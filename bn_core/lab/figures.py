@@ -15,7 +15,9 @@ changes, get as much room as the last thousands; step 0 sits at the left edge (d
 labelled 0). Axes are fixed over the run so that movement is visible: steps span the whole run
 from the start, accuracy 0…1, saturation 0…100 %; the activation-input axes span the run's
 histogram edges (they only grow if a percentile leaves them, up to 10 times). A network that
-diverged is drawn up to its last finite snapshot and marked where it stopped.
+diverged is drawn up to its last finite snapshot and marked where it stopped. Every builder
+returns a plotly go.Figure, or with as_dict=True the same figure as a plain dict (for live
+updates: no validation, see bn_core.style.figure).
 """
 
 from __future__ import annotations
@@ -23,11 +25,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import plotly.graph_objects as go
-
 from bn_core.lab.measures import shift_rates
 from bn_core.records import UNITS_RECORDED, History, network_label
-from bn_core.style import COLORS, arr, axis_id, base_layout, cell, fill, grid, line_mode
+from bn_core.style import COLORS, arr, axis_id, base_layout, cell, figure, fill, grid, line_mode
 
 __all__ = ["curves_figure", "bands_figure", "shift_figure", "health_figure", "step_axis",
            "x_of", "saturation_label", "empty_figure"]
@@ -52,9 +52,9 @@ def step_axis(last: int, log_x: bool, title: bool = True) -> dict:
             "tickvals": ticks, "ticktext": ["0"] + [f"{int(t):,}" for t in ticks[1:]]}
 
 
-def empty_figure(title: str, height: int = 300) -> go.Figure:
-    return go.Figure(layout=base_layout(height, title={"text": title},
-                                        xaxis={"visible": False}, yaxis={"visible": False}))
+def empty_figure(title: str, height: int = 300, as_dict: bool = False):
+    return figure([], base_layout(height, title={"text": title}, xaxis={"visible": False},
+                                  yaxis={"visible": False}), as_dict=as_dict)
 
 
 def saturation_label(activation: str) -> str:
@@ -69,7 +69,7 @@ def _divergence_note(history: History, network: str) -> str | None:
     return None if div is None else f"diverged at step {div.step:,}"
 
 
-def curves_figure(history: History, log_x: bool = True) -> go.Figure:
+def curves_figure(history: History, log_x: bool = True, as_dict: bool = False):
     """Training loss (mean since the previous snapshot) and test accuracy (eval mode)."""
     cfg = history.config
     layout = base_layout(320, **grid(1, 2, hgap=0.09, share_y=None,
@@ -107,7 +107,7 @@ def curves_figure(history: History, log_x: bool = True) -> go.Figure:
     layout["xaxis2"].update(step_axis(cfg.steps, log_x))
     layout["yaxis"].update(range=[0, top])
     layout["yaxis2"].update(range=[0, 1.02], tickformat=".0%")
-    return go.Figure(data=traces, layout=layout)
+    return figure(traces, layout, as_dict=as_dict)
 
 
 def _activation_range(history: History, lows, highs) -> list[float]:
@@ -123,7 +123,7 @@ def _activation_range(history: History, lows, highs) -> list[float]:
 
 
 def bands_figure(history: History, layer: int, unit: int | None = None,
-                 log_x: bool = True) -> go.Figure:
+                 log_x: bool = True, as_dict: bool = False):
     """The 15th, 50th and 85th percentiles of the input z to hidden layer `layer`'s activation
     (0-based) over the probe set, one panel per network, like the paper's Figure 1b, c.
     unit = j (< 16): unit j's values, with dotted lines for the medians over the even and the
@@ -139,6 +139,7 @@ def bands_figure(history: History, layer: int, unit: int | None = None,
                                      col_titles=[network_label(n) for n in nets],
                                      col_colors=[COLORS.get(n) for n in nets]))
     layout["hovermode"] = "x"
+    layout["legend"]["y"], layout["margin"]["b"] = -0.42, 110     # clear of the axis titles
     traces, lows, highs = [], [], []
     for c, net in enumerate(nets):
         snaps = history.snapshots(net)
@@ -184,10 +185,10 @@ def bands_figure(history: History, layer: int, unit: int | None = None,
         layout[f"xaxis{axis_id(c + 1)}"].update(step_axis(cfg.steps, log_x))
     layout["yaxis"].update(range=_activation_range(history, lows, highs),
                            title={"text": "input z to the activation"})
-    return go.Figure(data=traces, layout=layout)
+    return figure(traces, layout, as_dict=as_dict)
 
 
-def shift_figure(history: History, log_x: bool = True) -> go.Figure:
+def shift_figure(history: History, log_x: bool = True, as_dict: bool = False):
     """Per hidden layer (columns), per network: how fast the layer's input distribution is
     moving, the shift rate of `bn_core.lab.measures.shift_rates` (per 100 steps, log scale)."""
     cfg, nets = history.config, history.networks
@@ -195,6 +196,7 @@ def shift_figure(history: History, log_x: bool = True) -> go.Figure:
     layout = base_layout(300, **grid(1, L, hgap=0.03, share_y="row",
                                      col_titles=[f"layer {l + 1}" for l in range(L)]))
     layout["hovermode"] = "x"
+    layout["legend"]["y"], layout["margin"]["b"] = -0.42, 110     # clear of the axis titles
     traces, lo, hi = [], math.inf, 0.0
     for l in range(L):
         for net in nets:
@@ -218,10 +220,10 @@ def shift_figure(history: History, log_x: bool = True) -> go.Figure:
     layout["yaxis"]["title"] = {"text": "shift per 100 steps"}
     for l in range(1, L):
         layout[f"yaxis{axis_id(l + 1)}"]["type"] = "log"
-    return go.Figure(data=traces, layout=layout)
+    return figure(traces, layout, as_dict=as_dict)
 
 
-def health_figure(history: History, log_x: bool = True) -> go.Figure:
+def health_figure(history: History, log_x: bool = True, as_dict: bool = False):
     """Per network (columns): the share of saturated activation inputs over the probe set
     (`saturation_label`) and the norm of each layer's weight gradient ‖∂loss/∂W‖ on the
     training mini-batch (log scale), one line per layer, darker = deeper."""
@@ -272,4 +274,4 @@ def health_figure(history: History, log_x: bool = True) -> go.Figure:
     layout[f"yaxis{axis_id(K + 1)}"].update(grad_axis)
     for c in range(1, K):
         layout[f"yaxis{axis_id(K + c + 1)}"]["type"] = "log"
-    return go.Figure(data=traces, layout=layout)
+    return figure(traces, layout, as_dict=as_dict)

@@ -16,12 +16,11 @@ ones after, always ending at the last; its slider is labelled with the recorded 
 from __future__ import annotations
 
 import numpy as np
-import plotly.graph_objects as go
 
 from bn_core.lab.figures import empty_figure
 from bn_core.lab.measures import LATE_FROM
 from bn_core.records import UNITS_RECORDED, History, network_label
-from bn_core.style import COLORS, arr, axis_id, base_layout, cell, grid
+from bn_core.style import COLORS, arr, axis_id, base_layout, cell, figure, grid
 
 __all__ = ["histogram_figure", "animation_frames", "MAX_ANIMATION_FRAMES"]
 
@@ -95,11 +94,11 @@ def _peaks(history: History, unit: int) -> list[float]:
 
 
 def histogram_figure(history: History, unit: int = 0, animate: bool = False,
-                     max_frames: int = MAX_ANIMATION_FRAMES) -> go.Figure:
+                     max_frames: int = MAX_ANIMATION_FRAMES, as_dict: bool = False):
     """See the module doc. unit: 0-based, one of the first UNITS_RECORDED units."""
     nets, cfg = history.networks, history.config
     if not history.frames or history.edges is None:
-        return empty_figure("no snapshots yet: press Train or Step")
+        return empty_figure("no snapshots yet: press Train or Step", as_dict=as_dict)
     n_units = min(cfg.width, UNITS_RECORDED)
     if not 0 <= unit < n_units:
         raise ValueError(f"unit: expected 0 to {n_units - 1} (the recorded units), got {unit}")
@@ -151,9 +150,8 @@ def histogram_figure(history: History, unit: int = 0, animate: bool = False,
             ya.update(range=[0, 1.08 * peaks[2 * l + block]], ticksuffix="%")
             if c % K:
                 ya["showticklabels"] = False
-    fig = go.Figure(data=traces, layout=layout)
     if not animate:
-        return fig
+        return figure(traces, layout, as_dict=as_dict)
     zeros = np.zeros(len(centres))
     frames = [{"name": str(step_of[i]),
                "data": [{"type": "bar", "y": y if y is not None else zeros}
@@ -164,20 +162,17 @@ def histogram_figure(history: History, unit: int = 0, animate: bool = False,
     still = {"frame": {"duration": 0, "redraw": True}, "transition": {"duration": 0},
              "mode": "immediate"}
     play = {**still, "frame": {"duration": 120, "redraw": True}}
-    fig.update(frames=frames)
-    fig.update_layout(
-        updatemenus=[{"type": "buttons", "direction": "left", "x": 0, "y": 0, "xanchor": "left",
-                      "yanchor": "top", "pad": {"t": 62, "r": 10}, "showactive": False,
-                      "buttons": [{"label": "▶ Play", "method": "animate", "args": [names, play]},
-                                  {"label": "❚❚ Pause", "method": "animate",
-                                   "args": [[None], {**still, "frame": {"duration": 0,
-                                                                        "redraw": False}}]}]}],
-        sliders=[{"active": len(names) - 1, "x": 0.22, "len": 0.78, "y": 0, "yanchor": "top",
-                  "pad": {"t": 30}, "currentvalue": {"prefix": "step ", "font": {"size": 12,
-                                                                                "color": "#333"}},
-                  "font": {"color": "rgba(0,0,0,0)"},   # no tick labels: plotly labels only
-                  "tickwidth": 1,                       # every n-th, which may miss the last
-                  "steps": [{"label": f"{s:,}", "method": "animate", "args": [[str(s)], still]}
-                            for s in step_of]}],
-    )
-    return fig
+    layout["updatemenus"] = [{
+        "type": "buttons", "direction": "left", "x": 0, "y": 0, "xanchor": "left",
+        "yanchor": "top", "pad": {"t": 62, "r": 10}, "showactive": False,
+        "buttons": [{"label": "▶ Play", "method": "animate", "args": [names, play]},
+                    {"label": "❚❚ Pause", "method": "animate",
+                     "args": [[None], {**still, "frame": {"duration": 0, "redraw": False}}]}]}]
+    layout["sliders"] = [{
+        "active": len(names) - 1, "x": 0.22, "len": 0.78, "y": 0, "yanchor": "top",
+        "pad": {"t": 30}, "currentvalue": {"prefix": "step ", "font": {"size": 12, "color": "#333"}},
+        "font": {"color": "rgba(0,0,0,0)"},      # no tick labels: plotly labels only every n-th,
+        "tickwidth": 1,                          # which may miss the last
+        "steps": [{"label": f"{s:,}", "method": "animate", "args": [[str(s)], still]}
+                  for s in step_of]}]
+    return figure(traces, layout, frames, as_dict=as_dict)

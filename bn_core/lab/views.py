@@ -12,7 +12,6 @@ from __future__ import annotations
 import math
 import time
 
-import plotly.graph_objects as go
 
 from bn_core.lab.figures import (bands_figure, curves_figure, health_figure, saturation_label,
                                  shift_figure)
@@ -22,10 +21,9 @@ from bn_core.records import History
 __all__ = ["VIEWS", "LIVE_SCHEDULE", "view_figure", "live_figures", "UpdatePacer", "sections"]
 
 VIEWS = ("curves", "unit", "layer", "shift", "histograms", "health")
-# Streamlit draws a changed plotly figure from scratch (a new chart each time), 0.1–0.3 s per
-# chart in a slow computer's browser, and a browser busy drawing answers a click (Pause) late.
-# So each live update sends one view: the Figure-1 pair (curves, one unit) every third update,
-# the others every twelfth.
+# The lab redraws every view at each live update (pages/1_lab.py, through live_chart, which sends
+# only what changed). LIVE_SCHEDULE is the lighter path for st.plotly_chart, which rebuilds a
+# chart from scratch at every change: one view per update, the Figure-1 pair most often.
 LIVE_SCHEDULE = [("curves",), ("unit",), ("layer",), ("curves",), ("unit",), ("shift",),
                  ("curves",), ("unit",), ("histograms",), ("curves",), ("unit",), ("health",)]
 
@@ -71,28 +69,30 @@ def sections(activation: str, layer: int, unit: int) -> dict[str, tuple[str, str
 
 
 def view_figure(name: str, history: History, layer: int, unit: int, log_x: bool = True,
-                animate: bool = False) -> go.Figure:
-    """One of the lab's views by name (see VIEWS); layer and unit 0-based."""
+                animate: bool = False, as_dict: bool = False):
+    """One of the lab's views by name (see VIEWS); layer and unit 0-based; a go.Figure, or a
+    plain dict with as_dict=True (bn_core.style.figure)."""
     if name == "curves":
-        return curves_figure(history, log_x)
+        return curves_figure(history, log_x, as_dict=as_dict)
     if name == "unit":
-        return bands_figure(history, layer, unit, log_x)
+        return bands_figure(history, layer, unit, log_x, as_dict=as_dict)
     if name == "layer":
-        return bands_figure(history, layer, None, log_x)
+        return bands_figure(history, layer, None, log_x, as_dict=as_dict)
     if name == "shift":
-        return shift_figure(history, log_x)
+        return shift_figure(history, log_x, as_dict=as_dict)
     if name == "histograms":
-        return histogram_figure(history, unit, animate=animate)
+        return histogram_figure(history, unit, animate=animate, as_dict=as_dict)
     if name == "health":
-        return health_figure(history, log_x)
+        return health_figure(history, log_x, as_dict=as_dict)
     raise ValueError(f"name: expected one of {', '.join(VIEWS)}, got {name!r}")
 
 
 def live_figures(history: History, layer: int, unit: int, log_x: bool = True,
-                 update: int | None = None) -> dict[str, go.Figure]:
+                 update: int | None = None, as_dict: bool = False) -> dict:
     """update=None: all views; update=n: the view(s) of the n-th live update (LIVE_SCHEDULE)."""
     names = VIEWS if update is None else LIVE_SCHEDULE[update % len(LIVE_SCHEDULE)]
-    return {name: view_figure(name, history, layer, unit, log_x) for name in names}
+    return {name: view_figure(name, history, layer, unit, log_x, as_dict=as_dict)
+            for name in names}
 
 
 class UpdatePacer:

@@ -34,7 +34,7 @@ def test_lab_trains_from_a_shared_link(page, app_url, tmp_path):
                     "5 · Histograms of every layer", "6 · Saturation and gradients, per layer"]:
         page.get_by_role("heading", name=heading).scroll_into_view_if_needed()
         page.wait_for_timeout(400)
-    charts = page.locator("[data-testid='stPlotlyChart']")
+    charts = page.locator(".bn-live-chart")
     charts.last.wait_for(timeout=60_000)
     assert charts.count() == 6
     page.get_by_role("heading", name="5 · Histograms of every layer").scroll_into_view_if_needed()
@@ -77,7 +77,7 @@ def test_leaving_mid_training_and_coming_back_shows_the_run_paused(page, app_url
     assert page.get_by_text("Test accuracy at the last snapshot").is_visible()   # the reading
     page.screenshot(path=str(tmp_path / "2_back_paused.png"))
     page.get_by_role("heading", name="1 · Loss and test accuracy").scroll_into_view_if_needed()
-    page.locator("[data-testid='stPlotlyChart']").first.wait_for(timeout=30_000)   # the charts
+    page.locator(".bn-live-chart").first.wait_for(timeout=30_000)   # the charts
     page.screenshot(path=str(tmp_path / "2_back_paused_charts.png"))
     assert_no_exception(page)
     page.get_by_role("heading", name="Covariate-shift lab").scroll_into_view_if_needed()
@@ -98,8 +98,8 @@ def test_leaving_mid_training_and_coming_back_shows_the_run_paused(page, app_url
 def charts_drawn(page, at_least: int = 1) -> None:
     page.get_by_role("heading", name="1 · Loss and test accuracy").scroll_into_view_if_needed()
     page.wait_for_timeout(300)
-    page.locator("[data-testid='stPlotlyChart']").first.wait_for(timeout=60_000)
-    assert page.locator("[data-testid='stPlotlyChart']").count() >= at_least
+    page.locator(".bn-live-chart").first.wait_for(timeout=60_000)
+    assert page.locator(".bn-live-chart").count() >= at_least
 
 
 def press_slider(page, key: str, keys: list[str], wait: bool = True) -> None:
@@ -196,3 +196,37 @@ def test_the_lab_works_with_every_outside_request_blocked(browser, app_url, tmp_
     assert not [u for u in failed if u.startswith(app_url)], failed
     assert not outside, f"the page asked the outside world for {outside}"
     context.close()
+
+
+def test_every_chart_on_screen_updates_in_place_while_training(page, app_url, tmp_path):
+    """Live means live: while a run trains, the charts in view are redrawn in place many times
+    (the same chart element, Plotly.react / extendTraces), not re-created."""
+    page.goto(f"{app_url}/lab?steps=20000")
+    wait_idle(page)
+    charts_drawn(page, at_least=1)
+    page.locator(".st-key-lab_train button").first.click()
+    page.get_by_text(re.compile(r"steps/s")).first.wait_for(timeout=60_000)
+    page.evaluate("""() => document.querySelector('.bn-live-chart')
+        .scrollIntoView({block: 'start'})""")                   # the first charts in view
+    page.wait_for_timeout(1000)
+    nodes = page.evaluate("[...document.querySelectorAll('.bn-live-chart')].map(n => n.dataset.key)")
+
+    def draws():
+        return page.evaluate("""() => Object.fromEntries([...window.__bnLiveChart.charts.values()]
+            .map(c => [c.key, c.stats.draws]))""")
+
+    before = draws()
+    page.wait_for_timeout(4000)
+    after = draws()
+    visible = page.evaluate("""() => [...window.__bnLiveChart.charts.values()].filter(c => {
+        const r = c.node.getBoundingClientRect();
+        return r.height > 0 && r.bottom > 0 && r.top < window.innerHeight; }).map(c => c.key)""")
+    page.screenshot(path=str(tmp_path / "live.png"))
+    page.get_by_role("button", name="Pause").click()
+    wait_idle(page)
+    assert visible, "no chart in view"
+    for key in visible:
+        assert after[key] - before.get(key, 0) >= 3, (key, before, after)
+    again = page.evaluate("[...document.querySelectorAll('.bn-live-chart')].map(n => n.dataset.key)")
+    assert again == nodes                                     # the same elements, kept
+    assert_no_exception(page)

@@ -1,0 +1,202 @@
+"""live_chart.py in a real browser, on its own demo page (tests/browser/apps/live_chart_demo.py):
+five charts redrawn in a loop inside one script run, with every request to anything but this
+server blocked. The charts update in place several times during the loop, plotly.js loads once,
+the data in the browser at the end equals the figures, Pause stops the loop, and where plotly.js
+cannot load the page falls back to st.plotly_chart with a caption."""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+import os
+import re
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from urllib.parse import urlparse
+
+import numpy as np
+import pytest
+
+from tests.browser.conftest import CHROMIUM, ROOT, _free_port, assert_no_exception, wait_idle
+
+sys.path.insert(0, str(ROOT / "tests" / "browser" / "apps"))
+from live_chart_figures import NAMES, build
+
+DEMO = "tests/browser/apps/live_chart_demo.py"
+CHART_STATE = """() => [...document.querySelectorAll('.bn-live-chart')].map(n => {
+    const ch = window.__bnLiveChart.charts.get(n.dataset.key);
+    return {key: n.dataset.key, marked: n.__testMark === 1, seq: ch.state && ch.state.seq,
+            afterplots: ch.stats.afterplots, extends: ch.stats.extends, reacts: ch.stats.reacts,
+            deltas: ch.stats.deltas, fulls: ch.stats.fulls, waiting: ch.pending.length,
+            data: (n.data || []).map(t => Object.fromEntries(Object.entries(t).map(
+                ([k, v]) => [k, ArrayBuffer.isView(v) ? Array.from(v) : v])))};
+})"""
+
+
+@pytest.fixture(scope="module")
+def demo_url():
+    """`streamlit run` of the demo page, with the same flags as conftest's app_url."""
+    if CHROMIUM is None:
+        pytest.skip("no Chromium found (install Debian's chromium: apt-get install -y chromium)")
+    port = _free_port()
+    log = open(Path(os.environ.get("TMPDIR", "/tmp")) / f"streamlit-demo-{port}.log", "w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", DEMO, "--server.headless", "true",
+         "--server.port", str(port), "--server.address", "127.0.0.1"],
+        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 60
+    while True:
+        try:
+            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
+                break
+        except OSError:
+            pass
+        if time.time() > deadline or proc.poll() is not None:
+            proc.kill()
+            pytest.fail(f"streamlit did not start; see {log.name}")
+        time.sleep(0.3)
+    yield url
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()
+
+
+@pytest.fixture
+def offline_page(browser, demo_url):
+    """A page whose requests to any host but this server are aborted (and counted), tall enough
+    to show all five charts (charts off screen are drawn only when they scroll into view)."""
+    context = browser.new_context(viewport={"width": 1200, "height": 2600})
+    seen = {"blocked": [], "plotly": 0}
+
+    def route(r):
+        url = urlparse(r.request.url)
+        if url.scheme in ("http", "https", "ws", "wss") and url.hostname not in ("127.0.0.1",
+                                                                                "localhost"):
+            seen["blocked"].append(r.request.url)
+            return r.abort()
+        if url.path.endswith("/plotly.min.js"):
+            seen["plotly"] += 1
+        return r.continue_()
+
+    context.route("**/*", route)
+    p = context.new_page()
+    p.seen, p.demo_url = seen, demo_url
+    yield p
+    context.close()
+
+
+def values(v):
+    """A figure's array attribute as Python floats (plotly's base64 typed arrays decoded)."""
+    if isinstance(v, dict) and "bdata" in v:
+        kind = {"f4": np.float32, "f8": np.float64, "i1": np.int8, "i2": np.int16,
+                "i4": np.int32, "u1": np.uint8, "u2": np.uint16}[v["dtype"]]
+        return np.frombuffer(base64.b64decode(v["bdata"]), dtype=kind).astype(float).tolist()
+    return v
+
+
+def same(a, b) -> bool:
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
+    if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
+        return True
+    return a == b
+
+
+def wait_charts(page, n: int = len(NAMES)) -> None:
+    page.wait_for_function(
+        f"() => document.querySelectorAll('.bn-live-chart .main-svg').length >= {n}",
+        timeout=60_000)
+
+
+def test_live_charts_update_in_place_offline_and_end_equal_to_the_figures(offline_page, tmp_path):
+    page, updates = offline_page, 14
+    page.set_viewport_size({"width": 1200, "height": 1000})   # curves and band on screen
+    page.goto(_url(page, f"mode=live&updates={updates}&interval=0.2"))
+    wait_idle(page)
+    wait_charts(page, 2)
+    before = {c["key"]: c for c in page.evaluate(CHART_STATE)}
+    assert sorted(before) == sorted(f"demo_{n}" for n in NAMES)
+    page.evaluate("() => document.querySelectorAll('.bn-live-chart')"
+                  ".forEach(n => n.__testMark = 1)")
+
+    page.get_by_role("button", name="Start").click()          # a new script run: the loop
+    page.get_by_text("done: ").wait_for(timeout=120_000)
+    wait_idle(page)
+    assert_no_exception(page)
+    during = {c["key"]: c for c in page.evaluate(CHART_STATE)}
+    for name in ("curves", "band"):                            # on screen: drawn as it trains
+        c, b = during[f"demo_{name}"], before[f"demo_{name}"]
+        assert c["afterplots"] - b["afterplots"] >= 3, (name, c)
+    assert during["demo_curves"]["extends"] >= 1               # new points via extendTraces
+
+    for name in NAMES:                                         # off screen: drawn when seen
+        page.locator(f".st-key-box_{name}").scroll_into_view_if_needed()
+        page.wait_for_function(
+            f"() => {{ const n = document.querySelector('[data-key=demo_{name}]');"
+            f" return n.dataset.seq == window.__bnLiveChart.charts.get('demo_{name}')"
+            f".state.seq; }}", timeout=30_000)
+    page.screenshot(path=str(tmp_path / "live_chart_demo.png"))
+    after = {c["key"]: c for c in page.evaluate(CHART_STATE)}
+    for name in NAMES:
+        c = after[f"demo_{name}"]
+        assert c["marked"], f"{name}: the chart element was re-created"
+        assert c["deltas"] >= updates - 1 and c["waiting"] == 0, (name, c)
+        want = json.loads(build(name, updates).to_json())["data"]
+        assert len(c["data"]) == len(want)
+        for i, (got, w) in enumerate(zip(c["data"], want)):
+            for k in ("x", "y", "mode", "type", "fill"):
+                if k in w:
+                    assert same(got.get(k), values(w[k])), f"{name} trace {i} {k}"
+    assert after["demo_hist"]["extends"] == 0                  # new bars via react
+    assert page.seen["plotly"] == 1                            # plotly.js: once for 5 charts
+    assert page.evaluate("() => window.__bnLiveChart.plotlyLoads") == 1
+    assert page.evaluate(
+        "() => document.querySelectorAll('script[data-bn-live-chart]').length") == 1
+    assert page.locator("[data-testid='stPlotlyChart']").count() == 0
+
+
+def test_pause_stops_the_loop(offline_page):
+    page, updates = offline_page, 400
+    page.goto(_url(page, f"mode=live&updates={updates}&interval=0.05"))
+    wait_idle(page)
+    wait_charts(page)
+    page.get_by_role("button", name="Start").click()
+    page.get_by_text(re.compile(r"update ([5-9]|[1-9][0-9])$")).wait_for(timeout=60_000)
+    clicked = time.time()
+    page.get_by_role("button", name="Pause").click()
+    page.get_by_text(re.compile(r"paused after update \d+")).wait_for(timeout=30_000)
+    wait_idle(page)
+    caption = page.get_by_text(re.compile(r"paused after update")).first.inner_text()
+    stopped, handled = re.search(r"paused after update (\d+) \(at ([\d.]+)\)", caption).groups()
+    stopped, handled = int(stopped), float(handled)
+    assert 5 <= stopped < updates
+    page.wait_for_timeout(500)                                 # it stays stopped
+    assert page.locator("[data-testid='stApp']").get_attribute("data-test-script-state") \
+        == "notRunning"
+    assert page.get_by_text("done: ").count() == 0
+    print(f"Pause handled {handled - clicked:.3f} s after the click (update {stopped})")
+    assert_no_exception(page)
+
+
+def test_without_plotly_js_the_page_falls_back_to_plotly_chart(offline_page):
+    page = offline_page
+    page.context.route("**/plotly.min.js", lambda r: r.abort())
+    page.goto(_url(page, "mode=live&updates=3&interval=0.05"))
+    page.locator("[data-testid='stPlotlyChart']").nth(len(NAMES) - 1).wait_for(timeout=60_000)
+    wait_idle(page)
+    assert page.locator("[data-testid='stPlotlyChart']").count() == len(NAMES)
+    assert page.get_by_text("Drawn with Streamlit's standard chart").count() == len(NAMES)
+    assert_no_exception(page)
+
+
+def _url(page, query: str) -> str:
+    return f"{page.demo_url}/?{query}"
