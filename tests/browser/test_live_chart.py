@@ -9,19 +9,15 @@ from __future__ import annotations
 import base64
 import json
 import math
-import os
 import re
-import subprocess
 import sys
 import time
-import urllib.request
-from pathlib import Path
 from urllib.parse import urlparse
 
 import numpy as np
 import pytest
 
-from tests.browser.conftest import CHROMIUM, ROOT, _free_port, assert_no_exception, wait_idle
+from tests.browser.conftest import ROOT, assert_no_exception, streamlit_server, wait_idle
 
 sys.path.insert(0, str(ROOT / "tests" / "browser" / "apps"))
 from live_chart_figures import NAMES, build
@@ -39,35 +35,9 @@ CHART_STATE = """() => [...document.querySelectorAll('.bn-live-chart')].map(n =>
 
 @pytest.fixture(scope="module")
 def demo_url():
-    """`streamlit run` of the demo page, with the same flags as conftest's app_url."""
-    if CHROMIUM is None:
-        pytest.skip("no Chromium found (install Debian's chromium: apt-get install -y chromium)")
-    port = _free_port()
-    log = open(Path(os.environ.get("TMPDIR", "/tmp")) / f"streamlit-demo-{port}.log", "w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", DEMO, "--server.headless", "true",
-         "--server.port", str(port), "--server.address", "127.0.0.1"],
-        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while True:
-        try:
-            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
-                break
-        except OSError:
-            pass
-        if time.time() > deadline or proc.poll() is not None:
-            proc.kill()
-            pytest.fail(f"streamlit did not start; see {log.name}")
-        time.sleep(0.3)
-    yield url
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+    """`streamlit run` of the demo page (conftest's server, the same flags as app_url)."""
+    with streamlit_server(DEMO) as url:
+        yield url
 
 
 @pytest.fixture

@@ -61,20 +61,12 @@ if ss.get("paused_at"):
 
 # ----------------------------------------------------------------------------- the figures
 
-if figs == "lab":        # the lab's own views (bn_core.lab; bn_core.figures before its refactor)
-    try:
-        from bn_core.trainer import Run, TrainConfig
-    except ImportError:
-        from bn_core.train import Run, TrainConfig
-    try:
-        from bn_core.lab import presets, views
+if figs == "lab":        # the lab's own views
+    from bn_core.lab import presets, views
+    from bn_core.trainer import Run, TrainConfig
 
-        view_figure, names, record_every_for = views.view_figure, views.VIEWS, \
-            presets.record_every_for
-    except ImportError:
-        from bn_core import figures as F
-
-        view_figure, names, record_every_for = F.view_figure, F.VIEWS, F.record_every_for
+    view_figure, names, record_every_for = views.view_figure, views.VIEWS, \
+        presets.record_every_for
     steps = int(q.get("steps", "10000"))
     if "lab_run" not in ss or ss.lab_run.config.steps != steps or not ss.running:
         config = TrainConfig(steps=steps)
@@ -83,7 +75,7 @@ if figs == "lab":        # the lab's own views (bn_core.lab; bn_core.figures bef
     run = ss.lab_run
 
     def figure(name: str, u: int):
-        return view_figure(name, run.history, run.config.depth - 1, 0)
+        return view_figure(name, run.history, run.config.depth - 1, 0, as_dict=True)
 else:
     names = NAMES
 
