@@ -2,7 +2,7 @@
 
     python benchmarks/bench_lab.py             # throughput, JSON sizes, Pause bound (~2 minutes)
     python benchmarks/bench_lab.py --full      # + the real 50,000-step paper run (+ ~4 minutes)
-    python benchmarks/bench_lab.py --browser   # + Pause measured in Chromium (needs /usr/bin/chromium)
+    python benchmarks/bench_lab.py --browser   # + live charts and Pause measured in Chromium
 
 1. Throughput at the default settings: the headless trainer (Run.stream) against the page's
    training path, side by side in one process, alternating, medians of --repeats runs:
@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -197,6 +198,59 @@ def pause_bound() -> None:
               f"(target: Pause within 500 ms)")
 
 
+def live_in_browser(browser, url: str, idle: str, repeats: int, trace: Path) -> None:
+    """The lab page in Chromium during a default-shaped 10,000-step run: redraws per second of
+    each chart in view (live_chart's own count), WebSocket bytes per chart update, and the run's
+    wall time against the headless trainer's (display cost). Two windows: a desktop one
+    (1400 × 1000, scrolled to the first charts: two or three in view, the others wait off
+    screen) and a tall one with every chart in view (the browser's worst case)."""
+    config = lab_config(TrainConfig(steps=10_000))
+    stats = """() => Object.fromEntries([...window.__bnLiveChart.charts.values()].map(c => {
+        const r = c.node.getBoundingClientRect();
+        return [c.key, [c.stats.draws, c.stats.deltas + c.stats.fulls,
+                        r.height > 0 && r.bottom > 0 && r.top < window.innerHeight]]; }))"""
+    for label, height in (("desktop window, charts in view", 1000), ("every chart in view", 5200)):
+        rates, kbs, costs, sent, draws_ms = {}, [], [], [], []
+        for _ in range(repeats):
+            page = browser.new_page(viewport={"width": 1400, "height": height})
+            cdp = page.context.new_cdp_session(page)
+            cdp.send("Network.enable")
+            received = [0]
+            cdp.on("Network.webSocketFrameReceived", lambda e: received.__setitem__(
+                0, received[0] + len(e["response"]["payloadData"])))
+            page.goto(f"{url}/lab?steps=10000")
+            page.wait_for_selector(idle, timeout=120_000)
+            page.wait_for_function("() => window.__bnLiveChart && "
+                                   "window.__bnLiveChart.charts.size >= 6", timeout=120_000)
+            page.locator(".st-key-lab_train button").first.click()
+            page.get_by_text(re.compile(r"steps/s")).first.wait_for(timeout=60_000)
+            page.evaluate("() => document.querySelector('.bn-live-chart')"
+                          ".scrollIntoView({block: 'start'})")
+            trace.write_text("")
+            before, bytes0, t0 = page.evaluate(stats), received[0], time.perf_counter()
+            page.get_by_text("Step 10,000 of 10,000").first.wait_for(timeout=300_000)
+            seconds = time.perf_counter() - t0
+            after = page.evaluate(stats)
+            updates = sum(after[k][1] - before.get(k, [0, 0])[1] for k in after)
+            for key, (draws, got, shown) in after.items():
+                if shown:
+                    rates.setdefault(key, []).append((draws - before[key][0]) / seconds)
+                sent.append((got - before[key][1]) / seconds)
+            kbs.append((received[0] - bytes0) / 1024 / max(updates, 1))
+            draws_ms += [1000 * float(line.split()[1]) for line in trace.read_text().splitlines()
+                         if line.startswith("draw ")]
+            costs.append(1 - headless(config)[0] / seconds)
+            page.close()
+        med = statistics.median
+        print(f"\n4. Live charts in Chromium (/lab?steps=10000), {label}, medians of {repeats}:")
+        print("   redraws per second of the charts in view: " + ", ".join(
+            f"{k.removeprefix('lab_')} {med(v):.1f}" for k, v in rates.items()) + " (target ≥ 4); "
+              f"updates received per chart per second: {med(sent):.1f}; server time per update "
+              f"(all six charts and the reading): median {med(draws_ms or [0]):.0f} ms")
+        print(f"   WebSocket KB per chart update: {med(kbs):.1f}; display cost (page run against "
+              f"the headless trainer, wall clock): {med(costs):.0%} (target ≤ 25%)")
+
+
 def pause_in_browser(repeats: int) -> None:
     chromium = "/usr/bin/chromium"
     if not Path(chromium).exists():
@@ -230,6 +284,7 @@ def pause_in_browser(repeats: int) -> None:
                 "--disable-component-update", "--disable-sync", "--no-first-run"]
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=chromium, headless=True, args=args)
+            live_in_browser(browser, url, idle, repeats, trace)
             for _ in range(repeats):
                 page = browser.new_page(viewport={"width": 1400, "height": 1000})
                 page.goto(f"{url}/lab?steps=20000")
@@ -244,7 +299,8 @@ def pause_in_browser(repeats: int) -> None:
                 page.wait_for_selector(idle, timeout=120_000)
                 idles.append(time.time() - t0)
                 for _ in range(200):
-                    lines = trace.read_text().splitlines() if trace.exists() else []
+                    lines = [line for line in (trace.read_text().splitlines() if trace.exists()
+                                               else []) if line.startswith("pause")]
                     if len(lines) > before:
                         break
                     time.sleep(0.05)

@@ -35,7 +35,7 @@ __all__ = ["DEFAULT", "PAPER_SETUP", "EPS_ZERO", "PRESETS", "NOTES", "LabView", 
            "TARGET_SNAPSHOTS", "MAX_RECORD_EVERY"]
 
 TARGET_SNAPSHOTS = 100          # record_every_for aims at about this many evenly spaced snapshots
-MAX_RECORD_EVERY = 100          # ... and at least one every 100 steps (live updates, Pause)
+MAX_RECORD_EVERY = 50           # ... and at least one every 50 steps (live updates, Pause)
 MAX_SNAPSHOTS = 500            # ... and at most this many evenly spaced (a run's memory)
 WORK_PER_SNAPSHOT = 4e8         # networks × batch × weights between snapshots, at most
 
@@ -74,7 +74,8 @@ def record_every_for(config: TrainConfig, target: int = TARGET_SNAPSHOTS,
 
         record_every = clamp(round(steps / target), 1, min(most, work / (K · batch · P))),
                        and at least steps / MAX_SNAPSHOTS;  K = networks, P = weights per network.
-        Defaults: 1,500 steps → 15;  paper, 50,000 steps → 100 (500 snapshots + 45 early ones)
+        Defaults: 1,500 steps → 15; 10,000 → 50; paper, 50,000 steps → 100 (500 snapshots
+        + 45 early ones: the memory bound)
     """
     dims = [N_FEATURES[config.dataset], *config.hidden, 10]
     weights = sum(a * b for a, b in zip(dims[:-1], dims[1:]))

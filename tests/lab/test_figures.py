@@ -41,7 +41,8 @@ def test_record_every_gives_about_100_snapshots_and_caps_big_runs():
     assert record_every_for(TrainConfig()) == 15                             # 1,500 steps
     assert record_every_for(PAPER_SETUP) == 100                              # 50,000 steps
     assert record_every_for(TrainConfig(steps=1)) == 1
-    for steps in (300, 1500, 7000):
+    assert record_every_for(TrainConfig(steps=10_000)) == 50                # at most 50 apart
+    for steps in (300, 1500, 5000):
         assert 80 <= steps // record_every_for(TrainConfig(steps=steps)) <= 120
     big = TrainConfig(width=256, depth=8, batch_size=512, placement="both", steps=5_000)
     assert record_every_for(big) == 10                # a step is big, but ≤ 500 snapshots
