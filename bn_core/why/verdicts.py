@@ -1,0 +1,450 @@
+"""What the data say, per experiment, and whether Santurkar et al.'s (2018) result reproduces here.
+
+Every verdict compares kinds of network paired by seed (the same seed gives the same initial
+weights and mini-batches), with paired t-tests (bn_core.stats), Holm-corrected across all the
+comparisons of its experiment: the chance of even one false "clear" per experiment stays ≤ 5 %.
+
+    verdict(result)      [Verdict]: the headline first, then the supporting ones
+    rule(result, …)      how "clear" is decided, with the t values used
+    few_seeds(result)    why little can be clear with fewer than ENOUGH_SEEDS seeds
+
+The summaries tested, per network (one number per seed):
+
+    noise       final test accuracy; average test accuracy over training (the speed); log10 of
+                the lab's shift rate (bn_core.lab.measures), median over the run, mean over layers
+    ics         cos(G, G′) and log10 ‖G − G′‖, mean over steps and layers; final accuracy (MLP)
+                or log10 training loss (linear network)
+    landscape   log10 of the loss range, the largest gradient change and the effective
+                β-smoothness, mean over the measured steps
+    scale       mean training loss (W × 10 against W); log10 ‖W‖ at the end, mean over layers
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from bn_core.stats import ALPHA, Test, holm, paired_test, t_critical
+from bn_core.why.config import SCALE_FACTOR
+from bn_core.why.training import WhyResult
+
+__all__ = ["ENOUGH_SEEDS", "SETTLED", "Verdict", "few_seeds", "rule", "summaries", "verdict"]
+
+ENOUGH_SEEDS = 5
+SETTLED = 0.05          # ‖W‖ "settled": changed by less than 5 % over the last quarter of the run
+TINY = 1e-12            # floor before a log10 (a range of exactly 0)
+
+
+@dataclass
+class Verdict:
+    """A headline and supporting sentences (markdown), computed from the data. `reproduces`:
+    "yes", "partly", "no" or None (can't tell); `tests`: the comparisons made."""
+
+    headline: str
+    details: list[str] = field(default_factory=list)
+    reproduces: str | None = None
+    tests: list[Test] = field(default_factory=list)
+
+
+def _sd(values: np.ndarray, scale: float = 1.0, digits: int = 1) -> str:
+    v = np.asarray(values, dtype=float) * scale
+    if len(v) < 2:
+        return f"{np.mean(v):.{digits}f}"
+    return f"{np.mean(v):.{digits}f} ± {np.std(v, ddof=1):.{digits}f}"
+
+
+def _acc(values) -> str:
+    return _sd(values, 100.0) + "%"
+
+
+def _signed(t: Test, scale: float = 1.0, unit: str = "", digits: int = 1) -> str:
+    if math.isfinite(t.se) and 0 < scale * t.margin < 10 ** -digits * 5:
+        digits += 1                                   # "+0.4 ± 0.4" would hide a clear gap
+    d = f"{scale * t.diff:+.{digits}f}".replace("-", "−")
+    if not math.isfinite(t.se):
+        return f"{d}{unit}"
+    return f"{d} ± {scale * t.margin:.{digits}f}{unit}"
+
+
+def _clear(t: Test, sign: int) -> bool:
+    return t.clear and t.sign == sign
+
+
+def _auc(result: WhyResult, kind: str) -> np.ndarray:
+    """(seeds,) average test accuracy over training: ∫ acc dt / steps (trapezoid; a diverged
+    network counts as chance from its divergence on)."""
+    i = result.index(kind)
+    acc = np.where(np.isfinite(result.test_acc[i]), result.test_acc[i], result.chance)
+    steps = result.steps.astype(float)
+    if steps[-1] <= 0:
+        return acc[:, -1]
+    return np.trapezoid(acc, steps, axis=1) / steps[-1]
+
+
+def _log(x) -> np.ndarray:
+    return np.log10(np.maximum(np.asarray(x, dtype=float), TINY))
+
+
+def summaries(result: WhyResult) -> dict[str, dict[str, np.ndarray]]:
+    """measure → kind → (seeds,) values (the module doc's summaries)."""
+    cfg, out = result.config, {}
+    kinds = cfg.kinds
+    if cfg.experiment == "noise":
+        out["final"] = {k: result.final_acc(k) for k in kinds}
+        out["auc"] = {k: _auc(result, k) for k in kinds}
+        out["shift"] = {k: np.nanmean(_log(result.shift[result.index(k)]), 1) for k in kinds}
+    elif cfg.experiment == "ics":
+        out["cos"] = {k: np.nanmean(result.ics_cos[result.index(k)], (1, 2)) for k in kinds}
+        out["diff"] = {k: np.nanmean(_log(result.ics_diff[result.index(k)]), (1, 2))
+                       for k in kinds}
+        if cfg.network == "linear":
+            out["loss"] = {k: _log(_final_loss(result, k)) for k in kinds}
+        else:
+            out["final"] = {k: result.final_acc(k) for k in kinds}
+    elif cfg.experiment == "landscape":
+        lo, hi = np.nanmin(result.land_loss, 2), np.nanmax(result.land_loss, 2)     # (M, C)
+        with np.errstate(all="ignore"):
+            beta = np.nanmax(result.land_change / result.land_distance, 2)
+        for name, value in (("range", hi - lo), ("change", np.nanmax(result.land_change, 2)),
+                            ("beta", beta)):
+            out[name] = {k: np.nanmean(_log(value[result.index(k)]), 1) for k in kinds}
+        out["final"] = {k: result.final_acc(k) for k in kinds}
+    else:
+        out["loss"] = {k: np.nanmean(result.loss[result.index(k)], 1) for k in kinds}
+        out["norm"] = {k: _log(result.norms[result.index(k), -1]).mean(1) for k in kinds}
+    return out
+
+
+def _final_loss(result: WhyResult, kind: str) -> np.ndarray:
+    """(seeds,) the last training loss (a diverged network: +inf, left out of the test)."""
+    i = result.index(kind)
+    return np.where(result.diverged_at[i] >= 0, np.inf, result.loss[i, -1])
+
+
+def _family(pairs: dict, resolution: float = math.inf) -> dict[str, Test]:
+    """Paired tests of each (a, b) over the seeds where both are finite, Holm-corrected
+    together: key → Test of a − b (with no such seed: untestable, p = 1)."""
+    keys, tests = list(pairs), []
+    for k in keys:
+        a, b = (np.asarray(v, dtype=float) for v in pairs[k])
+        ok = np.isfinite(a) & np.isfinite(b)
+        if not ok.any():
+            tests.append(Test(math.nan, math.nan, math.nan, 1.0, True, 0))
+            continue
+        tests.append(paired_test(a[ok], b[ok], resolution=resolution
+                                 if k.startswith(("final", "auc")) else math.inf))
+    return dict(zip(keys, holm(tests, ALPHA)))
+
+
+def verdict(result: WhyResult) -> list[Verdict]:
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)       # all-NaN: every seed diverged
+        said = {"noise": _noise, "ics": _ics, "landscape": _landscape,
+                "scale": _scale}[result.config.experiment](result)
+    gone = result.diverged_at >= 0
+    if gone.any():
+        counts = [f"{result.label(k)} {int(gone[result.index(k)].sum())} of "
+                  f"{len(result.index(k))}" for k in result.config.kinds]
+        said[0].details.append(
+            f"**{int(gone.sum())} network{'s' if gone.sum() > 1 else ''} diverged** (the loss "
+            f"became NaN or infinite: {', '.join(counts)}); a diverged network counts as chance "
+            f"accuracy, and its measurements stop where it diverged.")
+    return said
+
+
+# ----------------------------------------------------------------------------- noise
+
+def _noise(result: WhyResult) -> list[Verdict]:
+    cfg, s = result.config, summaries(result)
+    n = cfg.seeds
+    res = 1.0 / result.n_test if result.n_test else math.inf
+    pairs = {}
+    for m in ("auc", "final"):
+        pairs[f"{m} noisy-none"] = (s[m]["noisy"], s[m]["none"])
+        pairs[f"{m} noisy-before"] = (s[m]["noisy"], s[m]["before"])
+    pairs["shift noisy-none"] = (s["shift"]["noisy"], s["shift"]["none"])
+    pairs["shift noisy-before"] = (s["shift"]["noisy"], s["shift"]["before"])
+    t = _family(pairs, res)
+    shift = {k: 10 ** s["shift"][k] for k in cfg.kinds}
+    details = [
+        f"**Stability** (the lab's shift rate: how fast the layers' input distributions move, "
+        f"median over the run, per 100 steps): noisy BN {_sd(shift['noisy'], digits=2)}, without "
+        f"BN {_sd(shift['none'], digits=2)}, BN {_sd(shift['before'], digits=2)}; noisy BN moves "
+        f"{_ratio(t['shift noisy-none'])} as fast as without BN "
+        f"({_says(t['shift noisy-none'])}).",
+        f"**Average accuracy over training** (the speed): noisy BN {_acc(s['auc']['noisy'])}, BN "
+        f"{_acc(s['auc']['before'])}, without BN {_acc(s['auc']['none'])}; noisy − without: "
+        f"{_signed(t['auc noisy-none'], 100, ' points')} ({_says(t['auc noisy-none'])}); noisy − "
+        f"BN: {_signed(t['auc noisy-before'], 100, ' points')} ({_says(t['auc noisy-before'])}).",
+        f"**Final test accuracy** after {cfg.steps:,} steps: noisy BN {_acc(s['final']['noisy'])}, "
+        f"BN {_acc(s['final']['before'])}, without BN {_acc(s['final']['none'])}; noisy − without: "
+        f"{_signed(t['final noisy-none'], 100, ' points')} ({_says(t['final noisy-none'])}); "
+        f"noisy − BN: {_signed(t['final noisy-before'], 100, ' points')} "
+        f"({_says(t['final noisy-before'])})."]
+    unstable = _clear(t["shift noisy-none"], 1) and _clear(t["shift noisy-before"], 1)
+    beats_none = _clear(t["auc noisy-none"], 1) or _clear(t["final noisy-none"], 1)
+    below_none = _clear(t["auc noisy-none"], -1) or _clear(t["final noisy-none"], -1)
+    worse_than_bn = _clear(t["auc noisy-before"], -1) or _clear(t["final noisy-before"], -1)
+    if cfg.noise == 0:
+        head, rep = ("**With noise ×0 the noisy network *is* the BN network**: nothing to test. "
+                     "Raise the noise strength."), None
+    elif n < 2:
+        head, rep = "**One seed can't settle it**: use 5 or more seeds.", None
+    elif unstable and beats_none and not worse_than_bn:
+        above = _clear(t["auc noisy-before"], 1) or _clear(t["final noisy-before"], 1)
+        head, rep = ("**Reproduces**: noisy BN has the least stable layer inputs, yet it trains "
+                     "clearly better than the network without BN and " +
+                     ("even a little better than BN here." if above else
+                      "the data don't show it worse than BN.")), "yes"
+    elif unstable and beats_none:
+        head, rep = ("**Partly reproduces**: noisy BN has the least stable layer inputs and "
+                     "still trains clearly better than without BN, but clearly worse than "
+                     "BN."), "partly"
+    elif below_none:
+        head, rep = ("**Does not reproduce here**: the noisy network trains clearly *worse* than "
+                     "the network without BN — at this strength the noise swamps BN's "
+                     "benefit."), "no"
+    else:
+        head, rep = (f"**Not settled by {n} seeds**: " + ("noisy BN's inputs are clearly the "
+                     "least stable, but its advantage over the network without BN is not clear"
+                     if unstable else "not every comparison the claim needs is clear") +
+                     (". Use 5 or more seeds." if n < ENOUGH_SEEDS else ".")), None
+    return [Verdict(head, details, rep, list(t.values()))]
+
+
+def _ratio(t: Test) -> str:
+    """A difference of log10 values as a factor: '3.2×'."""
+    return f"{10 ** t.diff:.3g}×"
+
+
+def _says(t: Test) -> str:
+    if t.n == 0:
+        return "no seed to compare"
+    if not math.isfinite(t.se) or t.n < 2:
+        return "one seed: not testable"
+    return "clear" if t.clear else "not clear"
+
+
+# ----------------------------------------------------------------------------- ics
+
+def _ics(result: WhyResult) -> list[Verdict]:
+    cfg, s = result.config, summaries(result)
+    linear = cfg.network == "linear"
+    pairs = {"cos": (s["cos"]["before"], s["cos"]["none"]),
+             "diff": (s["diff"]["before"], s["diff"]["none"])}
+    if linear:
+        finite = np.isfinite(s["loss"]["before"]) & np.isfinite(s["loss"]["none"])
+        pairs["loss"] = (s["loss"]["before"][finite], s["loss"]["none"][finite])
+    else:
+        pairs["final"] = (s["final"]["before"], s["final"]["none"])
+    res = 1.0 / result.n_test if result.n_test else math.inf
+    t = _family(pairs, res)
+    what = "the deep linear network" if linear else "the MLP"
+    details = [
+        f"**cos(G, G′)** (1: the update of the layers below does not change layer i's gradient), "
+        f"mean over the measured steps and layers: with BN {_sd(s['cos']['before'], digits=3)}, "
+        f"without {_sd(s['cos']['none'], digits=3)}; BN − without: "
+        f"{_signed(t['cos'], digits=3)} ({_says(t['cos'])}).",
+        f"**‖G − G′‖** (0: no shift): with BN {_geo(s['diff']['before'])}, without "
+        f"{_geo(s['diff']['none'])} (geometric means); BN's is {_ratio(t['diff'])} the other's "
+        f"({_says(t['diff'])})."]
+    if linear:
+        details.append(
+            f"**Training loss** after {cfg.dln_steps:,} steps: with BN {_geo(s['loss']['before'])}"
+            f", without {_geo(s['loss']['none'])} (geometric means over the seeds that did not "
+            f"diverge); BN's is {_ratio(t['loss'])} the other's ({_says(t['loss'])}).")
+    else:
+        details.append(
+            f"**Final test accuracy**: with BN {_acc(s['final']['before'])}, without "
+            f"{_acc(s['final']['none'])}; BN − without: {_signed(t['final'], 100, ' points')} "
+            f"({_says(t['final'])}).")
+    reduced = _clear(t["cos"], 1) or _clear(t["diff"], -1)
+    increased = _clear(t["cos"], -1) or _clear(t["diff"], 1)
+    if cfg.seeds < 2:
+        head, rep = "**One seed can't settle it**: use 5 or more seeds.", None
+    elif reduced and not increased:
+        head, rep = (f"**Does not reproduce here**: in {what}, BN clearly *reduced* the internal "
+                     "covariate shift (G′ closer to G)."), "no"
+    elif increased and not reduced:
+        head, rep = (f"**Reproduces**: in {what}, BN did not reduce the internal covariate shift "
+                     "as the paper defines it — it clearly *increased* it (G and G′ further "
+                     "apart), as the paper found."), "yes"
+    elif not reduced:
+        head, rep = (f"**Not settled by {cfg.seeds} seeds**: in {what}, the data don't separate "
+                     "the shift with and without BN" + (" (use 5 or more seeds)"
+                                                        if cfg.seeds < ENOUGH_SEEDS else "") +
+                     "; they don't show BN reducing it either."), None
+    else:
+        head, rep = ("**Mixed**: by one measure BN reduced the shift, by the other it increased "
+                     "it."), "partly"
+    return [Verdict(head, details, rep, list(t.values()))]
+
+
+def _geo(logs) -> str:
+    v = 10 ** np.asarray(logs, dtype=float)
+    v = v[np.isfinite(v)]
+    return f"{np.exp(np.mean(np.log(v))):.3g}" if v.size else "—"
+
+
+# ----------------------------------------------------------------------------- landscape
+
+def _landscape(result: WhyResult) -> list[Verdict]:
+    cfg, s = result.config, summaries(result)
+    names = {"range": "variation of the loss (largest − smallest loss along the gradient)",
+             "change": "gradient predictiveness (largest ‖∇L(θ − ηg) − ∇L(θ)‖)",
+             "beta": "effective β-smoothness (largest gradient change per distance)"}
+    t = _family({k: (s[k]["before"], s[k]["none"]) for k in names})
+    details = [f"**{cap(text)}**: with BN {_geo(s[k]['before'])}, without {_geo(s[k]['none'])} "
+               f"(geometric means over seeds of the mean over the measured steps, in log scale); "
+               f"BN's is {_ratio(t[k])} the other's ({_says(t[k])})." for k, text in names.items()]
+    smoother = [k for k in names if _clear(t[k], -1)]
+    rougher = [k for k in names if _clear(t[k], 1)]
+    rough = f", but clearly rougher by {_names(rougher)}" if rougher else ""
+    if cfg.seeds < 2:
+        head, rep = "**One seed can't settle it**: use 5 or more seeds.", None
+    elif len(smoother) == 3:
+        head, rep = ("**Reproduces**: with BN the loss varies less along the gradient, the "
+                     "gradient is more predictive and the effective β-smoothness is lower: a "
+                     "smoother landscape, as the paper found."), "yes"
+    elif smoother:
+        head, rep = (f"**Partly reproduces**: BN is clearly smoother by {len(smoother)} of the 3 "
+                     f"measures ({_names(smoother)}){rough}."), "partly"
+    elif rougher:
+        head, rep = ("**Does not reproduce here**: by none of the three measures is BN's "
+                     f"landscape clearly smoother; it is clearly rougher by {_names(rougher)}."
+                     ), "no"
+    else:
+        more = " (use 5 or more seeds)." if cfg.seeds < ENOUGH_SEEDS else "."
+        head, rep = (f"**Not settled by {cfg.seeds} seeds**: the data don't separate the two "
+                     "landscapes by any of the three measures" + more), None
+    return [Verdict(head, details, rep, list(t.values()))]
+
+
+def cap(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _names(keys) -> str:
+    short = {"range": "loss variation", "change": "gradient predictiveness",
+             "beta": "β-smoothness"}
+    items = [short[k] for k in keys]
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+# ----------------------------------------------------------------------------- scale
+
+def _scale(result: WhyResult) -> list[Verdict]:
+    cfg, s = result.config, summaries(result)
+    decays = list(cfg.decays)
+    pairs = {f"norm {d:g}": (s["norm"][f"wd{i}"], s["norm"]["wd0"])
+             for i, d in enumerate(decays) if i > 0}
+    if cfg.multiply:
+        pairs["slower"] = (s["loss"]["x10"], s["loss"]["wd0"])
+    t = _family(pairs)
+    out = []
+    if cfg.multiply:
+        a, b = result.index("wd0"), result.index("x10")
+        dloss = np.abs(result.loss[b, 0] - result.loss[a, 0])
+        ratio = result.grad0[a] / result.grad0[b]                            # (seeds, L)
+        out.append(Verdict(
+            f"**W × {SCALE_FACTOR:g}: loss unchanged, gradient {SCALE_FACTOR:g}× smaller, "
+            f"training slower** — " + ("as predicted." if _clear(t["slower"], 1) else
+                                       "the slowdown is not clear in these seeds."),
+            [f"At step 0, on the same mini-batch, the loss changed by at most {dloss.max():.2g} "
+             f"(BN(aWu) = BN(Wu), up to ε), and ‖∂L/∂W‖ shrank by a factor "
+             f"{np.nanmin(ratio):.6g} to {np.nanmax(ratio):.6g} across layers and seeds "
+             f"(∇L(aW) = ∇L(W)/a).",
+             f"So the same learning rate moves the weights {SCALE_FACTOR ** 2:g}× less relative "
+             f"to their size (effective step η/‖w‖²): mean training loss over the run "
+             f"{_sd(s['loss']['x10'], digits=3)} against {_sd(s['loss']['wd0'], digits=3)}; "
+             f"difference {_signed(t['slower'], digits=3)} ({_says(t['slower'])})."],
+            "yes" if _clear(t["slower"], 1) else "partly", [t["slower"]]))
+    norms = result.norms                                                    # (M, T, L)
+    q = max(0, int(round(0.75 * (len(result.steps) - 1))))
+    lines = []
+    for i, d in enumerate(decays):
+        idx = result.index(f"wd{i}")
+        start, late, end = norms[idx, 0].mean(1), norms[idx, q].mean(1), norms[idx, -1].mean(1)
+        change = (end - late) / late                                         # (seeds,)
+        steady = bool(np.all(np.abs(change) < SETTLED))
+        if d == 0:
+            why = ("nearly constant: the growth stalls as the gradients shrink (nothing pulls "
+                   "‖W‖ back)" if steady else "still growing")
+        else:
+            tau = 1.0 / (2.0 * cfg.lr * d)
+            why = (f"an equilibrium: the decay's pull and the gradient steps' push balance "
+                   f"(time scale 1/(2ηλ) = {tau:,.0f} steps)" if steady else
+                   f"still moving towards its equilibrium (time scale 1/(2ηλ) = {tau:,.0f} "
+                   f"steps{', longer than the run' if tau > cfg.steps / 2 else ''})")
+        lines.append(f"Weight decay {d:g}: mean ‖W‖ {_sd(start, digits=2)} at step 0 → "
+                     f"{_sd(end, digits=2)} at the end; over the last quarter of the run "
+                     f"{_sd(change, 100)}%: {why}.".replace("-", "−"))
+    tests = [t[k] for k in pairs if k.startswith("norm")]
+    smaller = [k for k in pairs if k.startswith("norm") and _clear(t[k], -1)]
+    grow = float(np.nanmean(norms[result.index("wd0"), -1].mean(1)
+                            / norms[result.index("wd0"), 0].mean(1)))
+    if not math.isfinite(grow):
+        head = "**The networks diverged**: the norms can't be compared (lower the learning rate)"
+    elif decays[0] == 0:
+        head = (f"**Without decay ‖W‖ grew {grow:.3g}×** (plain SGD on a scale-invariant W: "
+                "each step is orthogonal to W, so ‖W‖ can only grow)")
+    else:
+        head = f"**With the smallest decay ({decays[0]:g}) ‖W‖ changed {grow:.3g}×**"
+    if len(decays) > 1 and cfg.seeds < 2:
+        head += "; one seed: the norms are not tested."
+    elif len(decays) == 2:
+        head += ("; the larger decay ends with a clearly smaller norm." if smaller else
+                 "; the larger decay's norm is not clearly smaller.")
+    elif len(decays) > 2:
+        head += (f"; {len(smaller)} of the {len(decays) - 1} larger decays end with a clearly "
+                 "smaller norm.")
+    else:
+        head += "."
+    out.append(Verdict(head, lines + [f"{cap(k.replace('norm', 'decay'))} against "
+                                      f"{decays[0]:g}: ‖W‖ {_ratio(t[k])} ({_says(t[k])})."
+                                      for k in pairs if k.startswith("norm")],
+                       None, tests))
+    return out
+
+
+# ----------------------------------------------------------------------------- the rule
+
+RULE = ("Each experiment compares several pairs at once, so a difference is called clear only if "
+        "it passes a paired t-test (the same seed on both sides) after Holm's correction, which "
+        "keeps the chance of even one false “clear” per experiment under 5%.")
+
+
+def rule(result: WhyResult, verdicts: list[Verdict] | None = None) -> str:
+    verdicts = verdict(result) if verdicts is None else verdicts
+    tests = [t for v in verdicts for t in v.tests if t.n >= 2 and math.isfinite(t.t_crit)]
+    parts = [RULE]
+    if tests:
+        lo, hi = min(t.t_crit for t in tests), max(t.t_crit for t in tests)
+        t_text = f"t = {lo:.3g}" if math.isclose(lo, hi, rel_tol=1e-3) else \
+            f"t from {lo:.3g} to {hi:.3g}"
+        parts.append(f"Here that means a mean per-seed difference larger than t·SE, with "
+                     f"{t_text} (Student's t, {tests[0].n - 1} degrees of freedom); the ± after "
+                     f"a difference is that t·SE, the ± after a value the standard deviation "
+                     f"over seeds.")
+    if result.n_test:
+        parts.append(f"A diverged network counts as chance accuracy; seeds that all agree count "
+                     f"only for an accuracy gap of more than one test example (1/{result.n_test}).")
+    return " ".join(parts)
+
+
+def few_seeds(result: WhyResult, verdicts: list[Verdict] | None = None) -> str | None:
+    n = result.config.seeds
+    if n >= ENOUGH_SEEDS:
+        return None
+    if n < 2:
+        return (f"With one seed there is no spread to compare a difference with, so nothing "
+                f"can be tested: use {ENOUGH_SEEDS} or more seeds.")
+    verdicts = verdict(result) if verdicts is None else verdicts
+    m = max([len(v.tests) for v in verdicts] + [1])
+    return (f"With {n} seeds a difference has only {n - 1} degree{'s' if n > 2 else ''} of "
+            f"freedom: to count as clear it must exceed {t_critical(ALPHA / m, n - 1):.3g} "
+            f"standard errors in the first of the {m} comparisons. Use {ENOUGH_SEEDS} or more "
+            f"seeds.")
