@@ -22,8 +22,8 @@ from live_chart import live_batch, live_chart
 ui.page_setup("Covariate-shift lab")
 
 from bn_core.lab import export, presets, views  # noqa: E402
-from bn_core.lab.reading import SANTURKAR_NOTE, read_history, small_batch_note  # noqa: E402
-from bn_core.records import network_label  # noqa: E402
+from bn_core.lab.reading import (SANTURKAR_NOTE, progress_text, read_history,  # noqa: E402
+                                 small_batch_note)
 from bn_core.trainer import Run, TrainConfig  # noqa: E402
 
 P, ss = "lab_", st.session_state
@@ -42,11 +42,15 @@ def on_train():
     ss.lab_running = True
 
 
-def on_pause():
-    ss.lab_running = False
+def trace(line: str) -> None:
     if TRACE:
         with open(TRACE, "a") as f:
-            f.write(f"pause {time.time():.4f} {ss.lab_run.step if ss.get('lab_run') else 0}\n")
+            f.write(line + "\n")
+
+
+def on_pause():
+    ss.lab_running = False
+    trace(f"pause {time.time():.4f} {ss.lab_run.step if ss.get('lab_run') else 0}")
 
 
 def on_step():
@@ -142,12 +146,10 @@ cols[3].button("Reset", key="lab_reset", icon=":material/restart_alt:", on_click
                width="stretch", help="Forget the run and start again from the initial weights.")
 cols = st.columns([0.6, 1, 1, 1])
 cols[0].markdown("**Setups:**")
-for where, (name, label, icon, text) in zip(cols[1:], (
-        ("paper", "Paper setup (Figure 1)", ":material/description:",
-         "3×100 sigmoid units, batch 60, SGD, raw pixels, 50,000 steps."),
-        ("eps0", "ε = 0 breaks it", ":material/warning:", "ReLU, BN after the activation, ε = 0."),
-        ("default", "Default setup", ":material/settings_backup_restore:",
-         "The short run the page opens with: 1,500 steps, a few seconds."))):
+for where, name, icon in zip(cols[1:], presets.BUTTONS, (":material/description:",
+                                                         ":material/warning:",
+                                                         ":material/settings_backup_restore:")):
+    label, text = presets.BUTTONS[name]
     where.button(label, key=f"lab_{name}", icon=icon, on_click=on_preset, args=(name,),
                  width="stretch", help=text)
 if run is None:                        # the networks could not be made (the error is above)
@@ -172,18 +174,6 @@ for name, (title, caption) in SECTIONS.items():
     st.subheader(title)
     st.caption(caption)
     boxes[name] = st.empty()
-
-
-def progress_text(run: Run, rate: float | None = None) -> str:
-    text = f"Step {run.step:,} of {run.config.steps:,}"
-    if run.done:
-        text += " · finished" if run.live else " · every network diverged"
-    elif rate:
-        text += f" · {rate:,.0f} steps/s · about {(run.config.steps - run.step) / rate:,.0f} s left"
-    elif run.step > 0:
-        text += " · paused"
-    return " · ".join([text, *(f"{network_label(n)} stopped at step {d.step:,} (diverged)"
-                               for n, d in run.history.divergence.items())])
 
 
 def draw(run: Run, live: bool, n: int) -> None:
@@ -221,9 +211,7 @@ if ss.lab_running and not run.done:
                 t0 = time.perf_counter()
                 draw(run, live=True, n=pacer.draws)
                 pacer.drawn(time.perf_counter() - t0)
-                if TRACE:                          # the benchmark reads each update's cost
-                    with open(TRACE, "a") as f:
-                        f.write(f"draw {time.perf_counter() - t0:.4f}\n")
+                trace(f"draw {time.perf_counter() - t0:.4f}")   # the benchmark reads these
         finished = True
     ss.lab_running = False
     if finished:

@@ -31,7 +31,7 @@ from bn_core.data import N_FEATURES
 from bn_core.records import UNITS_RECORDED
 from bn_core.trainer import TrainConfig
 
-__all__ = ["DEFAULT", "PAPER_SETUP", "EPS_ZERO", "PRESETS", "NOTES", "LabView", "record_every_for",
+__all__ = ["DEFAULT", "PAPER_SETUP", "EPS_ZERO", "PRESETS", "BUTTONS", "NOTES", "LabView", "record_every_for",
            "TARGET_SNAPSHOTS", "MAX_RECORD_EVERY"]
 
 TARGET_SNAPSHOTS = 100          # record_every_for aims at about this many evenly spaced snapshots
@@ -50,6 +50,12 @@ mini-batch has batch variance 0, so BN computes 0/0 = NaN. With seed 0 the BN ne
 (about 97 %) and then dies at step 280; with the default ε = 1e-5 the same run trains on."""
 
 PRESETS = {"default": DEFAULT, "paper": PAPER_SETUP, "eps0": EPS_ZERO}
+BUTTONS = {    # the setups' buttons on the page: label, help
+    "paper": ("Paper setup (Figure 1)", "3×100 sigmoid units, batch 60, SGD, raw pixels, 50,000 "
+              "steps."),
+    "eps0": ("ε = 0 breaks it", "ReLU, BN after the activation, ε = 0."),
+    "default": ("Default setup", "The short run the page opens with: 1,500 steps, a few seconds."),
+}
 NOTES = {      # what the page says while a preset's settings are shown
     "paper": "**Paper setup** (Figure 1 of Ioffe & Szegedy 2015): 3 hidden layers of 100 "
              "sigmoid units, mini-batches of 60, plain SGD, 50,000 steps, BN before each sigmoid, "

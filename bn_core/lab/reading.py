@@ -37,7 +37,7 @@ from bn_core.data import N_CLASSES
 from bn_core.lab.measures import Drift, drift, late_start
 from bn_core.records import History, network_label
 
-__all__ = ["Reading", "read_history", "accuracy_target", "first_reached", "learned",
+__all__ = ["Reading", "read_history", "progress_text", "accuracy_target", "first_reached", "learned",
            "best_accuracy", "baseline_accuracy", "chance_accuracy", "divergence_explanation",
            "stall_explanation", "small_batch_note", "SANTURKAR_NOTE", "LEARNED_MARGIN",
            "STALL_WINDOW"]
@@ -291,3 +291,17 @@ def read_history(history: History, layer: int | None = None) -> Reading:
                          f"({', '.join(others)}) kept training.")
             reading.divergences[n] = text
     return reading
+
+
+def progress_text(run, rate: float | None = None) -> str:
+    """The line over the lab's progress bar for a bn_core.trainer.Run: the step, the speed and
+    the time left while training (rate: steps/s), paused or finished, and what diverged."""
+    text = f"Step {run.step:,} of {run.config.steps:,}"
+    if run.done:
+        text += " · finished" if run.live else " · every network diverged"
+    elif rate:
+        text += f" · {rate:,.0f} steps/s · about {(run.config.steps - run.step) / rate:,.0f} s left"
+    elif run.step > 0:
+        text += " · paused"
+    return " · ".join([text, *(f"{network_label(n)} stopped at step {d.step:,} (diverged)"
+                               for n, d in run.history.divergence.items())])
