@@ -15,16 +15,18 @@ Network k, hidden layer l (u: the layer's input, g: the activation):
     after:   z = W·u + b            h = BN(g(z))
     BN(x) = gamma · (x − xmean)/√(xvar + eps) + beta   over the N examples of the mini-batch
 
-then logits = Wo·h + bo and the mean cross-entropy loss. The backward pass is written out in
-`Stack.backward`; `tests/test_engine.py` checks every gradient and every optimizer step against
-autograd networks (`tests/torch_reference.py`) and `torch.optim`.
+then logits = Wo·h + bo and the mean cross-entropy loss. `NetSpec.norm` puts LayerNorm, GroupNorm,
+RMSNorm or Batch Renorm in BN's place (bn_core.normalizers; the first three keep b), and in
+training mode `NetSpec.noise` adds noise after it and `NetSpec.dropout` drops units of h. The
+backward pass is written out in `Stack.backward`; `tests/test_engine.py` checks every gradient
+and every optimizer step against autograd networks (`tests/torch_reference.py`) and `torch.optim`.
 
 The parameters, gradients and BN buffers are torch tensors (the public interface); the hot path
 works on numpy views of the same memory (numpy's operations start faster on arrays this small).
 BN's forward and backward, the activation's derivative, the loss and the running averages are
 `bn_core.kernels` (compiled loops, or their numpy twins). A BN is computed only for the networks
-that have it, on their slice of the K axis: keep the networks of one placement next to each
-other (as `Run` and the sweeps do), one slice each.
+that have it, on their slice of the K axis: keep the networks of one placement and normaliser
+next to each other (as `Run` and the sweeps do), one slice each.
 """
 
 from __future__ import annotations
@@ -36,17 +38,18 @@ from typing import NamedTuple
 import numpy as np
 import torch
 
+from bn_core import normalizers as norms
 from bn_core import optim
-from bn_core.kernels import (BNCache, act, act_backward, bn_backward, bn_train, colsum,
-                             cross_entropy, one_blas_thread)
-from bn_core.kernels import lerp as running_update
+from bn_core.kernels import (BNCache, act, act_backward, colsum, cross_entropy,
+                             one_blas_thread)
+from bn_core.normalizers import running_update
 from bn_core.optim import OPTIMIZERS
 
 __all__ = ["NetSpec", "Stack", "Params", "ACTIVATIONS", "PLACEMENTS", "OPTIMIZERS",
            "running_update"]
 
 ACTIVATIONS = ("sigmoid", "tanh", "relu")
-PLACEMENTS = ("none", "before", "after")
+PLACEMENTS = norms.PLACEMENTS
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,12 @@ class NetSpec:
     init_scale: float | None = None     # None: std 1/√fan_in
     seed: int = 0
     weight_decay: float = 0.0           # L2 on every parameter, as torch.optim's weight_decay
+    norm: str = "batch"                 # the normaliser at the placement: batch | layer | group |
+                                        # rms | renorm (bn_core.normalizers.NORMS)
+    groups: int = 1                     # GroupNorm's groups of consecutive units
+    dropout: float = 0.0                # drop probability p of inverted dropout on h, training
+    dropout_layers: str = "all"         # all hidden layers, or only after the "last"
+    noise: float = 0.0                  # noisy-BN strength s (0: off; 1: Santurkar et al.'s)
 
 
 class Params(NamedTuple):
@@ -100,18 +109,6 @@ def _views(buffer, shapes) -> Params:
                   views[-1])
 
 
-def _ranges(mask) -> list[tuple[int, int]]:
-    """The runs of consecutive True in a 1-D bool sequence, as (start, stop) slices."""
-    runs, start = [], None
-    for k, m in enumerate(list(mask) + [False]):
-        if m and start is None:
-            start = k
-        elif not m and start is not None:
-            runs.append((start, k))
-            start = None
-    return runs
-
-
 def _put(whole, start, stop, part):
     """whole with networks start…stop−1 replaced by part (in place), or part where it is all K."""
     if start == 0 and stop == whole.shape[0]:
@@ -132,17 +129,16 @@ class Stack:
     """
 
     def __init__(self, in_dim, hidden, out_dim, activation, specs, optimizer="sgd"):
-        if activation not in ACTIVATIONS:
-            raise ValueError(f"expected activation in {ACTIVATIONS}, got {activation!r}")
-        if optimizer not in OPTIMIZERS:
-            raise ValueError(f"expected optimizer in {OPTIMIZERS}, got {optimizer!r}")
+        for name, value, allowed in (("activation", activation, ACTIVATIONS),
+                                     ("optimizer", optimizer, OPTIMIZERS)):
+            if value not in allowed:
+                raise ValueError(f"expected {name} in {allowed}, got {value!r}")
         if not specs:
             raise ValueError("expected at least one NetSpec, got none")
-        for s in specs:
-            if s.placement not in PLACEMENTS:
-                raise ValueError(f"expected placement in {PLACEMENTS}, got {s.placement!r}")
-        self.specs, self.activation, self.optimizer = list(specs), activation, optimizer
         self.hidden = [int(w) for w in hidden]
+        for s in specs:
+            norms.check_spec(s, self.hidden)
+        self.specs, self.activation, self.optimizer = list(specs), activation, optimizer
         k = self.K = len(specs)
         self.dims, self.out_dim = [int(in_dim), *self.hidden], int(out_dim)
         self._shapes = _shapes(self.dims, self.out_dim)
@@ -165,13 +161,18 @@ class Stack:
         self.cumulative = torch.tensor([s.momentum is None for s in specs]).view(k, 1)
         self._eps, self._bn_momentum = self.eps.numpy(), self.bn_momentum.numpy()
         self._cumulative = self.cumulative.numpy()
-        self._runs = {p: _ranges([s.placement == p for s in specs]) for p in PLACEMENTS}
+        self._runs = {p: norms.runs(specs, p) for p in ("before", "after")}
         self.any_before, self.any_after = bool(self._runs["before"]), bool(self._runs["after"])
-        self.all_before = self._runs["before"] == [(0, k)]
+        self.all_before = all(s.placement == "before" for s in specs)
+        self._running = any(r.norm in norms.RUNNING for p in self._runs.values() for r in p)
+        self._no_bias = [r[:2] for r in self._runs["before"] if r.norm in norms.RUNNING]
+        self.draws_from = norms.TrainingNoise(specs, len(self.hidden))    # dropout and noisy BN
+        self.r_max, self.d_max = np.ones((k, 1, 1), np.float32), np.zeros((k, 1, 1), np.float32)
+        self.renorm_schedule = None                       # t → (r_max, d_max): set_renorm_limits
         self.running_mean = [torch.zeros(k, w) for w in self.hidden]
         self.running_var = [torch.ones(k, w) for w in self.hidden]
-        self._running_mean = [t.numpy() for t in self.running_mean]
-        self._running_var = [t.numpy() for t in self.running_var]
+        self._running_mean, self._running_var = ([t.numpy() for t in ts] for ts in
+                                                 (self.running_mean, self.running_var))
         self.num_batches_tracked = 0
         self.active = torch.ones(k, dtype=torch.bool)    # False once a network has diverged
         self._active = self.active.numpy()               # a view
@@ -222,28 +223,27 @@ class Stack:
     def bn_cache(self) -> list[dict]:
         """Per hidden layer {"before": BNCache or None, "after": …} of torch tensors (xhat
         (K, N, W); inv, xmean, xvar (K, 1, W)) for every network of the stack where any network
-        has BN at that place: the networks with that BN hold what their BN computed, the others
-        what it would have computed on their layer's values (unused; made only when read)."""
+        has BN (or Batch Renorm) at that place: the networks with it hold what their BN computed
+        (Batch Renorm: its BN part, before r and d), the others what BN would have computed on
+        their layer's values (unused; made only when read)."""
         def build():
             out = []
             for l, parts in enumerate(self._fwd["bn"]):
                 entry = {"before": None, "after": None}
                 for place, inputs in (("before", self._fwd["z"][l]), ("after", self._fwd["a"][l])):
-                    if not parts[place]:
-                        continue
-                    if parts[place][0][:2] == (0, self.K):
-                        full = parts[place][0].cache
-                    else:
-                        with np.errstate(all="ignore"):
-                            ones = np.ones((self.K, 1, inputs.shape[2]), np.float32)
-                            full = bn_train(inputs, ones, 0 * ones, self._eps)[1]
-                        for part in parts[place]:
-                            for whole, used in zip(full, part.cache):
-                                whole[part.start:part.stop] = used
-                    entry[place] = BNCache(*(torch.from_numpy(v) for v in full))
+                    if parts[place]:
+                        full = norms.full_bn_cache(parts[place], inputs, self._eps)
+                        entry[place] = BNCache(*(torch.from_numpy(v) for v in full))
                 out.append(entry)
             return out
         return self._torch("bn_cache", build)
+
+    @property
+    def draws(self) -> list[dict]:
+        """The last training forward's random draws, per hidden layer: {"dropout": {k: mask
+        (N, width)}, "before": {k: (m, n)}, "after": {k: (m, n)}} (numpy, network k's only)."""
+        return [{"dropout": dict(lay["drop"]), "before": lay["before"][1],
+                 "after": lay["after"][1]} for lay in self._fwd["layers"]]
 
     @property
     def eval_z(self) -> list[torch.Tensor]:
@@ -257,51 +257,54 @@ class Stack:
 
         In training mode it keeps what the backward pass needs, among it `self.z[l]`, the
         (K, N, width) input to layer l's activation; BN uses the batch statistics and (if
-        update_running) updates the running estimates. In eval mode BN uses the running
-        estimates, and the activation inputs go to `self.eval_z` (the training caches stay).
+        update_running) updates the running estimates; the networks with dropout or noise draw
+        them. In eval mode BN uses the running estimates, there is no dropout and no noise, and
+        the activation inputs go to `self.eval_z` (the training caches stay).
         """
         if isinstance(x, np.ndarray) and x.dtype == np.float32:
             u = x                              # (N, D_in) broadcast over K, or (K, N, D_in)
         else:
             u = torch.as_tensor(x, dtype=torch.float32).detach().numpy()
         n = u.shape[-2]
-        if training and n < 2 and (self.any_before or self.any_after):
+        if training and n < 2 and self._running:
             raise ValueError(
                 f"expected more than 1 value per channel when training, got a batch of {n}")
-        updating = training and update_running and (self.any_before or self.any_after)
+        updating = training and update_running and self._running
         if updating:
             self.num_batches_tracked += 1
-            f = self._momentum_now()                                              # (K, 1)
+            f = norms.momentum_now(self._bn_momentum, self._cumulative, self.num_batches_tracked)
+        if training and self.renorm_schedule is not None:
+            self.set_renorm_limits(*self.renorm_schedule(self.t))
         p = self._p
-        us, zs, acts, caches = [u], [], [], []
+        us, zs, acts, caches, layers = [u], [], [], [], []
         with np.errstate(all="ignore"):        # a diverging network may overflow: it is reported
             for l in range(len(self.hidden)):
-                gamma, beta = p.gamma[l][:, None, :], p.beta[l][:, None, :]      # (K, 1, D)
                 z = np.matmul(u, p.W[l].transpose(0, 2, 1))                       # (K, N, D)
-                if not self.all_before:                       # BN before: no bias (b stays 0)
+                if self._no_bias != [(0, self.K)]:            # BN before: no bias (b stays 0)
                     z += p.b[l][:, None, :]
-                parts = {"before": [], "after": []}           # BNPart per run of K
-                for start, stop in self._runs["before"]:
-                    y, c = self._bn(z[start:stop], gamma, beta, l, training, start, stop)
-                    parts["before"].append(BNPart(start, stop, c))
-                    z = _put(z, start, stop, y)
+                args = (p.gamma[l][:, None, :], p.beta[l][:, None, :], self._eps,
+                        self._running_mean[l], self._running_var[l], self.r_max, self.d_max)
+                lay = {"drop": []}
+                z, *lay["before"] = norms.forward_runs(self._runs["before"], z, *args, training,
+                                                       self.draws_from)
                 a = act(self.activation, z)                                      # (K, N, D)
-                h = a
-                for start, stop in self._runs["after"]:
-                    y, c = self._bn(a[start:stop], gamma, beta, l, training, start, stop)
-                    parts["after"].append(BNPart(start, stop, c))
-                    h = _put(a.copy() if h is a else h, start, stop, y)
+                h, *lay["after"] = norms.forward_runs(self._runs["after"], a, *args, training,
+                                                      self.draws_from, keep_input=True)
+                if training and self.draws_from.drops[l]:
+                    h = a.copy() if h is a else h
+                    lay["drop"] = self.draws_from.dropout(l, h)
+                bn = {place: [BNPart(r.start, r.stop, c) for r, c in lay[place][0]
+                              if r.norm in norms.RUNNING] for place in ("before", "after")}
                 if updating:
-                    self._update_running(l, parts["before"] + parts["after"], f, n)
-                zs.append(z)
-                acts.append(a)
-                caches.append(parts)
+                    norms.update_running(self._running_mean[l], self._running_var[l],
+                                         bn["before"] + bn["after"], f, n)
+                for kept, value in ((zs, z), (acts, a), (caches, bn), (layers, lay), (us, h)):
+                    kept.append(value)
                 u = h
-                us.append(u)
             logits = np.matmul(u, p.Wo.transpose(0, 2, 1))                        # (K, N, C)
             logits += p.bo[:, None, :]
         if training:
-            self._fwd = {"n": n, "u": us, "z": zs, "a": acts, "bn": caches}
+            self._fwd = {"n": n, "u": us, "z": zs, "a": acts, "bn": caches, "layers": layers}
             for name in ("z", "a", "u", "bn_cache"):
                 self._views.pop(name, None)
         else:
@@ -311,22 +314,58 @@ class Stack:
 
     def probe(self, x) -> list[np.ndarray]:
         """Per hidden layer, the (K, N, width) activation inputs z for the inputs x, with BN in
-        training mode on x itself (x's own batch statistics) and nothing updated: neither the
-        running estimates nor what the last training pass left for the backward pass."""
-        kept = self._fwd, dict(self._views)
+        training mode on x itself (x's own batch statistics; noise and dropout as the next
+        training step would draw them) and nothing updated: neither the running estimates, nor
+        the generators, nor what the last training pass left for the backward pass."""
+        kept = self._fwd, dict(self._views), self.draws_from.state()
         try:
             self.forward(x, training=True, update_running=False)
             return self._fwd["z"]
         finally:
-            self._fwd, self._views = kept
+            self._fwd, self._views = kept[:2]
+            self.draws_from.set_state(kept[2])
 
-    def _momentum_now(self) -> np.ndarray:
-        """Each network's BN momentum for this update (K, 1): its own, or 1/t for a cumulative
-        average (momentum None) at the t-th update."""
-        if not self._cumulative.any():
-            return self._bn_momentum
-        return np.where(self._cumulative, np.float32(1.0 / self.num_batches_tracked),
-                        self._bn_momentum)
+    # ------------------------------------------------------------------ state
+
+    def set_renorm_limits(self, r_max, d_max) -> None:
+        """Batch Renorm's limits for the next training forwards, numbers or one per network (K,):
+        r = clip(σ_B/σ, 1/r_max, r_max), d = clip((μ_B − μ)/σ, −d_max, d_max). A new stack has
+        r_max = 1, d_max = 0: BN exactly. For a schedule, set `stack.renorm_schedule` to a
+        function t → (r_max, d_max) (e.g. `bn_core.norms.batchrenorm_limits`): every training
+        forward calls it first with t, the optimizer steps taken so far."""
+        r = np.broadcast_to(np.asarray(r_max, np.float32).reshape(-1, 1, 1), self.r_max.shape)
+        d = np.broadcast_to(np.asarray(d_max, np.float32).reshape(-1, 1, 1), self.d_max.shape)
+        if not (np.all(r >= 1.0) and np.all(d >= 0.0)):
+            raise ValueError(f"expected r_max ≥ 1 and d_max ≥ 0, got {r_max!r} and {d_max!r}")
+        self.r_max[...], self.d_max[...] = r, d
+
+    def snapshot(self) -> dict:
+        """A copy of everything training changes: parameters, last gradients, optimizer buffers
+        and step count t, running statistics and num_batches_tracked, the active mask, Batch
+        Renorm's limits, the dropout/noise generators' states, and the last passes' results
+        (never changed in place)."""
+        with torch.no_grad():
+            return {"flat": self.flat.clone(), "grad": self.grad.clone(), "t": self.t,
+                    "opt": [b.clone() for b in self.opt_state], "active": self.active.clone(),
+                    "running": [t.clone() for t in self.running_mean + self.running_var],
+                    "tracked": self.num_batches_tracked, "gens": self.draws_from.state(),
+                    "limits": (self.r_max.copy(), self.d_max.copy()),
+                    "passes": (self._fwd, self._eval, dict(self._views))}
+
+    def restore(self, snapshot: dict) -> None:
+        """Bring the stack back to `snapshot()`, bit for bit, in place (every view stays valid);
+        a snapshot can be restored any number of times."""
+        with torch.no_grad():
+            for mine, saved in [(self.flat, snapshot["flat"]), (self.grad, snapshot["grad"]),
+                                (self.active, snapshot["active"]),
+                                *zip(self.opt_state, snapshot["opt"]),
+                                *zip(self.running_mean + self.running_var, snapshot["running"])]:
+                mine.copy_(saved)
+        self.t, self.num_batches_tracked = snapshot["t"], snapshot["tracked"]
+        self.r_max[...], self.d_max[...] = snapshot["limits"]
+        self.draws_from.set_state(snapshot["gens"])
+        self._fwd, self._eval, views = snapshot["passes"]
+        self._views = dict(views)
 
     def last_batch_statistics(self):
         """What the last training forward would fold into the running estimates: per layer its
@@ -336,38 +375,13 @@ class Stack:
     def fold_batch_statistics(self, stats) -> None:
         """Update the running estimates with `last_batch_statistics()` exactly as a forward pass
         with update_running=True does: for a forward that was run with update_running=False."""
-        if not (self.any_before or self.any_after):
+        if not self._running:
             return
         parts, n = stats
         self.num_batches_tracked += 1
-        f = self._momentum_now()
+        f = norms.momentum_now(self._bn_momentum, self._cumulative, self.num_batches_tracked)
         for l, layer_parts in enumerate(parts):
-            self._update_running(l, layer_parts, f, n)
-
-    def _update_running(self, l, parts, f, n):
-        """running ← (1 − f)·running + f·batch statistic (`running_update`, torch.lerp's formula, as
-        torch.nn.BatchNorm1d), with the unbiased batch variance xvar·N/(N − 1), for the networks
-        with BN in layer l (a network without BN keeps running_mean 0, running_var 1)."""
-        rm, rv = self._running_mean[l], self._running_var[l]                     # (K, D)
-        for start, stop, c in parts:
-            running_update(rm[start:stop], c.xmean[:, 0], f[start:stop])
-            running_update(rv[start:stop], c.xvar[:, 0] * (n / (n - 1)), f[start:stop])
-
-    def _bn(self, x, gamma, beta, l, training, start, stop):
-        """BN of networks start…stop−1 of layer l: x (k, N, D) → (y, BNCache or None)."""
-        gamma, beta = gamma[start:stop], beta[start:stop]                         # (k, 1, D)
-        eps = self._eps[start:stop]                                               # (k, 1, 1)
-        if training:
-            return bn_train(x, gamma, beta, eps)
-        # eval mode: the fixed affine map of the paper's Algorithm 2,
-        #   y = gamma/√(running_var + eps) · x + (beta − gamma · running_mean/√(running_var + eps))
-        inv = self._running_var[l][start:stop, None, :] + eps                     # (k, 1, D)
-        np.sqrt(inv, out=inv)
-        np.reciprocal(inv, out=inv)
-        scale = gamma * inv                                                       # (k, 1, D)
-        y = x * scale
-        y += beta - self._running_mean[l][start:stop, None, :] * scale
-        return y, None
+            norms.update_running(self._running_mean[l], self._running_var[l], layer_parts, f, n)
 
     def loss_and_dlogits(self, logits, y):
         """Per-network mean cross-entropy (K,) and ∂loss/∂logits (K, N, C) (`kernels.cross_entropy`):
@@ -381,7 +395,8 @@ class Stack:
 
     def backward(self, dlogits):
         """Fill `self.grad` (K, P) with ∂loss/∂parameters, from the last training forward.
-        (The BN parameters of networks without BN and the biases before BN keep gradient 0.)"""
+        (The normalisers' parameters of networks without one, RMSNorm's beta and the biases
+        before BN keep gradient 0.) Dropout masks and noise multipliers n are constants."""
         dl = torch.as_tensor(dlogits).detach().numpy()                           # (K, N, C)
         p, g, fwd = self._p, self._g, self._fwd
         with np.errstate(all="ignore"):
@@ -389,22 +404,17 @@ class Stack:
             colsum(dl, out=g.bo[:, None, :])                                     # dbo (K, C)
             dh = np.matmul(dl, p.Wo)                                             # (K, N, H)
             for l in reversed(range(len(self.hidden))):
-                gamma = p.gamma[l][:, None, :]                                   # (K, 1, D)
-                dgamma, dbeta = g.gamma[l][:, None, :], g.beta[l][:, None, :]    # (K, 1, D) views
-                da = dh
-                for start, stop, c in fwd["bn"][l]["after"]:
-                    dx, _, _ = bn_backward(dh[start:stop], gamma[start:stop], c.xhat, c.inv,
-                                           dgamma[start:stop], dbeta[start:stop])
-                    da = _put(da, start, stop, dx)
+                lay = fwd["layers"][l]
+                for k, mask in lay["drop"]:
+                    dh[k] *= mask                                                # dropout
+                grads = (p.gamma[l][:, None, :], g.gamma[l][:, None, :], g.beta[l][:, None, :])
+                da = norms.backward_runs(*lay["after"], dh, *grads)
                 dz = act_backward(self.activation, da, fwd["z"][l], fwd["a"][l])   # (K, N, D)
-                for start, stop, c in fwd["bn"][l]["before"]:
-                    dx, _, _ = bn_backward(dz[start:stop], gamma[start:stop], c.xhat, c.inv,
-                                           dgamma[start:stop], dbeta[start:stop])
-                    dz = _put(dz, start, stop, dx)
+                dz = norms.backward_runs(*lay["before"], dz, *grads)
                 np.matmul(dz.transpose(0, 2, 1), fwd["u"][l], out=g.W[l])        # dW (K, D, Din)
-                if not self.all_before:
+                if self._no_bias != [(0, self.K)]:
                     colsum(dz, out=g.b[l][:, None, :])                           # db (K, D)
-                    for start, stop in self._runs["before"]:
+                    for start, stop in self._no_bias:
                         g.b[l][start:stop] = 0.0                                 # no bias
                 if l > 0:
                     dh = np.matmul(dz, p.W[l])                                   # (K, N, Din)

@@ -190,3 +190,52 @@ def test_bn_cache_holds_the_batch_statistics():
         torch.testing.assert_close(xvar[k, 0], inputs[k].var(0, unbiased=False), rtol=1e-4, atol=1e-6)
         torch.testing.assert_close(xhat[k], (inputs[k] - xmean[k]) * inv[k], rtol=1e-5, atol=1e-5)
     torch.testing.assert_close(stack.z[0][1], stack.bn_cache[0]["before"][0][1])   # gamma 1, beta 0
+
+
+# ------------------------------------------------------------------ snapshot / restore
+
+def _state(stack):
+    """Everything training changes, as plain copies (for bit-for-bit comparisons)."""
+    return ([stack.flat.clone(), stack.active.clone(), *[b.clone() for b in stack.opt_state],
+             *[t.clone() for t in stack.running_mean + stack.running_var]],
+            (stack.t, stack.num_batches_tracked, stack.r_max.tobytes(), stack.d_max.tobytes()))
+
+
+def _same(a, b):
+    return all(torch.equal(x, y) for x, y in zip(a[0], b[0])) and a[1] == b[1]
+
+
+def test_snapshot_and_restore_bring_back_everything_bit_for_bit():
+    specs = [NetSpec("before", lr=0.01, seed=1, noise=1.0),
+             NetSpec("after", lr=0.01, seed=2, norm="renorm", dropout=0.5, momentum=None),
+             NetSpec("none", lr=0.02, seed=3, dropout=0.3, weight_decay=1e-3)]
+    stack = Stack(IN, HIDDEN, OUT, "relu", specs, "adam")
+    stack.renorm_schedule = lambda t: (1.0 + 0.5 * t, 0.1 * t)
+    gen = torch.Generator().manual_seed(0)
+    batches = [(torch.randn(N, IN, generator=gen), torch.randint(0, OUT, (N,), generator=gen))
+               for _ in range(7)]
+    for x, y in batches[:3]:
+        stack.train_step(x, y)
+    saved, before = stack.snapshot(), _state(stack)
+    z_before = stack.z[0].clone()
+    losses = [stack.train_step(x, y) for x, y in batches[3:]]        # step away: 4 more steps
+    away = _state(stack)
+    assert not _same(away, before)
+    for _ in range(2):                                                # restorable again and again
+        stack.restore(saved)
+        assert _same(_state(stack), before)
+        assert torch.equal(stack.z[0], z_before)                      # the last pass's results too
+        again = [stack.train_step(x, y) for x, y in batches[3:]]     # the same draws: the same run
+        assert all(torch.equal(a, b) for a, b in zip(losses, again))
+        assert _same(_state(stack), away)
+
+
+def test_probe_changes_nothing_not_even_the_random_draws():
+    specs = [NetSpec("before", seed=1, noise=2.0), NetSpec("none", seed=2, dropout=0.5)]
+    a, b = (Stack(IN, HIDDEN, OUT, "tanh", specs) for _ in range(2))
+    gen = torch.Generator().manual_seed(0)
+    for step in range(3):
+        x, y = torch.randn(N, IN, generator=gen), torch.randint(0, OUT, (N,), generator=gen)
+        a.probe(torch.randn(20, IN, generator=gen))
+        assert torch.equal(a.train_step(x, y), b.train_step(x, y))
+    assert _same(_state(a), _state(b))

@@ -7,7 +7,9 @@ keys and train/eval behaviour of `torch.nn.BatchNorm1d` for (N, C) input.
 
 `MLP` is the network the engine trains (K of them at once): fully connected hidden layers with a
 chosen activation and BN placed nowhere, before the activation (the paper: on W·u, with the
-linear bias dropped) or after it (on g(W·u + b)).
+linear bias dropped) or after it (on g(W·u + b)). `norm` puts another normaliser in BN's place:
+torch's own `F.layer_norm`, `F.group_norm`, `F.rms_norm`, or `BatchRenorm1d` (autograd, r and d
+detached). Dropout and Santurkar's noise take the engine's draws (`forward(x, masks, noise)`).
 """
 
 from __future__ import annotations
@@ -16,13 +18,14 @@ import math
 from collections.abc import Sequence
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from bn_core.batchnorm import check_eps, check_momentum
 
 from bn_core.engine import ACTIVATIONS, PLACEMENTS
 
-__all__ = ["BatchNorm1d", "MLP"]
+__all__ = ["BatchNorm1d", "BatchRenorm1d", "PerExampleNorm", "MLP"]
 
 
 class BatchNorm1d(nn.Module):
@@ -92,6 +95,65 @@ class BatchNorm1d(nn.Module):
         return f"{self.num_features}, eps={self.eps}, momentum={self.momentum}"
 
 
+class BatchRenorm1d(BatchNorm1d):
+    """Batch Renormalization (Ioffe 2017) with autograd, for (N, C) input; BN's buffers and eval.
+
+        sigma = √(running_var + eps)
+        r = clip(√(xvar + eps)/sigma, 1/r_max, r_max)          detached: constants in backprop
+        d = clip((xmean − running_mean)/sigma, −d_max, d_max)  detached
+        y = weight · ((x − xmean)/√(xvar + eps) · r + d) + bias
+    with r, d from the running statistics before this batch's update (as BN's update).
+    """
+
+    r_max, d_max = 1.0, 0.0
+
+    def forward(self, x):
+        if not self.training:
+            return super().forward(x)
+        n = x.shape[0]
+        xmean = x.mean(0)
+        xc = x - xmean
+        xvar = (xc * xc).mean(0)
+        std = torch.sqrt(xvar + self.eps)
+        sigma = torch.sqrt(self.running_var + self.eps)
+        r = torch.clamp(std.detach() / sigma, 1.0 / self.r_max, self.r_max).detach()
+        d = torch.clamp((xmean.detach() - self.running_mean) / sigma, -self.d_max, self.d_max).detach()
+        xhat = xc / std * r + d
+        with torch.no_grad():
+            self.num_batches_tracked += 1
+            f = 1.0 / float(self.num_batches_tracked) if self.momentum is None else self.momentum
+            self.running_mean.mul_(1 - f).add_(xmean.detach(), alpha=f)
+            self.running_var.mul_(1 - f).add_(xvar.detach() * (n / (n - 1)), alpha=f)
+        return self.weight * xhat + self.bias
+
+
+class PerExampleNorm(nn.Module):
+    """LayerNorm, GroupNorm (groups of consecutive channels) or RMSNorm of (N, C) input, by
+    torch's functional ops; weight 1, bias 0 at the start (RMSNorm: no bias). No running
+    statistics: the same in training and eval mode."""
+
+    def __init__(self, kind, num_features, eps=1e-5, groups=1):
+        super().__init__()
+        self.kind, self.eps, self.groups = kind, eps, groups
+        self.weight = nn.Parameter(torch.ones(num_features))
+        self.bias = None if kind == "rms" else nn.Parameter(torch.zeros(num_features))
+
+    def forward(self, x):
+        if self.kind == "layer":
+            return F.layer_norm(x, (x.shape[1],), self.weight, self.bias, self.eps)
+        if self.kind == "group":
+            return F.group_norm(x, self.groups, self.weight, self.bias, self.eps)
+        return F.rms_norm(x, (x.shape[1],), self.weight, self.eps)
+
+
+def make_norm(norm, num_features, eps, momentum, groups):
+    if norm == "batch":
+        return BatchNorm1d(num_features, eps=eps, momentum=momentum)
+    if norm == "renorm":
+        return BatchRenorm1d(num_features, eps=eps, momentum=momentum)
+    return PerExampleNorm(norm, num_features, eps, groups)
+
+
 _ACT = {"sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "relu": nn.ReLU}
 
 
@@ -102,26 +164,36 @@ class HiddenLayer(nn.Module):
         before: h = g(BN(W·u))          (b dropped: the mean subtraction cancels it; β takes its role)
         after:  h = BN(g(W·u + b))
 
-    `forward` returns (h, z) where z is the input to the activation g.
+    `forward` returns (h, z) where z is the input to the activation g. With another `norm` it
+    takes BN's place (`bn`); the bias is dropped only before BN or Batch Renorm, whose centring
+    cancels it. noise (m, n): y ← n·y + m after the normaliser; mask: h ← h·mask.
     """
 
-    def __init__(self, in_dim, out_dim, activation, placement, eps, momentum):
+    def __init__(self, in_dim, out_dim, activation, placement, eps, momentum, norm="batch",
+                 groups=1):
         super().__init__()
         self.placement = placement
-        self.linear = nn.Linear(in_dim, out_dim, bias=(placement != "before"))
+        bias = not (placement == "before" and norm in ("batch", "renorm"))
+        self.linear = nn.Linear(in_dim, out_dim, bias=bias)
         if placement == "before":
-            self.bn = BatchNorm1d(out_dim, eps=eps, momentum=momentum)
+            self.bn = make_norm(norm, out_dim, eps, momentum, groups)
         self.act = _ACT[activation]()
         if placement == "after":
-            self.bn = BatchNorm1d(out_dim, eps=eps, momentum=momentum)
+            self.bn = make_norm(norm, out_dim, eps, momentum, groups)
 
-    def forward(self, u):
+    def forward(self, u, mask=None, noise=None):
         z = self.linear(u)                          # (N, out)
         if self.placement == "before":
             z = self.bn(z)
+            if noise is not None:
+                z = noise[1] * z + noise[0]
         h = self.act(z)
         if self.placement == "after":
             h = self.bn(h)
+            if noise is not None:
+                h = noise[1] * h + noise[0]
+        if mask is not None:
+            h = h * mask
         return h, z
 
 
@@ -149,6 +221,8 @@ class MLP(nn.Module):
         momentum: float | None = 0.1,
         init_scale: float | None = None,
         seed: int = 0,
+        norm: str = "batch",
+        groups: int = 1,
     ):
         super().__init__()
         if activation not in ACTIVATIONS:
@@ -167,7 +241,7 @@ class MLP(nn.Module):
         self.placement = placement
         dims = [int(in_dim), *hidden]
         self.hidden = nn.ModuleList(
-            HiddenLayer(dims[i], dims[i + 1], activation, placement, eps, momentum)
+            HiddenLayer(dims[i], dims[i + 1], activation, placement, eps, momentum, norm, groups)
             for i in range(len(hidden))
         )
         self.out = nn.Linear(dims[-1], int(out_dim))
@@ -184,11 +258,12 @@ class MLP(nn.Module):
             if linear.bias is not None:
                 linear.bias.zero_()
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, masks=None, noise=None) -> torch.Tensor:
+        """masks[l]: layer l's dropout multiplier (N, width) or None; noise[l]: its (m, n)."""
         self.activation_inputs = []
         h = x
-        for layer in self.hidden:
-            h, z = layer(h)
+        for l, layer in enumerate(self.hidden):
+            h, z = layer(h, None if masks is None else masks[l], None if noise is None else noise[l])
             self.activation_inputs.append(z)
         return self.out(h)
 

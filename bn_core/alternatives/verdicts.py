@@ -1,0 +1,275 @@
+"""The lesson's verdicts: what the data say, with the error of every conclusion controlled across
+the comparisons it makes: paired t-tests by seed (the networks compared share their initial
+weights and mini-batch orders), Holm's correction over each question's family of comparisons
+(bn_core.stats; the sentences' helpers: bn_core.experiments.prose).
+
+    verdict(result)      the verdicts of the result's experiment (a list of Verdicts)
+    rule(result, vs)     one plain sentence: how "clear" is decided, with the t values used
+    few_seeds(result)    why little can be clear with fewer than ENOUGH_SEEDS seeds
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from bn_core.alternatives.config import NORM_LABELS, REGULARISER_LABELS
+from bn_core.alternatives.training import Result
+from bn_core.experiments.prose import (RULE, Verdict, family, fmt, join_words, over, points,
+                                       seed_pairs)
+from bn_core.stats import ALPHA, rank, summarize, t_critical
+
+__all__ = ["verdict", "rule", "few_seeds", "regular_tests", "ENOUGH_SEEDS", "PAPER_NOTE"]
+
+ENOUGH_SEEDS = 5
+PAPER_NOTE = ("The 2015 paper never tested this claim on its own: its BN-Inception dropped "
+              "dropout *together with* five other changes (a 5–30× higher learning rate, 5× less "
+              "L2, faster decay, no local response normalisation, more shuffling), and it has no "
+              "dropout-only ablation.")
+PAIRS = (("bn", "none"), ("dropout", "none"), ("bn_dropout", "none"), ("bn", "dropout"),
+         ("bn_dropout", "bn"), ("bn_dropout", "dropout"))
+
+
+def verdict(result: Result) -> list[Verdict]:
+    return {"regular": regular_verdict, "shift": shift_verdict,
+            "batch": batch_verdict}[result.config.experiment](result)
+
+
+def _acc(result: Result, what: str = "test_acc"):
+    return lambda r: result.chance if r.diverged else getattr(r, what)
+
+
+def _tests(result: Result, pairs: dict, what: str = "test_acc") -> dict:
+    """key → (runs a, runs b): paired by seed, one Holm family."""
+    value = _acc(result, what)
+    return family({k: seed_pairs(a, b, value) for k, (a, b) in pairs.items()}, result.resolution)
+
+
+# ----------------------------------------------------------------------------- regular
+
+def regular_tests(result: Result) -> dict:
+    """(batch size, a, b) → Test of a − b in test accuracy, all batch sizes one family."""
+    sel = result.select
+    return _tests(result, {(b, x, y): (sel(x, b), sel(y, b)) for b in result.config.batch_sizes
+                           for x, y in PAIRS})
+
+
+def _said(t, a: str, b: str) -> str:
+    """'BN + dropout − BN +1.2 ± 0.8 points (clear)'."""
+    names = REGULARISER_LABELS
+    return f"{names[a]} − {names[b]} {points(t)}{' (clear)' if t.clear else ''}"
+
+
+def regular_verdict(result: Result) -> list[Verdict]:
+    cfg, tests, sizes = result.config, regular_tests(result), list(result.config.batch_sizes)
+    names = REGULARISER_LABELS
+    where = f"(test accuracy, {over(cfg.seeds)}, trained on {result.n_train} examples)"
+    # 1. the claim: does dropout still add something on top of BN?
+    helped = [b for b in sizes if tests[(b, "bn_dropout", "bn")].sign > 0]
+    hurt = [b for b in sizes if tests[(b, "bn_dropout", "bn")].sign < 0]
+    if helped:
+        head = (f"**Dropout still helped on top of BN** at batch size "
+                f"{join_words([str(b) for b in helped])}: here BN did not make it unnecessary")
+    elif hurt:
+        head = (f"**Adding dropout to BN hurt** at batch size {join_words([str(b) for b in hurt])}"
+                f": on this data BN needed no dropout")
+    else:
+        head = ("**No clear effect of adding dropout to BN** at any batch size tried: consistent "
+                "with “BN makes dropout unnecessary” here — though not separated is not equal")
+    claim = Verdict(head + ".", tests=list(tests.values()))
+    claim.details.append("BN + dropout − BN, per seed (mean ± t·SE): " + "; ".join(
+        f"batch {b}: {points(tests[(b, 'bn_dropout', 'bn')])}" for b in sizes) + ".")
+    claim.details.append(PAPER_NOTE)
+    out = [claim]
+    # 2. per batch size: which regularisers beat which
+    for b in sizes:
+        groups = {g: result.values(result.select(g, b)) for g in REGULARISER_LABELS}
+
+        def beats(x, y, b=b):
+            t = tests.get((b, x, y))
+            return t.sign > 0 if t is not None else tests[(b, y, x)].sign < 0
+
+        ranking = rank(groups, beats)
+        s = ranking.summaries
+        listing = lambda gs, s=s: join_words([f"{names[g]} ({fmt(s[g])})" for g in gs])  # noqa: E731
+        if ranking.winner is not None:
+            text = (f"Batch size {b}: **{names[ranking.winner]} is best**, "
+                    f"{fmt(s[ranking.winner])}, against "
+                    f"{listing([g for g in ranking.order if g != ranking.winner])} {where}.")
+        elif cfg.seeds < 2:
+            text = f"Batch size {b}: {listing(ranking.order)} {where}; one seed can't settle it."
+        else:
+            text = (f"Batch size {b}: **no clear winner** among {listing(ranking.tied)}"
+                    + (f"; {'both' if len(ranking.tied) == 2 else 'all'} beat "
+                       f"{listing(ranking.beaten)}" if ranking.beaten else "") + f" {where}.")
+        v = Verdict(text)
+        if cfg.seeds > 1:
+            v.details.append("Differences per seed (mean ± t·SE): " + "; ".join(
+                _said(tests[(b, x, y)], x, y) for x, y in PAIRS) + ".")
+        gaps = {g: np.mean([r.train_acc - r.test_acc for r in result.select(g, b)
+                            if not r.diverged] or [math.nan]) for g in REGULARISER_LABELS}
+        v.details.append("Train − test accuracy gap (mean): " + "; ".join(
+            f"{names[g]} {100 * gap:.1f} points" for g, gap in gaps.items()) + ".")
+        out.append(v)
+    # 3. does BN's effect shrink as the batch grows? (its own question: one test)
+    if len(sizes) > 1:
+        lo, hi = sizes[0], sizes[-1]
+        value = _acc(result)
+        d_lo = seed_pairs(result.select("bn", lo), result.select("none", lo), value)
+        d_hi = seed_pairs(result.select("bn", hi), result.select("none", hi), value)
+        t = family({0: (d_lo[0] - d_lo[1], d_hi[0] - d_hi[1])}, result.resolution)[0]
+        if t.sign > 0:
+            text = (f"BN's gain over no regulariser was **larger at batch {lo} than at batch {hi}**"
+                    f" ({points(t)}): as expected if its regularising noise shrinks with the batch.")
+        elif t.sign < 0:
+            text = (f"BN's gain over no regulariser was **smaller at batch {lo} than at batch "
+                    f"{hi}** ({points(t)}): the opposite of “more noise, more regularisation”.")
+        else:
+            text = (f"BN's gain over no regulariser at batch {lo} and at batch {hi} **can't be "
+                    f"told apart** ({points(t)}).")
+        v = Verdict(text, tests=[t])
+        v.details.append(f"(BN − neither at batch {lo}) − (BN − neither at batch {hi}), per seed; "
+                         f"its own question, tested alone. The batch sizes tried stop at {lo} and "
+                         f"{hi}.")
+        out.append(v)
+    return out
+
+
+# ----------------------------------------------------------------------------- shift
+
+def shift_verdict(result: Result) -> list[Verdict]:
+    cfg, sel = result.config, result.select
+    keep = 1.0 - float(cfg.dropout)
+    k_all = [i for i, r in enumerate(result.networks) if r.member.group == "all"]
+    k_last = [i for i, r in enumerate(result.networks) if r.member.group == "last"]
+    parts, first = [], math.nan
+    for l, (running, evaluated) in enumerate(result.variances[1:], start=2):
+        with np.errstate(all="ignore"):
+            ratio = running / evaluated                                  # (K, W) stored / eval
+        a, b = np.nanmedian(ratio[k_all]), np.nanmedian(ratio[k_last])
+        first = a if l == 2 else first
+        parts.append(f"layer {l}: {a:.2f}× with dropout before it, {b:.2f}× with dropout only "
+                     f"after the last layer")
+    size = ("too large" if first > 1.1 else "too small" if first < 0.9 else "about right")
+    shift = Verdict(
+        f"**BN's stored variance is {size}** for what it meets in eval mode, where a "
+        f"dropout comes before it: its running variance ÷ its input's eval-mode variance "
+        f"(median over units and seeds) is " + "; ".join(parts) + ".")
+    shift.details.append(
+        f"Inverted dropout keeps a unit with probability {keep:g} and scales it by "
+        f"1/{keep:g}: that adds variance in training only. For inputs of mean zero the ratio "
+        f"would be 1/{keep:g} = {1 / keep:.2g} (Li et al.); units with a nonzero mean (as ReLU "
+        f"outputs) have less extra variance, so a smaller ratio.")
+    rec = seed_pairs(sel("all"), sel("all"), _acc(result, "recomputed_acc"))[0]
+    last, trained = seed_pairs(sel("last"), sel("all"), _acc(result))
+    tests = family({"recompute": (rec, trained), "last": (last, trained),
+                    "last_vs_recompute": (last, rec)}, result.resolution)
+    fix2, fix1 = tests["recompute"], tests["last"]
+    if fix2.sign > 0:
+        head = (f"**The variance shift cost accuracy**: recomputing BN's statistics with "
+                f"dropout off gained {points(fix2)}")
+    elif fix2.sign < 0:
+        head = (f"Recomputing BN's statistics with dropout off **lowered** test accuracy "
+                f"({points(fix2)})")
+    else:
+        head = (f"**The variance shift cost no measurable accuracy here**: recomputing BN's "
+                f"statistics with dropout off changed test accuracy by {points(fix2)}")
+    v = Verdict(head + ".", tests=list(tests.values()))
+    acc = {g: summarize(result.values(sel(g))) for g in ("all", "last")}
+    rec = summarize(result.values(sel("all"), "recomputed_acc"))
+    v.details.append(
+        f"Test accuracy ({over(cfg.seeds)}): dropout before every BN {fmt(acc['all'])} as "
+        f"trained, {fmt(rec)} with recomputed statistics; dropout only after the last BN "
+        f"{fmt(acc['last'])}: {points(fix1)}{' (clear)' if fix1.clear else ''} against the "
+        f"first as trained, {points(tests['last_vs_recompute'])}"
+        f"{' (clear)' if tests['last_vs_recompute'].clear else ''} against it recomputed.")
+    v.details.append(
+        "The two fixes answer different questions: recomputing the statistics keeps the same "
+        "weights, so it measures the shift's own cost; moving dropout trains other networks, "
+        "with less dropout, so it mixes the shift with a weaker regulariser.")
+    return [shift, v]
+
+
+# ----------------------------------------------------------------------------- batch
+
+def batch_verdict(result: Result) -> list[Verdict]:
+    cfg, sel = result.config, result.select
+    sizes, norms = list(cfg.batch_sizes), list(cfg.norms)
+    out = []
+    if len(sizes) > 1:
+        lo, hi = sizes[0], sizes[-1]
+        tests = _tests(result, {n: (sel(n, lo), sel(n, hi)) for n in norms})
+        fell = [n for n in norms if tests[n].sign < 0]
+        steady = [n for n in norms if tests[n].sign == 0]
+        head = (f"From batch {hi} down to batch {lo}, **{join_words([NORM_LABELS[n] for n in fell])} "
+                f"lost accuracy clearly**" if fell else
+                f"No normaliser's accuracy fell clearly from batch {hi} to batch {lo}")
+        if steady:
+            head += (f"; {join_words([NORM_LABELS[n] for n in steady])}: not clearly different "
+                     f"between the two")
+        v = Verdict(head + ".", tests=list(tests.values()))
+        v.details.append(f"Eval-mode test accuracy at batch {lo} − at batch {hi}, per seed (mean ± "
+                         f"t·SE): " + "; ".join(f"{NORM_LABELS[n]} {points(tests[n])}"
+                                                for n in norms) + ".")
+        v.details.append(f"The batch sizes tried stop at {lo} and {hi}; each trained on "
+                         f"{cfg.examples:,} examples.")
+        out.append(v)
+    if "batch" in norms and len(norms) > 1:
+        b = sizes[0]
+        others = [n for n in norms if n != "batch"]
+        tests = _tests(result, {n: (sel(n, b), sel("batch", b)) for n in others})
+        better = [n for n in others if tests[n].sign > 0]
+        v = Verdict((f"At batch {b}, **{join_words([NORM_LABELS[n] for n in better])} beat "
+                     f"BatchNorm**" if better else f"At batch {b}, nothing clearly beat BatchNorm")
+                    + f" (eval-mode test accuracy, {over(cfg.seeds)}: " + "; ".join(
+                        f"{NORM_LABELS[n]} {fmt(summarize(result.values(sel(n, b))))}"
+                        for n in norms) + ").", tests=list(tests.values()))
+        out.append(v)
+    same, differ = [], []
+    for n in norms:
+        runs = [r for r in sel(n) if not r.diverged]
+        gap = [r.test_acc - r.train_mode_acc for r in runs]
+        (same if runs and max(abs(g) for g in gap) <= result.resolution else differ).append(n)
+    v = Verdict("**Training and eval mode agree** " + (
+        f"for {join_words([NORM_LABELS[n] for n in same])} in every run (within one test "
+        f"example)" if same else "for no normaliser") + (
+        f"; they differ for {join_words([NORM_LABELS[n] for n in differ])}" if differ else "")
+        + ".")
+    v.details.append("LayerNorm, GroupNorm and RMSNorm normalise each example on its own and "
+                     "keep no running statistics: eval mode computes what training did. BN and "
+                     "Batch Renorm use their running averages in eval mode, the batch's own "
+                     "statistics in training mode (here each test batch of the training size).")
+    out.append(v)
+    return out
+
+
+# ----------------------------------------------------------------------------- the rule
+
+def rule(result: Result, verdicts=None) -> str:
+    """How to read the verdicts, with the critical values they actually used."""
+    verdicts = verdict(result) if verdicts is None else verdicts
+    tests = [t for v in verdicts for t in v.tests if t.n >= 2 and math.isfinite(t.t_crit)]
+    parts = [RULE]
+    if tests:
+        lo, hi = min(t.t_crit for t in tests), max(t.t_crit for t in tests)
+        t_text = f"t = {lo:.3g}" if math.isclose(lo, hi, rel_tol=1e-3) else f"t from {lo:.3g} to {hi:.3g}"
+        parts.append(f"Here: a mean per-seed difference larger than t·SE, with {t_text} "
+                     f"(Student's t, {result.config.seeds - 1} degrees of freedom); the ± after a "
+                     f"difference in points is that t·SE, after an accuracy the sd over seeds.")
+    parts.append(f"Seeds that all agree count only for a gap of more than one test example "
+                 f"(1/{result.n_test}); a diverged run counts as chance accuracy.")
+    return " ".join(parts)
+
+
+def few_seeds(result: Result) -> str | None:
+    n = result.config.seeds
+    if n >= ENOUGH_SEEDS:
+        return None
+    if n < 2:
+        return (f"With one seed per network there is no spread to compare a difference with, so "
+                f"nothing can be tested: use {ENOUGH_SEEDS} or more seeds.")
+    return (f"With {n} seeds a difference has {n - 1} degree{'s' if n > 2 else ''} of freedom: "
+            f"to count as clear it must exceed {t_critical(ALPHA, n - 1):.3g} standard errors "
+            f"even in a single comparison. Use {ENOUGH_SEEDS} or more seeds (t = "
+            f"{t_critical(ALPHA, ENOUGH_SEEDS - 1):.3g}).")
