@@ -21,8 +21,8 @@ GroupNorm and RMSNorm compute the same as in training (they keep no running stat
 Noise, training mode only, drawn per network from its own seeded generator (`generator`):
 
     dropout   inverted dropout: h ← h · mask/(1 − p), mask ~ Bernoulli(1 − p) per element
-    noisy BN  Santurkar et al. (2018, appendix), with strength s: per layer and step
-              μ_t ~ U(−0.5, 0.5)·s and σ_t ~ U(1, 1 + 0.25·s); per element
+    noisy BN  Santurkar et al. (2018, appendix A.2.1), with strength s: per unit and step
+              μ_t ~ U(−0.5, 0.5)·s and σ_t ~ U(1, 1 + 0.25·s); per element (example, unit)
               m ~ U(μ_t − 0.1·s, μ_t + 0.1·s), n ~ N(σ_t, 0.1·s);  y ← n ⊙ y + m
               (s = 1: the paper's values; backward multiplies the gradient by n)
 """
@@ -302,9 +302,11 @@ def dropout_mask(gen: np.random.Generator, p: float, shape) -> np.ndarray:
 
 
 def noise_draw(gen: np.random.Generator, s: float, shape) -> tuple[np.ndarray, np.ndarray]:
-    """One layer's noisy-BN draw for one network and step (module doc): (m, n), float32."""
-    mu = (gen.random() - 0.5) * s                                # μ_t ~ U(−0.5, 0.5)·s
-    sigma = 1.0 + 0.25 * s * gen.random()                        # σ_t ~ U(1, 1 + 0.25·s)
+    """One layer's noisy-BN draw for one network and step (module doc), shape (N, D): (m, n),
+    float32, with μ_t and σ_t drawn for each of the D units, as the paper does."""
+    units = shape[-1]
+    mu = (gen.random(units) - 0.5) * s                           # μ_t ~ U(−0.5, 0.5)·s, (D,)
+    sigma = 1.0 + 0.25 * s * gen.random(units)                   # σ_t ~ U(1, 1 + 0.25·s), (D,)
     m = gen.random(shape)                                        # float64: faster to draw
     m *= 0.2 * s
     m += mu - 0.1 * s                                            # U(μ_t − 0.1·s, μ_t + 0.1·s)

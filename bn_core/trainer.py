@@ -193,13 +193,15 @@ class Run:
 
     def __init__(self, config: TrainConfig, networks: list[str] | None = None, on_step=None, *,
                  specs: list[NetSpec] | None = None, layers: str = "all",
-                 early: bool = True):
+                 early: bool = True, train_idx: np.ndarray | None = None):
         """networks: the networks' names (default: their placements, or "0", "1", … with
         specs). on_step(stack), if given, is called after every training forward pass that
         updates the BN running estimates (one per optimizer step), e.g. to keep each batch's
         xmean/xvar. layers: "all" records the probe-set statistics of every layer at every
         snapshot; "ends" only at the first and the last (the others hold loss and accuracy, and
-        no layers). early: the log-spaced early snapshots (`snapshot_steps`) too."""
+        no layers). early: the log-spaced early snapshots (`snapshot_steps`) too. train_idx:
+        train on these training examples only (a small training set; mini-batches drawn from
+        them as from a dataset of that size)."""
         if layers not in ("all", "ends"):
             raise ValueError(f"layers: expected 'all' or 'ends', got {layers!r}")
         self.config = config
@@ -217,21 +219,29 @@ class Run:
         self.data = d = load_dataset(config.dataset, scaling=config.scaling)
         self.stack = Stack(d.n_features, config.hidden, d.n_classes, config.activation, specs,
                            config.optimizer)
+        self._x_np, self._y_np = d.x_train.numpy(), d.y_train.numpy()   # numpy indexing is cheaper
+        if train_idx is not None:
+            self._x_np = np.ascontiguousarray(self._x_np[np.asarray(train_idx)])
+            self._y_np = np.ascontiguousarray(self._y_np[np.asarray(train_idx)])
         seeds = sorted({s.seed for s in specs})
-        self._orders = [BatchOrder(d.x_train.shape[0], config.batch_size, s) for s in seeds]
+        self._orders = [BatchOrder(len(self._y_np), config.batch_size, s) for s in seeds]
         self._which = np.array([seeds.index(s.seed) for s in specs])   # network → its order
         self.probe = np.ascontiguousarray(d.x_test.numpy()[:PROBE_SIZE])      # (P, D_in)
         self.history = History(config, self.networks, probe_size=len(self.probe))
         self.schedule = snapshot_steps(config.steps, config.record_every, early)
         self.step = 0
         self._loss_sum = np.zeros(len(self.networks))
-        self._x_np, self._y_np = d.x_train.numpy(), d.y_train.numpy()   # numpy indexing is cheaper
         self._x_test, self._y_test = d.x_test.numpy(), d.y_test.numpy()
         self._loss_count = 0
         self._diverged_now: set[str] = set()
         self._pending = None               # step `self.step`'s update, held over a snapshot
         self._batch = self._next_batch()
         self._ones = np.ones(self.stack.P, dtype=np.float32)   # for a cheap finite check of grad
+
+    @property
+    def train_set(self) -> tuple[np.ndarray, np.ndarray]:
+        """The (x, y) the networks train on: the training set, or the train_idx part of it."""
+        return self._x_np, self._y_np
 
     @property
     def batches(self) -> BatchOrder:

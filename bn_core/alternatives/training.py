@@ -35,7 +35,7 @@ from bn_core.normalizers import evaluate
 from bn_core.trainer import BatchOrder, Run, TrainConfig
 
 __all__ = ["Member", "Job", "NetworkResult", "Result", "plan", "spec", "work", "check",
-           "run_experiment", "small_training_set", "SubsetRun", "renorm_schedule",
+           "run_experiment", "small_training_set", "renorm_schedule",
            "bn_inputs", "recompute_statistics", "CURVE_POINTS", "MAX_WORK", "MAX_STEPS"]
 
 DATASET = "digits"
@@ -132,26 +132,6 @@ def small_training_set(y: np.ndarray, n: int, seed: int = SUBSET_SEED) -> np.nda
     per = [n // len(classes) + (i < n % len(classes)) for i in range(len(classes))]
     return np.sort(np.concatenate([rng.choice(np.flatnonzero(y == c), k, replace=False)
                                    for c, k in zip(classes, per)]))
-
-
-class SubsetRun(Run):
-    """A `Run` whose mini-batches come from the training examples `train_idx` only (module doc):
-    each seed's `BatchOrder` over them, as a Run on that data alone would draw."""
-
-    def __init__(self, config: TrainConfig, train_idx: np.ndarray | None = None, **kwargs):
-        super().__init__(config, **kwargs)
-        if train_idx is None:
-            return
-        self._x_np = np.ascontiguousarray(self._x_np[train_idx])
-        self._y_np = np.ascontiguousarray(self._y_np[train_idx])
-        seeds = sorted({s.seed for s in self.stack.specs})
-        self._orders = [BatchOrder(len(train_idx), config.batch_size, s) for s in seeds]
-        self._batch = self._next_batch()
-
-    @property
-    def train_set(self) -> tuple[np.ndarray, np.ndarray]:
-        """The (x, y) the networks train on."""
-        return self._x_np, self._y_np
 
 
 def renorm_schedule(steps: int) -> Callable[[int], tuple[float, float]]:
@@ -292,7 +272,7 @@ def train_job(config: NormsConfig, job: Job, members: Sequence[Member], train_id
     tc = TrainConfig(dataset=DATASET, depth=config.depth, width=config.width,
                      activation=config.activation, optimizer="sgd", batch_size=job.batch_size,
                      steps=job.steps, record_every=max(1, job.steps // CURVE_POINTS))
-    run = SubsetRun(tc, train_idx, specs=[spec(config, m, job.lr) for m in members],
+    run = Run(tc, train_idx=train_idx, specs=[spec(config, m, job.lr) for m in members],
                     networks=[str(k) for k in range(len(members))], layers="ends", early=False)
     if any(m.group == "renorm" for m in members):
         run.stack.renorm_schedule = renorm_schedule(job.steps)

@@ -53,13 +53,11 @@ CLAIMS = {
 NOISE_MODEL = (
     "**The noise, as used here** (the engine's `NetSpec.noise`, strength s; the values checked "
     "against the paper's appendix A.2.1 and its Algorithm 1): after each BN, in training mode "
-    "only, for every layer and step μ ~ U(−0.5·s, 0.5·s) and σ ~ U(1, 1 + 0.25·s), and for every "
-    "example and unit m ~ U(μ − 0.1·s, μ + 0.1·s) and n ~ N(σ, 0.1·s) (0.1·s: the standard "
-    "deviation); the BN output a becomes n·a + m. At s = 1 these are the paper's constants "
-    "n_μ = 0.5, n_σ = 1.25, r_μ = r_σ = 0.1. One difference: the paper's Algorithm 1 draws μ and σ "
-    "inside its loop over units, so each unit gets its own; here one μ and one σ per layer and "
-    "step are shared by its units (each unit and example still gets its own m and n). Test "
-    "accuracy is measured in eval mode, without noise.")
+    "only, for every unit and step μ ~ U(−0.5·s, 0.5·s) and σ ~ U(1, 1 + 0.25·s), as the paper's "
+    "Algorithm 1 draws them in its loop over units, and for every example and unit "
+    "m ~ U(μ − 0.1·s, μ + 0.1·s) and n ~ N(σ, 0.1·s) (0.1·s: the standard deviation); the BN "
+    "output a becomes n·a + m. At s = 1 these are the paper's constants n_μ = 0.5, n_σ = 1.25, "
+    "r_μ = r_σ = 0.1. Test accuracy is measured in eval mode, without noise.")
 
 LINEAR_NOTE = (
     f"The deep linear network: {{depth}} layers of {DLN_WIDTH} × {DLN_WIDTH} weights, no "

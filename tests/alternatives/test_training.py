@@ -1,4 +1,4 @@
-"""The lesson's training: the small training set, SubsetRun, batched = one by one, the variance
+"""The lesson's training: the small training set (Run's train_idx), batched = one by one, the variance
 measurements and the recomputed statistics against independent computations."""
 
 import numpy as np
@@ -6,12 +6,12 @@ import pytest
 import torch
 
 from bn_core.alternatives.config import NormsConfig
-from bn_core.alternatives.training import (SubsetRun, bn_inputs, plan, recompute_statistics,
+from bn_core.alternatives.training import (bn_inputs, plan, recompute_statistics,
                                            renorm_schedule, run_experiment, small_training_set,
                                            spec)
 from bn_core.data import load_dataset
 from bn_core.engine import NetSpec, Stack
-from bn_core.trainer import TrainConfig
+from bn_core.trainer import Run, TrainConfig
 
 TINY = dict(seeds=2, depth=2, width=8)
 
@@ -28,7 +28,7 @@ def test_the_small_training_set_is_balanced_and_fixed():
 def test_a_subset_run_draws_its_batches_from_the_subset_only():
     idx = np.arange(40, 90)
     config = TrainConfig(depth=1, width=8, batch_size=10, steps=12, record_every=4)
-    run = SubsetRun(config, idx, specs=[NetSpec("none", seed=1), NetSpec("none", seed=2)])
+    run = Run(config, train_idx=idx, specs=[NetSpec("none", seed=1), NetSpec("none", seed=2)])
     x, y = run.train_set
     full = load_dataset("digits")
     assert np.array_equal(x, full.x_train.numpy()[idx]) and np.array_equal(y, full.y_train.numpy()[idx])
