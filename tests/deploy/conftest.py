@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser.conftest import CHROMIUM, LAUNCH_ARGS, _free_port
+from tests.browser.conftest import CHROMIUM, _free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 LOCAL_CLUSTER = ROOT / "deploy" / "local-cluster"
@@ -155,16 +155,10 @@ class LocalCluster:
         return left
 
 
-@pytest.fixture(scope="module")
-def deploy_browser():
-    if CHROMIUM is None:
-        pytest.skip(NO_CHROMIUM)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=LAUNCH_ARGS)
-        yield b
-        b.close()
+@pytest.fixture(scope="session")
+def deploy_browser(browser):
+    """The session's one Chromium (tests/conftest.py)."""
+    return browser
 
 
 @pytest.fixture(scope="module")

@@ -175,11 +175,18 @@ def test_a_killed_replica_loses_only_its_learners_and_they_can_start_again(clust
         assert pause([learner])[id(learner)] > at_rest.get(id(learner), 0)
     close(learners, cluster)
 
-    log = cluster.access_log()
+    def sockets(log, learner):
+        return [r for r in log if r["route"] == learner.route
+                and r["request"].startswith("GET /_stcore/stream")]
+
+    deadline = time.monotonic() + 15        # nginx logs a websocket when it closes: wait for the
+    log = cluster.access_log()              # lost learners' second one (their reconnect)
+    while any(len(sockets(log, learner)) < 2 for learner in lost) and time.monotonic() < deadline:
+        time.sleep(0.3)
+        log = cluster.access_log()
     survivors = set(cluster.pids) - {"nginx", victim}
     for learner in learners:
-        websockets = [r for r in log if r["route"] == learner.route
-                      and r["request"].startswith("GET /_stcore/stream")]
+        websockets = sockets(log, learner)
         assert [ws["status"] for ws in websockets] == [101] * len(websockets)
         # the session's websocket went where its page came from …
         assert websockets[0]["upstreams"] == [learner.replica], websockets

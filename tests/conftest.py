@@ -1,0 +1,18 @@
+"""Fixtures shared by the browser tests (tests/browser/) and the deploy tests (tests/deploy/):
+one headless Chromium for the whole session (two Playwright instances cannot run at once)."""
+
+import pytest
+
+from tests.browser.conftest import CHROMIUM, LAUNCH_ARGS
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if CHROMIUM is None:
+        pytest.skip("no Chromium found (install Debian's chromium: apt-get install -y chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=LAUNCH_ARGS)
+        yield b
+        b.close()
