@@ -10,13 +10,13 @@ the weights' scale. Here:
     init       Gaussian weights with std 0.1 (this app's choice for "small")
     lr         0.1, plain SGD
 
-Measured on this app's 2-core machine (`benchmarks/bench_figure1.py`, seed 0 and 1, 50,000
-steps; the last layer, probe set of 360 held-out digits): the late drift of a typical unit's
-median (from step 1,000 to the end, in units of its final spread) was 0.16 without BN and 0.03–
-0.04 with BN (≈ the noise floor): 4.5–4.8 times larger without BN. Standardised inputs gave less
-contrast (the no-BN drift was about half); the 5,000 bundled 28×28 MNIST digits (dataset
-'mnist') gave 0.12 vs 0.02 and take twice as long, and there BN did not end ahead on test
-accuracy. Learning rates 0.05 to 1 all showed the contrast; at 0.1 the network without BN also
+Measured on this app's 2-core machine (`benchmarks/bench_figure1.py`, seeds 0 and 1, 50,000
+steps in 45–48 s; the last layer, probe set of the 360 held-out digits): the late drift of a
+typical unit's median (from step 1,000 to the end, in units of its final spread) was 0.16–0.17
+without BN and 0.03 with BN (below the noise floor, 0.05): 5.4 times larger without BN.
+Standardised inputs gave less contrast (4.8×); the 5,000 bundled 28×28 MNIST digits (dataset
+'mnist') gave 0.12 against 0.02 in a first, 20,000-step measurement, took twice as long, and
+there BN did not end ahead on test accuracy. Learning rates 0.05 to 1 all showed the contrast; at 0.1 the network without BN also
 stays at chance for its first ~1,000 steps while BN's reaches 94 % within 100 (Figure 1a's point,
 made larger by the small initial weights).
 """
@@ -31,8 +31,8 @@ from bn_core.data import N_FEATURES
 from bn_core.records import UNITS_RECORDED
 from bn_core.trainer import TrainConfig
 
-__all__ = ["DEFAULT", "PAPER_SETUP", "EPS_ZERO", "PRESETS", "BUTTONS", "NOTES", "LabView", "record_every_for",
-           "TARGET_SNAPSHOTS", "MAX_RECORD_EVERY"]
+__all__ = ["DEFAULT", "PAPER_SETUP", "EPS_ZERO", "PRESETS", "BUTTONS", "NOTES", "LabView",
+           "record_every_for", "TARGET_SNAPSHOTS", "MAX_RECORD_EVERY"]
 
 TARGET_SNAPSHOTS = 100          # record_every_for aims at about this many evenly spaced snapshots
 MAX_RECORD_EVERY = 50           # ... and at least one every 50 steps (live updates, Pause)
