@@ -19,7 +19,7 @@
 const VERSION = 1;
 const MAX_PENDING = 64;
 const PLOTLY_TIMEOUT_MS = 30000;
-const DRAW_SHARE = 0.6;                          // the most of the main thread spent drawing
+const DRAW_SHARE = 0.85;                         // the most of the main thread spent drawing
 const FAILED = "This chart could not load its drawing library; switching to the standard chart…";
 
 const DTYPES = {
