@@ -7,6 +7,9 @@ bn_core never imports streamlit; this module is the thin layer between the two.
 from __future__ import annotations
 
 import contextlib
+import inspect
+import json
+import math
 import os
 import threading
 import time
@@ -242,18 +245,6 @@ def write_url(config: Config) -> dict:
     return query
 
 
-def preset_from_url(config_cls, prefix: str):
-    """Preset the widgets keyed `prefix + field` from the URL query (only where the session has
-    no value yet), and show one notice per rejected parameter. Returns the config."""
-    config, problems = config_cls.from_query(st.query_params.to_dict())
-    for name, value in config.__dict__.items():
-        if prefix + name not in st.session_state:
-            st.session_state[prefix + name] = value
-    for problem in problems:
-        st.warning(f"Ignored a setting in the link: {problem}.", icon=":material/link_off:")
-    return config
-
-
 def link_notices(problems: list[str]) -> None:
     for problem in problems:
         name, _, why = problem.partition(": ")
@@ -341,6 +332,72 @@ def training_slot(where):
         slots.leave(ticket)
 
 
+# ----------------------------------------------------------------------------- experiment pages
+# Each runs experiments of its own config class (bn_core.experiments/why/alternatives .config):
+# one saved config per experiment, and the finished results shared by all visitors.
+
+def experiment_configs(prefix: str, config_cls, experiments, first: str, clear=()):
+    """The page's saved configs, one per experiment, as a dict in session state (plain keys: they
+    survive visits to other pages, unlike widget state), and the link's problems. The link's
+    experiment and settings are read on a visit's first run only; `clear` names widget-key
+    suffixes to drop so the link's values reach those widgets (range sliders)."""
+    ss, problems = st.session_state, []
+    if arrived() or prefix + "configs" not in ss:
+        configs = ss.get(prefix + "configs") or {e: config_cls.default(e) for e in experiments}
+        if st.query_params:
+            url_config, problems = config_cls.from_query(st.query_params.to_dict())
+            configs[url_config.experiment] = url_config
+            for e in experiments:
+                for suffix in clear:
+                    ss.pop(f"{prefix}{e}_{suffix}", None)
+            preset_widgets(url_config, f"{prefix}{url_config.experiment}_")
+            ss[prefix + "choice"] = url_config.experiment
+        ss[prefix + "configs"] = configs
+        ss.setdefault(prefix + "choice", first)
+    return ss[prefix + "configs"], problems
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _stored(key: str, _result=None):
+    """The finished experiments, one per config (key: its class and JSON), shared by all
+    visitors. A lookup without `_result` that misses raises LookupError (not cached); a call
+    with it stores it. So the training itself runs outside the cache, with a live progress bar."""
+    if _result is None:
+        raise LookupError(key)
+    return _result
+
+
+def _result_key(config: Config) -> str:
+    return type(config).__name__ + json.dumps(config.to_dict(), sort_keys=True)
+
+
+def finished(config: Config):
+    """The stored result of this config (trained by anyone on this server), or None."""
+    try:
+        return _stored(_result_key(config))
+    except LookupError:
+        return None
+
+
+def train_with_progress(config: Config, train):
+    """`train(config, progress=…)` in one of the server's training slots, with a progress bar;
+    the result is stored for `finished` and returned. None (and a kind message) where it can't
+    run."""
+    bar, shown = st.progress(0.0, text="Starting…"), {"at": -1.0}
+
+    def progress(fraction: float, what: str) -> None:
+        if fraction - shown["at"] >= 0.01 or fraction >= 1.0:      # ≤ 100 updates
+            shown["at"] = fraction
+            bar.progress(min(1.0, fraction), text=f"{what.capitalize()}… {fraction:.0%}")
+
+    result = None
+    with friendly_errors("this experiment"), training_slot(st.empty()):
+        result = train(config, progress=progress)
+        _stored(_result_key(config), _result=result)
+    bar.empty()
+    return result
+
+
 @contextlib.contextmanager
 def friendly_errors(what: str = "this step"):
     """Turn an unexpected exception into a kind message instead of a traceback.
@@ -359,11 +416,8 @@ def friendly_errors(what: str = "this step"):
         )
 
 
-# ============================================================= lesson tables and code (issue 10)
-# Shared by the formula and inference pages (pages/2_formula.py, pages/3_inference.py): numbers
-# in tables as the lessons print them, and the core's own source in an expander.
-import inspect  # noqa: E402
-import math  # noqa: E402
+# ----------------------------------------------------------------------------- tables and code
+# Numbers in tables as the lessons print them, and the core's own source in an expander.
 
 
 def fmt(value, digits: int = 4) -> str:
@@ -401,4 +455,3 @@ def show_source(objects, title: str) -> None:
     with st.expander(title, icon=":material/code:"):
         for obj in objects if isinstance(objects, (list, tuple)) else [objects]:
             st.code(inspect.getsource(obj), language="python")
-# ====================================================== end of lesson tables and code (issue 10)

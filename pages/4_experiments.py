@@ -3,8 +3,6 @@ each claim tested on many networks at once (seeds × settings), with a verdict t
 error. The page holds prose, the controls (the knobs of bn_core.experiments.config), one call
 into bn_core.experiments, and the figures it builds."""
 
-import json
-
 import streamlit as st
 
 import ui
@@ -45,61 +43,8 @@ MORE = ("depth", "width", "lr", "batch_size", "init_scale", "optimizer", "seed")
 RANGES = {"lr": ("lr_min", "lr_max"), "init": ("init_min", "init_max")}
 knob = SweepConfig.control
 
-
-@st.cache_data(max_entries=24, show_spinner=False)
-def stored(key: str, _result=None):
-    """The finished sweeps, one per config (key: the config as JSON), shared by all visitors.
-    A lookup without `_result` that misses raises LookupError (not cached); a call with it
-    stores it. So the sweep itself runs outside the cache, with a live progress bar."""
-    if _result is None:
-        raise LookupError(key)
-    return _result
-
-
-def cache_key(c: SweepConfig) -> str:
-    return json.dumps(c.to_dict(), sort_keys=True)
-
-
-def lookup(c: SweepConfig):
-    try:
-        return stored(cache_key(c))
-    except LookupError:
-        return None
-
-
-def run(c: SweepConfig):
-    """Train the sweep with a progress bar; None (and a message) where it can't run."""
-    bar, shown = st.progress(0.0, text="Starting…"), {"at": -1.0}
-
-    def progress(fraction: float, what: str) -> None:
-        if fraction - shown["at"] >= 0.01 or fraction >= 1.0:      # ≤ 100 updates
-            shown["at"] = fraction
-            bar.progress(min(1.0, fraction), text=f"{what.capitalize()}… {fraction:.0%}")
-
-    result = None
-    with ui.friendly_errors("this experiment"), ui.training_slot(st.empty()):
-        result = training.run_sweep(c, progress=progress)
-        stored(cache_key(c), _result=result)
-    bar.empty()
-    return result
-
-
-# ------------------------------------------------------------------ state
-# one saved config per experiment (plain keys: they survive visits to other pages, unlike widget
-# state); the link's experiment and settings are read on a visit's first run only.
-problems = []
-if ui.arrived() or P + "configs" not in ss:
-    configs = ss.get(P + "configs") or {e: SweepConfig.default(e) for e in EXPERIMENTS}
-    if st.query_params:
-        url_config, problems = SweepConfig.from_query(st.query_params.to_dict())
-        configs[url_config.experiment] = url_config
-        for e in EXPERIMENTS:                        # the link's values on the widgets
-            ss.pop(f"{P}{e}_lr_range", None), ss.pop(f"{P}{e}_init_range", None)
-        ui.preset_widgets(url_config, f"{P}{url_config.experiment}_")
-        ss[P + "choice"] = url_config.experiment
-    ss[P + "configs"] = configs
-    ss.setdefault(P + "choice", "placement")
-configs = ss[P + "configs"]
+configs, problems = ui.experiment_configs(P, SweepConfig, EXPERIMENTS, "placement",
+                                          clear=("lr_range", "init_range"))
 
 st.title("Experiments across seeds")
 st.markdown(
@@ -110,6 +55,7 @@ st.markdown(
     "with its own weights, mini-batches and BN statistics — that is what makes dozens of runs "
     "take seconds.")
 ui.link_notices(problems)
+ui.reset_notices()
 experiment = ui.widget(knob("experiment"), P + "choice")
 config = configs[experiment]
 prefix = f"{P}{experiment}_"
@@ -153,9 +99,9 @@ if submitted:
     config = configs[experiment] = new
 ui.write_url(config)                                 # the URL reproduces what is shown
 
-result = lookup(config)
+result = ui.finished(config)
 if submitted and result is None:
-    result = run(config)
+    result = ui.train_with_progress(config, training.run_sweep)
 plan = training.plan(config)
 networks, stacks = sum(len(m) for _, _, m in plan), len(plan)
 if result is None:

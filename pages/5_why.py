@@ -2,8 +2,6 @@
 shift as G against G′, the loss landscape along the gradient, and scale invariance. The page holds
 the controls (the knobs of bn_core.why.config), one call into bn_core.why, and what it returns."""
 
-import json
-
 import streamlit as st
 
 import ui
@@ -20,58 +18,7 @@ TOP = ("noise", "decays", "seeds", "steps", "lr", "checks", "points", "dln_depth
        "dln_steps")
 MORE = ("dataset", "activation", "depth", "width", "batch_size", "seed")
 
-
-@st.cache_data(max_entries=16, show_spinner=False)
-def stored(key: str, _result=None):
-    """The finished experiments, one per config (key: its relevant knobs as JSON), shared by all
-    visitors. A lookup without `_result` that misses raises LookupError (not cached); a call with
-    it stores it. So the training runs outside the cache, with a live progress bar."""
-    if _result is None:
-        raise LookupError(key)
-    return _result
-
-
-def cache_key(c: WhyConfig) -> str:
-    return json.dumps(c.to_dict(("experiment",) + c.relevant), sort_keys=True)
-
-
-def lookup(c: WhyConfig):
-    try:
-        return stored(cache_key(c))
-    except LookupError:
-        return None
-
-
-def run(c: WhyConfig):
-    """Train and measure with a progress bar; None (and a message) where it can't run."""
-    bar, shown = st.progress(0.0, text="Starting…"), {"at": -1.0}
-
-    def progress(fraction: float, what: str) -> None:
-        if fraction - shown["at"] >= 0.01 or fraction >= 1.0:
-            shown["at"] = fraction
-            bar.progress(min(1.0, fraction), text=f"{what.capitalize()}… {fraction:.0%}")
-
-    result = None
-    with ui.friendly_errors("this experiment"):
-        result = training.run_experiment(c, progress=progress)
-        stored(cache_key(c), _result=result)
-    bar.empty()
-    return result
-
-
-# ------------------------------------------------------------------ state
-# one saved config per experiment; the link's experiment and settings are read on arrival only
-problems = []
-if ui.arrived() or P + "configs" not in ss:
-    configs = ss.get(P + "configs") or {e: WhyConfig.default(e) for e in EXPERIMENTS}
-    if st.query_params:
-        url_config, problems = WhyConfig.from_query(st.query_params.to_dict())
-        configs[url_config.experiment] = url_config
-        ui.preset_widgets(url_config, f"{P}{url_config.experiment}_")
-        ss[P + "choice"] = url_config.experiment
-    ss[P + "configs"] = configs
-    ss.setdefault(P + "choice", "noise")
-configs = ss[P + "configs"]
+configs, problems = ui.experiment_configs(P, WhyConfig, EXPERIMENTS, "noise")
 
 st.title("Why does BN work?")
 st.markdown(prose.INTRO)
@@ -168,9 +115,9 @@ def show(result) -> None:
                     f"{result.seconds:.1f} s.")
 
 
-result = lookup(config)
+result = ui.finished(config)
 if (submitted or times) and result is None:
-    result = run(config)
+    result = ui.train_with_progress(config, training.run_experiment)
 if result is not None:
     show(result)
 elif not (submitted or times):

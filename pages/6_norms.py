@@ -4,8 +4,6 @@ which do not depend on the batch, compare with BN as the batch shrinks? The page
 controls (the knobs of bn_core.alternatives.config), one call into bn_core.alternatives, and the
 figures it builds."""
 
-import json
-
 import streamlit as st
 
 import ui
@@ -47,56 +45,7 @@ MIDDLE = ("dropout", "train_size", "epochs", "examples", "steps", "batch_size", 
 MORE = ("lr", "scale_lr", "depth", "width", "activation", "seed")
 knob = NormsConfig.control
 
-
-@st.cache_data(max_entries=24, show_spinner=False)
-def stored(key: str, _result=None):
-    """The finished experiments, one per config (key: the config as JSON), shared by all
-    visitors. A lookup without `_result` that misses raises LookupError (not cached)."""
-    if _result is None:
-        raise LookupError(key)
-    return _result
-
-
-def cache_key(c: NormsConfig) -> str:
-    return json.dumps(c.to_dict(), sort_keys=True)
-
-
-def lookup(c: NormsConfig):
-    try:
-        return stored(cache_key(c))
-    except LookupError:
-        return None
-
-
-def run(c: NormsConfig):
-    """Train the experiment with a progress bar; None (and a message) where it can't run."""
-    bar, shown = st.progress(0.0, text="Starting…"), {"at": -1.0}
-
-    def progress(fraction: float, what: str) -> None:
-        if fraction - shown["at"] >= 0.01 or fraction >= 1.0:
-            shown["at"] = fraction
-            bar.progress(min(1.0, fraction), text=f"{what.capitalize()}… {fraction:.0%}")
-
-    result = None
-    with ui.friendly_errors("this experiment"), ui.training_slot(st.empty()):
-        result = training.run_experiment(c, progress=progress)
-        stored(cache_key(c), _result=result)
-    bar.empty()
-    return result
-
-
-# ------------------------------------------------------------------ state (as the experiments page)
-problems = []
-if ui.arrived() or P + "configs" not in ss:
-    configs = ss.get(P + "configs") or {e: NormsConfig.default(e) for e in EXPERIMENTS}
-    if st.query_params:
-        url_config, problems = NormsConfig.from_query(st.query_params.to_dict())
-        configs[url_config.experiment] = url_config
-        ui.preset_widgets(url_config, f"{P}{url_config.experiment}_")
-        ss[P + "choice"] = url_config.experiment
-    ss[P + "configs"] = configs
-    ss.setdefault(P + "choice", "regular")
-configs = ss[P + "configs"]
+configs, problems = ui.experiment_configs(P, NormsConfig, EXPERIMENTS, "regular")
 
 st.title("BN as a regulariser, and its alternatives")
 st.markdown(
@@ -106,6 +55,7 @@ st.markdown(
     "several seeds at once (stacked, each with its own weights, mini-batches and dropout "
     "masks), and the verdicts say what the data support.")
 ui.link_notices(problems)
+ui.reset_notices()
 experiment = ui.widget(knob("experiment"), P + "choice")
 config = configs[experiment]
 prefix = f"{P}{experiment}_"
@@ -150,9 +100,9 @@ if submitted:
     config = configs[experiment] = new
 ui.write_url(config)
 
-result = lookup(config)
+result = ui.finished(config)
 if submitted and result is None:
-    result = run(config)
+    result = ui.train_with_progress(config, training.run_experiment)
 jobs = training.plan(config)
 networks = sum(len(j.members) for j in jobs)
 if result is None:

@@ -11,9 +11,8 @@ masks from its seed, so a network is step for step the network a Run of it alone
 
 A small training set. The regularisation experiment trains on `train_size` examples of the
 digits' training set, the same class-balanced part for every network (`small_training_set`), so
-that the networks can overfit. `SubsetRun` is a `Run` whose mini-batches come from those
-examples only: it builds the Run, then swaps in the subset and the seeds' batch orders over it
-(bn_core.data is unchanged; a `train_subset=` option of Run would replace this class).
+that the networks can overfit: `Run(train_idx=…)` draws every seed's mini-batches from those
+examples only.
 """
 
 from __future__ import annotations
@@ -273,7 +272,7 @@ def train_job(config: NormsConfig, job: Job, members: Sequence[Member], train_id
                      activation=config.activation, optimizer="sgd", batch_size=job.batch_size,
                      steps=job.steps, record_every=max(1, job.steps // CURVE_POINTS))
     run = Run(tc, train_idx=train_idx, specs=[spec(config, m, job.lr) for m in members],
-                    networks=[str(k) for k in range(len(members))], layers="ends", early=False)
+              networks=[str(k) for k in range(len(members))], layers="ends", early=False)
     if any(m.group == "renorm" for m in members):
         run.stack.renorm_schedule = renorm_schedule(job.steps)
     for _ in run.stream():
