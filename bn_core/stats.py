@@ -276,6 +276,7 @@ class Ranking:
     winner: str | None
     tied: list[str]                    # the groups the best is not separated from (and itself)
     beaten: list[str]                  # the groups every one of `tied` beats
+    within: list[tuple[str, str]]      # (x, y) in `tied` where x clearly beats y all the same
 
 
 def rank(groups: Mapping[str, Sequence[float]],
@@ -291,4 +292,5 @@ def rank(groups: Mapping[str, Sequence[float]],
     tied = [best] + [n for n in order[1:] if not beats(best, n)]
     beaten = [n for n in order if n not in tied and all(beats(t, n) for t in tied)]
     winner = best if len(tied) == 1 and len(order) > 1 else None
-    return Ranking(order, summaries, winner, tied, beaten)
+    within = [(x, y) for x in tied for y in tied if x != y and beats(x, y)]
+    return Ranking(order, summaries, winner, tied, beaten, within)

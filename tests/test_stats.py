@@ -171,4 +171,17 @@ def test_rank_names_a_clear_winner_or_none():
     assert r.winner is None and set(r.tied) == {"before", "after"} and r.beaten == ["none"]
     # the decisions come from the caller (a verdict's corrected family)
     never = S.rank({"a": [0.9, 0.91], "b": [0.1, 0.11]}, beats=lambda x, y: False)
-    assert never.winner is None and never.tied == ["a", "b"]
+    assert never.winner is None and never.tied == ["a", "b"] and never.within == []
+
+
+def test_rank_reports_separated_pairs_inside_a_tie():
+    # best "a" is not separated from "b" or "c", but "b" clearly beats "c": a tie of three
+    # that is not "all equal"
+    clear = {("b", "c")}
+    r = S.rank({"a": [0.93], "b": [0.92], "c": [0.90]}, beats=lambda x, y: (x, y) in clear)
+    assert r.winner is None and r.tied == ["a", "b", "c"] and r.beaten == []
+    assert r.within == [("b", "c")]
+    from bn_core.experiments.prose import within_sentence
+    names = {"a": "BN + dropout", "b": "BN", "c": "neither"}
+    assert within_sentence(r, names) == " Among them, BN clearly beat neither."
+    assert within_sentence(S.rank({"a": [0.9], "b": [0.8]}, beats=lambda x, y: False), names) == ""

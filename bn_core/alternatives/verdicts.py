@@ -17,6 +17,7 @@ import numpy as np
 from bn_core.alternatives.config import NORM_LABELS, REGULARISER_LABELS
 from bn_core.alternatives.training import Result
 from bn_core.experiments.prose import (RULE, Verdict, family, fmt, join_words, over, points,
+                                      within_sentence,
                                        seed_pairs)
 from bn_core.stats import ALPHA, rank, summarize, t_critical
 
@@ -102,7 +103,8 @@ def regular_verdict(result: Result) -> list[Verdict]:
         else:
             text = (f"Batch size {b}: **no clear winner** among {listing(ranking.tied)}"
                     + (f"; {'both' if len(ranking.tied) == 2 else 'all'} beat "
-                       f"{listing(ranking.beaten)}" if ranking.beaten else "") + f" {where}.")
+                       f"{listing(ranking.beaten)}" if ranking.beaten else "") + f" {where}."
+                    + within_sentence(ranking, names))
         v = Verdict(text)
         if cfg.seeds > 1:
             v.details.append("Differences per seed (mean ± t·SE): " + "; ".join(

@@ -11,10 +11,11 @@ import numpy as np
 
 from bn_core.experiments.training import SweepResult
 from bn_core.records import network_label
-from bn_core.stats import ALPHA, Summary, Test, holm, paired_test
+from bn_core.stats import ALPHA, Ranking, Summary, Test, holm, paired_test
 
 __all__ = ["Verdict", "RULE", "pct", "fmt", "points", "over", "num", "cap", "a_or_an",
-           "join_words", "seed_pairs", "family", "final_of", "setting_tests", "by_setting"]
+           "join_words", "within_sentence", "seed_pairs", "family", "final_of", "setting_tests",
+           "by_setting"]
 
 
 @dataclass
@@ -122,3 +123,10 @@ def by_setting(bn: str, tests: Mapping[float, Test], noun: str, unit_fmt=num) ->
     return f"{cap(network_label(bn))} against without BN, {noun}: " + "; ".join(parts) + "."
 
 
+def within_sentence(ranking: Ranking, names: Mapping[str, str], beat: str = "beat") -> str:
+    """' Among them, A clearly beat C.': the pairs inside a tie that are separated (no group
+    beats all the others, yet some pairs differ), so the tie is not read as 'all equal'."""
+    if not ranking.within:
+        return ""
+    return " Among them, " + join_words([f"{names[x]} clearly {beat} {names[y]}"
+                                          for x, y in ranking.within]) + "."

@@ -18,7 +18,7 @@ from bn_core.batchnorm import PYTORCH_EPS
 from bn_core.experiments.config import ACTIVATION_NAMES
 from bn_core.experiments.prose import (RULE, Verdict, a_or_an, by_setting, cap, family,
                                        final_of, fmt, join_words, num, over, pct, points,
-                                       seed_pairs, setting_tests)
+                                       seed_pairs, setting_tests, within_sentence)
 from bn_core.experiments.ranges import (beyond, describe_range, range_ends, trainable_range)
 from bn_core.experiments.training import SweepResult
 from bn_core.records import network_label
@@ -107,7 +107,9 @@ def _compare_sentence(ranking: Ranking, names: Mapping[str, str], fmt=fmt,
     if ranking.beaten:
         both = "both" if len(ranking.tied) == 2 else "all"
         text += f"; {both} {beat} {listing(ranking.beaten)}"
-    return Verdict(text + tail + ".")
+    return Verdict(text + tail + "." + within_sentence(ranking, names, beat))
+
+
 
 
 PLACEMENT_PAIRS = (("before", "none"), ("after", "none"), ("before", "after"))

@@ -140,7 +140,7 @@ def bands_figure(history: History, layer: int, unit: int | None = None,
                                      col_colors=[COLORS.get(n) for n in nets]))
     layout["hovermode"] = "x"
     layout["legend"]["y"], layout["margin"]["b"] = -0.42, 110     # clear of the axis titles
-    traces, lows, highs = [], [], []
+    traces, lows, highs, extremes = [], [], [], []
     for c, net in enumerate(nets):
         snaps = history.snapshots(net)
         steps = [s.step for s in snaps]
@@ -154,6 +154,7 @@ def bands_figure(history: History, layer: int, unit: int | None = None,
         p15, p50, p85 = (arr(row) for row in p)
         lows += p15.tolist()
         highs += p85.tolist()
+        extremes.append((np.nanmin(p15, initial=np.inf), np.nanmax(p85, initial=-np.inf)))
         where, color, show = cell(0, c, cols), COLORS.get(net), c == 0
         common = {"type": "scatter", "mode": line_mode(steps), "x": x, **where,
                   "customdata": steps}
@@ -181,11 +182,26 @@ def bands_figure(history: History, layer: int, unit: int | None = None,
                 "text": note, "xref": f"x{axis_id(c + 1)} domain", "yref": f"y{axis_id(c + 1)} domain",
                 "x": 0.98, "y": 0.95, "xanchor": "right", "showarrow": False,
                 "font": {"color": color}, "bgcolor": "rgba(255,255,255,0.8)"})
+    y_range = _activation_range(history, lows, highs)
     for c in range(cols):
         layout[f"xaxis{axis_id(c + 1)}"].update(step_axis(cfg.steps, log_x))
-    layout["yaxis"].update(range=_activation_range(history, lows, highs),
-                           title={"text": "input z to the activation"})
+        note = _off_chart_note(*extremes[c], y_range)
+        if note:
+            layout["annotations"].append({
+                "text": note, "xref": f"x{axis_id(c + 1)} domain",
+                "yref": f"y{axis_id(c + 1)} domain", "x": 0.98, "y": 0.05, "xanchor": "right",
+                "yanchor": "bottom", "showarrow": False, "font": {"color": COLORS.get(nets[c])},
+                "bgcolor": "rgba(255,255,255,0.8)"})
+    layout["yaxis"].update(range=y_range, title={"text": "input z to the activation"})
     return figure(traces, layout, as_dict=as_dict)
+
+
+def _off_chart_note(low: float, high: float, y_range: list[float]) -> str | None:
+    """Where a panel's band leaves the shared y range (capped so that a diverging network does
+    not flatten the others): how far it goes, so a line running off the chart is not a mystery."""
+    beyond = [f"{v:.3g}" for v, out in ((low, low < y_range[0]), (high, high > y_range[1]))
+              if out and math.isfinite(v)]
+    return f"off the chart (to {' and '.join(beyond)})" if beyond else None
 
 
 def shift_figure(history: History, log_x: bool = True, as_dict: bool = False):

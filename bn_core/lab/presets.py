@@ -16,9 +16,9 @@ typical unit's median (from step 1,000 to the end, in units of its final spread)
 without BN and 0.03 with BN (below the noise floor, 0.05): 5.4 times larger without BN.
 Standardised inputs gave less contrast (4.8×); the 5,000 bundled 28×28 MNIST digits (dataset
 'mnist') gave 0.12 against 0.02 in a first, 20,000-step measurement, took twice as long, and
-there BN did not end ahead on test accuracy. Learning rates 0.05 to 1 all showed the contrast; at 0.1 the network without BN also
-stays at chance for its first ~1,000 steps while BN's reaches 94 % within 100 (Figure 1a's point,
-made larger by the small initial weights).
+there BN did not end ahead on test accuracy. Learning rates 0.05 to 1 all showed the contrast;
+at 0.1 the network without BN also stays at chance for its first ~1,000 steps while BN's reaches
+94 % within 100 (Figure 1a's point, made larger by the small initial weights).
 """
 
 from __future__ import annotations

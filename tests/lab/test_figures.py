@@ -131,6 +131,29 @@ def test_bands_draw_the_unit_and_layer_percentiles_and_the_noise_halves(run):
         F.bands_figure(h, layer=2, unit=0)
 
 
+def test_a_band_that_leaves_the_capped_axis_says_how_far_it_goes(run):
+    # lr 10 with batches of 2: without BN the last layer's inputs run to about -500 within a
+    # few steps; the shared axis is capped so that the BN panel stays readable
+    r = Run(TrainConfig(lr=10.0, batch_size=2, eps=0.0, steps=40, record_every=5))
+    list(r.stream())
+    fig = F.bands_figure(r.history, layer=2, unit=0)
+    lo, hi = fig.layout.yaxis.range
+    notes = {a.xref: a.text for a in fig.layout.annotations if "off the chart" in a.text}
+    for c, net in enumerate(r.history.networks):
+        p15 = [s.layers[2].unit_percentiles[0, 0] for s in r.history.snapshots(net)]
+        p85 = [s.layers[2].unit_percentiles[2, 0] for s in r.history.snapshots(net)]
+        xref = f"x{c + 1 if c else ''} domain"
+        if min(p15) < lo:
+            assert f"{min(p15):.3g}" in notes[xref]
+        elif max(p85) > hi:
+            assert f"{max(p85):.3g}" in notes[xref]
+        else:
+            assert xref not in notes
+    assert notes, "this setup is chosen because a band leaves the chart"
+    assert not [a for a in F.bands_figure(run.history, 0, 0).layout.annotations
+                if "off the chart" in (a.text or "")]
+
+
 def test_shift_figure_draws_the_shift_rates_per_layer_and_network(run):
     h = run.history
     fig = F.shift_figure(h)
