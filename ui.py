@@ -398,6 +398,20 @@ def train_with_progress(config: Config, train):
     return result
 
 
+def show_verdicts(said, few: str | None, rule: str) -> None:
+    """'What the data say': each verdict in a box (headline, then its details as a list), the
+    few-seeds warning where there is one, and the statistical rule they follow."""
+    st.subheader("What the data say")
+    for v in said:
+        with st.container(border=True):
+            st.markdown(v.headline)
+            if v.details:
+                st.markdown("\n".join(f"- {d}" for d in v.details))
+    if few:
+        st.info(few, icon=":material/casino:")
+    st.caption(rule)
+
+
 @contextlib.contextmanager
 def friendly_errors(what: str = "this step"):
     """Turn an unexpected exception into a kind message instead of a traceback.

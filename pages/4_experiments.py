@@ -113,17 +113,8 @@ if result is None:
     st.stop()
 
 # ------------------------------------------------------------------ results
-st.subheader("What the data say")
 said = verdicts.verdict(result)
-for v in said:
-    with st.container(border=True):
-        st.markdown(v.headline)
-        if v.details:
-            st.markdown("\n".join(f"- {d}" for d in v.details))
-few = verdicts.few_seeds(result, said)
-if few:
-    st.info(few, icon=":material/casino:")
-st.caption(verdicts.rule(result, said))
+ui.show_verdicts(said, verdicts.few_seeds(result, said), verdicts.rule(result, said))
 
 for i, fig in enumerate(figures.figure(result)):
     st.plotly_chart(fig, key=f"{P}fig_{i}", config={"displaylogo": False})

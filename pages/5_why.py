@@ -74,17 +74,9 @@ ui.write_url(config)                                  # the URL reproduces what 
 
 def show(result) -> None:
     """The verdicts, the figures with their captions, the CSV downloads."""
-    st.subheader("What the data say")
     with ui.friendly_errors("the verdict"):
         said = verdicts.verdict(result)
-        for v in said:
-            with st.container(border=True):
-                st.markdown(v.headline)
-                st.markdown("\n".join(f"- {d}" for d in v.details))
-        few = verdicts.few_seeds(result, said)
-        if few:
-            st.info(few, icon=":material/casino:")
-        st.caption(verdicts.rule(result, said))
+        ui.show_verdicts(said, verdicts.few_seeds(result, said), verdicts.rule(result, said))
     layer = None
     if result.config.experiment == "noise":
         depth = result.config.depth
