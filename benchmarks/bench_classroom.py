@@ -9,10 +9,10 @@ The script starts its own `streamlit run app.py` (a fresh process) and measures:
 1. Alone: one learner presses Train on /lab and waits until the run has finished and the page
    is at rest ("Train again" then starts a fresh run): the median of --repeats runs, wall-clock
    and the server's CPU time (utime + stime from /proc).
-2. Two waves: N new learners open /lab, then all press Train within a fraction of a second;
-   the wave lasts until the last page is finished and at rest. Meanwhile a thread polls
-   /_stcore/health every 0.1 s (latency against the idle server's). The first wave's learners
-   close their tabs before the second wave's open theirs.
+2. Waves (--waves, default 2): N new learners open /lab, then all press Train within a fraction
+   of a second; the wave lasts until the last page is finished and at rest. Meanwhile a thread polls
+   /_stcore/health every 0.1 s (latency against the idle server's). Each wave's learners
+   close their tabs before the next wave's open theirs.
 3. Server memory (VmRSS from /proc): at rest, after each wave (its learners still there), and
    after every tab closed (+ --settle seconds; Streamlit keeps a closed tab's session for
    server.disconnectedSessionTTL, 120 s by default, before it may drop it).
@@ -126,6 +126,9 @@ class HealthPoller(threading.Thread):
 
 # ----------------------------------------------------------------------------- the learners
 
+WAVE_LIMIT_S = 600                  # a wave that takes longer is reported as stuck
+
+
 def open_learners(browser, url: str, n: int) -> list:
     """n pages on the lab, each in its own browser context; they load side by side."""
     pages = []
@@ -155,7 +158,15 @@ def press_train_and_wait(pages: list) -> tuple[float, float, list[float]]:
         page.evaluate("document.querySelector('.st-key-lab_train button').click()")
         clicks.append(time.perf_counter())
     started, done = set(), {}
+    deadline = time.perf_counter() + WAVE_LIMIT_S
     while len(done) < len(pages):
+        if time.perf_counter() > deadline:
+            stuck = [i for i in range(len(pages)) if i not in done]
+            for i in stuck:
+                pages[i].screenshot(path=f"{tempfile.gettempdir()}/bench_classroom_stuck_{i}.png")
+            sys.exit(f"learners {stuck} not done after {WAVE_LIMIT_S} s (seen training: "
+                     f"{sorted(started & set(stuck))}); screenshots in "
+                     f"{tempfile.gettempdir()}/bench_classroom_stuck_*.png")
         for i, page in enumerate(pages):
             if i in done:
                 continue
@@ -181,6 +192,9 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=None,
                         help="training steps (default: the lab's default lesson)")
     parser.add_argument("--repeats", type=int, default=3, help="runs of the learner alone")
+    parser.add_argument("--waves", type=int, default=2,
+                        help="waves of new learners (a third shows whether memory levels off "
+                        "once the closed tabs' sessions expire)")
     parser.add_argument("--settle", type=float, default=5.0,
                         help="seconds after the tabs close before the last memory reading")
     parser.add_argument("--wait-ttl", action="store_true",
@@ -217,9 +231,9 @@ def main() -> None:
             idle_lat = idle.stop()
             rss = {"at rest": rss_mb(pid)}
 
-            # 2. two waves
+            # 2. the waves
             waves = []
-            for w in (1, 2):
+            for w in range(1, args.waves + 1):
                 pages = open_learners(browser, url + path, args.learners)
                 poller = HealthPoller(url)
                 poller.start()
@@ -233,12 +247,12 @@ def main() -> None:
                 close(pages)
             time.sleep(args.settle)
             rss[f"tabs closed + {args.settle:g} s"] = rss_mb(pid)
-            if args.wait_ttl:
-                from streamlit import config
-                ttl = config.get_option("server.disconnectedSessionTTL") + 5
-                time.sleep(max(0.0, ttl - args.settle))
-                rss[f"tabs closed + {ttl:g} s"] = rss_mb(pid)
             browser.close()
+        if args.wait_ttl:               # (outside Playwright: an idle driver may not close later)
+            from streamlit import config
+            ttl = config.get_option("server.disconnectedSessionTTL") + 5
+            time.sleep(max(0.0, ttl - args.settle))
+            rss[f"tabs closed + {ttl:g} s"] = rss_mb(pid)
     finally:
         server.terminate()
         server.wait(30)

@@ -116,9 +116,7 @@ if note:
 
 run = ss.get("lab_run")
 if run is not None and run.config != config:
-    if run.step > 0:
-        st.info("The settings changed, so the previous run was cleared. Press **Train**.",
-                icon=":material/restart_alt:")
+    ss.lab_cleared = ss.get("lab_cleared", False) or run.step > 0
     run = ss.lab_run = None
     ss.lab_running = False
 if run is None:
@@ -129,6 +127,11 @@ if run is None:
 if run is not None and ss.pop("lab_step", False) and not run.done:
     with ui.friendly_errors("this step"):
         run.advance()
+if ss.get("lab_cleared") and run is not None and run.step == 0 and not ss.lab_running:
+    st.info("The settings changed, so the previous run was cleared. Press **Train**.",
+            icon=":material/restart_alt:")          # until this run starts (several changes too)
+else:
+    ss.lab_cleared = False
 
 state = "new" if run is None or run.step == 0 else ("done" if run.done else "paused")
 cols = st.columns(4)

@@ -197,6 +197,13 @@ def test_step_reset_presets_and_leaving_the_page_keep_or_clear_the_run():
     at.select_slider(key="lab_lr").set_value(0.2).run()        # a changed control: a fresh run
     assert at.session_state.lab_run.step == 0
     assert any("settings changed" in i.value for i in at.info)
+    at.select_slider(key="lab_lr").set_value(0.3).run()        # a second change: still said
+    assert any("settings changed" in i.value for i in at.info)
+    at.button(key="lab_step_button").click().run()             # the new run starts: not any more
+    assert at.session_state.lab_run.step > 0
+    assert not any("settings changed" in i.value for i in at.info)
+    at.select_slider(key="lab_lr").set_value(0.2).run()
+    assert any("settings changed" in i.value for i in at.info)
     at.button(key="lab_default").click().run()
     assert dict(at.query_params) == {} and at.select_slider(key="lab_steps").value == 1500
 
