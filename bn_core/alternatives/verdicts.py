@@ -17,8 +17,7 @@ import numpy as np
 from bn_core.alternatives.config import NORM_LABELS, REGULARISER_LABELS
 from bn_core.alternatives.training import Result
 from bn_core.experiments.prose import (RULE, Verdict, family, fmt, join_words, over, points,
-                                      within_sentence,
-                                       seed_pairs)
+                                       seed_pairs, within_sentence)
 from bn_core.stats import ALPHA, rank, summarize, t_critical
 
 __all__ = ["verdict", "rule", "few_seeds", "regular_tests", "ENOUGH_SEEDS", "PAPER_NOTE"]

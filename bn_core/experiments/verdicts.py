@@ -110,8 +110,6 @@ def _compare_sentence(ranking: Ranking, names: Mapping[str, str], fmt=fmt,
     return Verdict(text + tail + "." + within_sentence(ranking, names, beat))
 
 
-
-
 PLACEMENT_PAIRS = (("before", "none"), ("after", "none"), ("before", "after"))
 
 
