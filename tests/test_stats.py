@@ -183,5 +183,5 @@ def test_rank_reports_separated_pairs_inside_a_tie():
     assert r.within == [("b", "c")]
     from bn_core.experiments.prose import within_sentence
     names = {"a": "BN + dropout", "b": "BN", "c": "neither"}
-    assert within_sentence(r, names) == " Among them, BN clearly beat neither."
+    assert within_sentence(r, names) == " Among them, BN is clearly ahead of neither."
     assert within_sentence(S.rank({"a": [0.9], "b": [0.8]}, beats=lambda x, y: False), names) == ""

@@ -123,10 +123,10 @@ def by_setting(bn: str, tests: Mapping[float, Test], noun: str, unit_fmt=num) ->
     return f"{cap(network_label(bn))} against without BN, {noun}: " + "; ".join(parts) + "."
 
 
-def within_sentence(ranking: Ranking, names: Mapping[str, str], beat: str = "beat") -> str:
-    """' Among them, A clearly beat C.': the pairs inside a tie that are separated (no group
-    beats all the others, yet some pairs differ), so the tie is not read as 'all equal'."""
+def within_sentence(ranking: Ranking, names: Mapping[str, str]) -> str:
+    """' Among them, A is clearly ahead of C.': the pairs inside a tie that are separated (no
+    group beats all the others, yet some pairs differ), so the tie is not read as 'all equal'."""
     if not ranking.within:
         return ""
-    return " Among them, " + join_words([f"{names[x]} clearly {beat} {names[y]}"
+    return " Among them, " + join_words([f"{names[x]} is clearly ahead of {names[y]}"
                                           for x, y in ranking.within]) + "."

@@ -107,7 +107,7 @@ def _compare_sentence(ranking: Ranking, names: Mapping[str, str], fmt=fmt,
     if ranking.beaten:
         both = "both" if len(ranking.tied) == 2 else "all"
         text += f"; {both} {beat} {listing(ranking.beaten)}"
-    return Verdict(text + tail + "." + within_sentence(ranking, names, beat))
+    return Verdict(text + tail + "." + within_sentence(ranking, names))
 
 
 PLACEMENT_PAIRS = (("before", "none"), ("after", "none"), ("before", "after"))
