@@ -13,6 +13,7 @@ import math
 import os
 import threading
 import time
+import weakref
 from pathlib import Path
 from typing import NamedTuple
 
@@ -410,6 +411,18 @@ def show_verdicts(said, few: str | None, rule: str) -> None:
     if few:
         st.info(few, icon=":material/casino:")
     st.caption(rule)
+
+
+def made_on_click(make, obj, *args):
+    """A download button's data, made only when clicked: make(obj, *args). It holds obj by a
+    weak reference: Streamlit (1.67) keeps a deferred download's callable after its session has
+    ended, and a lambda on the page would keep the page's globals, and so a whole run, alive."""
+    ref = weakref.ref(obj)
+
+    def data():
+        alive = ref()
+        return make(alive, *args) if alive is not None else ""
+    return data
 
 
 @contextlib.contextmanager

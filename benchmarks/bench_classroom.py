@@ -143,16 +143,24 @@ def open_learners(browser, url: str, n: int) -> list:
     return pages
 
 
-def finished(page) -> bool:
-    progress = page.locator("[data-testid='stProgress']").first.inner_text()
-    return "finished" in progress or "diverged" in progress
+def progress(page) -> str:
+    """The run's progress line, read without waiting (a waiting read of a page that is between
+    two renders would stall the loop while the others' runs start and finish unseen)."""
+    texts = page.locator("[data-testid='stProgress']").all_inner_texts()
+    return texts[0] if texts else ""
+
+
+def finished(text: str) -> bool:
+    return "finished" in text or "diverged" in text
 
 
 def press_train_and_wait(pages: list) -> tuple[float, float, list[float]]:
     """All pages press Train (Train again) at once: a click in each page's script, no waiting
     in between. Returns (seconds from the first click until the last page is finished and at
     rest, the spread of the clicks, each page's time from its click). A page counts as done
-    only once it has been seen not finished after its click (a run started)."""
+    once it is finished and at rest after a run started: it was seen not finished after its
+    click, or its progress line changed (a fresh page's "Step 0" to "finished")."""
+    before = [progress(page) for page in pages]
     clicks = []
     for page in pages:
         page.evaluate("document.querySelector('.st-key-lab_train button').click()")
@@ -170,9 +178,10 @@ def press_train_and_wait(pages: list) -> tuple[float, float, list[float]]:
         for i, page in enumerate(pages):
             if i in done:
                 continue
-            if not finished(page):
+            text = progress(page)
+            if text and (not finished(text) or text != before[i]):
                 started.add(i)
-            elif i in started and page.locator(AT_REST).count():
+            if finished(text) and i in started and page.locator(AT_REST).count():
                 done[i] = time.perf_counter()
         time.sleep(0.05)
     return (max(done.values()) - clicks[0], clicks[-1] - clicks[0],

@@ -231,13 +231,14 @@ st.code(base + path, language=None)
 
 
 d1, d2, _ = st.columns([1, 1, 2])
-d1.download_button("Recorded data (CSV)", lambda: export.table(run.history).to_csv(index=False),
+d1.download_button("Recorded data (CSV)", ui.made_on_click(export.table_csv, run.history),
                    file_name="batchnorm_lab_run.csv", mime="text/csv", on_click="ignore",
                    icon=":material/download:", help="One row per snapshot, network, layer and "
                    "recorded unit (whole-layer rows have no unit): p15, p50, p85, mean, std; loss, "
                    "accuracy, saturation and gradient norm on the whole-layer rows.")
-d2.download_button("Figures (standalone HTML)", lambda: export.report_html(
-                       run.history, layer, unit, log_x, path), file_name="batchnorm_lab_run.html",
+d2.download_button("Figures (standalone HTML)", ui.made_on_click(
+                       export.report_html, run.history, layer, unit, log_x, path),
+                   file_name="batchnorm_lab_run.html",
                    mime="text/html", icon=":material/download:", on_click="ignore",
                    help="Every chart in one HTML file that opens offline (about 5 MB: it "
                    "includes plotly.js).")

@@ -1,8 +1,12 @@
-"""ui.py's pieces that hold no page: the server's training slots (fair sharing in a classroom)."""
+"""ui.py's pieces that hold no page: the server's training slots (fair sharing in a classroom),
+and download data made on click that does not keep a finished session's run alive."""
 
+import gc
 import threading
 
-from ui import TrainingSlots
+from bn_core.lab import export
+from bn_core.trainer import Run, TrainConfig
+from ui import TrainingSlots, made_on_click
 
 
 def test_slots_run_at_most_n_and_let_the_rest_wait_in_order():
@@ -41,3 +45,14 @@ def test_slots_hold_under_concurrent_use():
     for th in threads:
         th.join(10)
     assert peak[0] <= 3 and slots.running == 0 and slots.waiting == 0
+
+
+def test_download_data_is_made_on_click_and_does_not_keep_the_run_alive():
+    run = Run(TrainConfig(depth=1, width=4, steps=20, record_every=10))
+    list(run.stream())
+    data = made_on_click(export.table_csv, run.history)
+    assert data() == export.table(run.history).to_csv(index=False)
+    assert data().count("\n") > 10
+    del run
+    gc.collect()
+    assert data() == ""                          # the run is gone: the callable held it weakly

@@ -50,6 +50,11 @@ def table(history: History):
     return frame
 
 
+def table_csv(history: History) -> str:
+    """`table` as CSV text (the lab's download)."""
+    return table(history).to_csv(index=False)
+
+
 def export_html(figures: dict, title: str, notes: list[str] = ()) -> str:
     """One standalone HTML page: a title, notes (plain text, e.g. the settings and the reading),
     then each figure; plotly.js is written inline once, so it opens offline."""
