@@ -1,36 +1,20 @@
 """AppTest of the Experiments page: every experiment with tiny settings, the URL, the extremes."""
 
-from pathlib import Path
-
 import pytest
-from streamlit.testing.v1 import AppTest
 
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
+from tests import apptest
+from tests.apptest import texts
+
 PAGE = "pages/4_experiments.py"
 TINY = {"seeds": "2", "steps": "10", "depth": "1", "width": "8"}
 
 
 def open_page(query=None):
-    at = AppTest.from_file(APP, default_timeout=120).run()
-    at.switch_page(PAGE)
-    for name, value in (query or {}).items():
-        at.query_params[name] = value
-    at.run()
-    assert not at.exception
-    return at
+    return apptest.open_page(PAGE, query)
 
 
 def press_run(at):
-    at.button(key="FormSubmitter:experiments_{}_form-Run".format(at.radio(key="experiments_choice").value)).click()
-    at.run()
-    assert not at.exception
-    return at
-
-
-def texts(at):
-    return " ".join([m.value for m in at.markdown] + [c.value for c in at.caption]
-                    + [e.value for e in at.error] + [w.value for w in at.warning]
-                    + [i.value for i in at.info])
+    return apptest.press_run(at, "experiments")
 
 
 def test_the_page_opens_on_placement_and_waits_for_run():

@@ -1,12 +1,11 @@
 """AppTest of the regularisation-and-alternatives page: defaults, each experiment with tiny
 settings, the extremes (batch 2, groups = width, one seed), the URL, kind messages."""
 
-from pathlib import Path
-
 import pytest
-from streamlit.testing.v1 import AppTest
 
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
+from tests import apptest
+from tests.apptest import texts
+
 PAGE = "pages/6_norms.py"
 TINY = {"seeds": "2", "depth": "2", "width": "8"}
 RUNS = {"regular": {"batch_sizes": "8,32", "train_size": "100", "epochs": "3"},
@@ -15,27 +14,11 @@ RUNS = {"regular": {"batch_sizes": "8,32", "train_size": "100", "epochs": "3"},
 
 
 def open_page(query=None):
-    at = AppTest.from_file(APP, default_timeout=120).run()
-    at.switch_page(PAGE)
-    for name, value in (query or {}).items():
-        at.query_params[name] = value
-    at.run()
-    assert not at.exception
-    return at
+    return apptest.open_page(PAGE, query)
 
 
 def press_run(at):
-    choice = at.radio(key="norms_choice").value
-    at.button(key=f"FormSubmitter:norms_{choice}_form-Run").click()
-    at.run()
-    assert not at.exception
-    return at
-
-
-def texts(at):
-    return " ".join([m.value for m in at.markdown] + [c.value for c in at.caption]
-                    + [e.value for e in at.error] + [w.value for w in at.warning]
-                    + [i.value for i in at.info])
+    return apptest.press_run(at, "norms")
 
 
 def test_defaults_open_on_the_regularisation_claim_and_wait_for_run():

@@ -1,12 +1,11 @@
 """AppTest of the "Why does BN work?" page: each experiment with tiny settings, then at its
 extremes (noise ×5, one seed, learning rate 10), the W × 10 button, the URL, bad links."""
 
-from pathlib import Path
-
 import pytest
-from streamlit.testing.v1 import AppTest
 
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
+from tests import apptest
+from tests.apptest import texts
+
 PAGE = "pages/5_why.py"
 TINY = {"seeds": "2", "steps": "10", "depth": "2", "width": "8", "checks": "4"}
 CASES = {
@@ -20,27 +19,11 @@ CASES = {
 
 
 def open_page(query=None):
-    at = AppTest.from_file(APP, default_timeout=120).run()
-    at.switch_page(PAGE)
-    for name, value in (query or {}).items():
-        at.query_params[name] = value
-    at.run()
-    assert not at.exception
-    return at
+    return apptest.open_page(PAGE, query)
 
 
 def press_run(at):
-    experiment = at.radio(key="why_choice").value
-    at.button(key=f"FormSubmitter:why_{experiment}_form-Run").click()
-    at.run()
-    assert not at.exception
-    return at
-
-
-def texts(at):
-    return " ".join([m.value for m in at.markdown] + [c.value for c in at.caption]
-                    + [e.value for e in at.error] + [w.value for w in at.warning]
-                    + [i.value for i in at.info])
+    return apptest.press_run(at, "why")
 
 
 def test_the_page_opens_on_noisy_bn_and_waits_for_run():
