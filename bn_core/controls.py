@@ -27,7 +27,7 @@ import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-__all__ = ["Control", "Config", "knob"]
+__all__ = ["Control", "Config", "ExperimentConfig", "knob"]
 
 _NONE_WORDS = ("none", "null", "default", "")
 _TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
@@ -269,3 +269,68 @@ class Config:
                 c = cls.control(name)
                 problems.append(f"{exc}; using {c.text(getattr(config, name))}")
         return config, problems
+
+
+class ExperimentConfig(Config):
+    """The base of the experiment pages' configs (experiments, why, alternatives): an
+    `experiment` knob (URL name `exp`) picks one of EXPERIMENTS, each with its own defaults
+    (`default(experiment)`) and its own knobs (`relevant`); the URL holds the experiment and
+    those of its knobs that differ from its defaults."""
+
+    EXPERIMENTS: tuple[str, ...] = ()
+    RELEVANT: Mapping[str, tuple[str, ...]] = {}
+
+    @classmethod
+    def default(cls, experiment: str):
+        raise NotImplementedError
+
+    @property
+    def relevant(self) -> tuple[str, ...]:
+        """The knobs this experiment uses."""
+        return self.RELEVANT[self.experiment]
+
+    @property
+    def hidden(self) -> tuple[int, ...]:
+        return (int(self.width),) * int(self.depth)
+
+    @property
+    def seed_list(self) -> list[int]:
+        return [int(self.seed) + i for i in range(int(self.seeds))]
+
+    def to_query(self) -> dict[str, str]:
+        mine = self.to_dict(self.relevant)
+        theirs = self.default(self.experiment).to_dict()
+        return {"exp": self.experiment,
+                **{self.control(k).url_name: v for k, v in mine.items() if theirs[k] != v}}
+
+    @classmethod
+    def query_base(cls, experiment: str, values: Mapping[str, object]):
+        """The config a link's values apply to: the experiment's defaults (a config whose
+        relevant knobs depend on a knob's value refines this)."""
+        return cls.default(experiment)
+
+    @classmethod
+    def from_query(cls, values: Mapping[str, object], base=None):
+        """Lenient: the experiment's defaults, then each parameter of it; an invalid, unknown or
+        irrelevant one is skipped with a message, in the link's order. Returns (config,
+        problems)."""
+        values, problems, first = dict(values), [], cls.EXPERIMENTS[0]
+        experiment = str(values.pop("exp", first)).strip().lower()
+        if experiment not in cls.EXPERIMENTS:
+            problems.append(f"exp: expected one of {', '.join(cls.EXPERIMENTS)}, got "
+                            f"{experiment!r}; showing '{first}'")
+            experiment = first
+        base = cls.query_base(experiment, values)
+        by_url = {c.url_name: c.name for c in cls.controls() if c.url_name}
+        relevant = {}
+        for key, text in values.items():
+            if by_url.get(key) in base.relevant:
+                relevant[key] = text
+            elif key in by_url:
+                problems.append(f"{key}: not a setting of this experiment, ignored")
+            else:
+                problems.append(f"{key}: unknown parameter, ignored")
+        config, more = super().from_query(relevant, base=base)
+        order = ["exp", *values]                       # the messages in the link's order
+        return config, sorted(problems + more, key=lambda p: order.index(p.split(":")[0])
+                              if p.split(":")[0] in order else 0)

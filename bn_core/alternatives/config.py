@@ -9,10 +9,9 @@ its relevant knobs that differ from its defaults (as bn_core.experiments.config 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 
-from bn_core.controls import Config, knob
+from bn_core.controls import ExperimentConfig, knob
 from bn_core.engine import ACTIVATIONS
 
 __all__ = ["NormsConfig", "EXPERIMENTS", "EXPERIMENT_LABELS", "NORM_CHOICES", "NORM_LABELS",
@@ -37,7 +36,7 @@ TRAIN_SIZES = (100, 200, 300, 500, 1000, 1437)
 
 
 @dataclass(frozen=True)
-class NormsConfig(Config):
+class NormsConfig(ExperimentConfig):
     """Every knob of one experiment (`RELEVANT` says which matter to which); `default(exp)`
     gives each experiment's defaults, sized to run in about 20 s here."""
 
@@ -93,6 +92,7 @@ class NormsConfig(Config):
                            labels={"sigmoid": "Sigmoid", "tanh": "Tanh", "relu": "ReLU"})
     seed: int = knob(0, "First seed", lo=0, hi=2**31 - 1, widget="number")
 
+    EXPERIMENTS = EXPERIMENTS
     RELEVANT = {
         "regular": ("batch_sizes", "seeds", "dropout", "train_size", "epochs", "lr", "scale_lr",
                     "depth", "width", "activation", "seed"),
@@ -125,41 +125,7 @@ class NormsConfig(Config):
 
     # -- the URL: the experiment, and its relevant knobs that differ from its defaults ----------
 
-    def to_query(self) -> dict[str, str]:
-        mine = self.to_dict(self.RELEVANT[self.experiment])
-        theirs = NormsConfig.default(self.experiment).to_dict()
-        return {"exp": self.experiment, **{k: v for k, v in mine.items() if theirs[k] != v}}
-
-    @classmethod
-    def from_query(cls, values: Mapping[str, object], base=None):
-        """Lenient: the experiment's defaults, then each relevant parameter; an invalid, unknown
-        or irrelevant one is skipped with a message. Returns (config, problems)."""
-        values, problems = dict(values), []
-        experiment = str(values.pop("exp", "regular")).strip().lower()
-        if experiment not in EXPERIMENTS:
-            problems.append(f"exp: expected one of {', '.join(EXPERIMENTS)}, got "
-                            f"{experiment!r}; showing 'regular'")
-            experiment = "regular"
-        relevant = {}
-        for name, text in values.items():
-            if name in cls.RELEVANT[experiment]:
-                relevant[name] = text
-            elif any(c.url_name == name for c in cls.controls()):
-                problems.append(f"{name}: not a setting of this experiment, ignored")
-            else:
-                problems.append(f"{name}: unknown parameter, ignored")
-        config, more = super().from_query(relevant, base=cls.default(experiment))
-        return config, problems + more
-
     # -- what the experiment trains --------------------------------------------------------------
-
-    @property
-    def hidden(self) -> tuple[int, ...]:
-        return (int(self.width),) * int(self.depth)
-
-    @property
-    def seed_list(self) -> list[int]:
-        return [int(self.seed) + i for i in range(int(self.seeds))]
 
     def lr_for(self, batch_size: int) -> float:
         """The learning rate of the networks with this batch size (see `scale_lr`)."""

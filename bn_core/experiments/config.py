@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bn_core.controls import Config, knob
+from bn_core.controls import ExperimentConfig, knob
 from bn_core.engine import ACTIVATIONS, OPTIMIZERS
 
 __all__ = ["SweepConfig", "EXPERIMENTS", "EXPERIMENT_LABELS", "SWEEP_DATASETS", "BATCH_CHOICES",
@@ -47,7 +47,7 @@ def _g(v) -> str:
 
 
 @dataclass(frozen=True)
-class SweepConfig(Config):
+class SweepConfig(ExperimentConfig):
     """Every knob of one experiment (`RELEVANT` says which matter to which); `default(experiment)`
     gives each experiment's defaults, sized to run in seconds."""
 
@@ -110,6 +110,7 @@ class SweepConfig(Config):
                          ladder=(100, 200, 400, 800, 1600, 3200, 6400, 12800, 25600, 51200),
                          help="With the equal-examples budget (1,437 digits = one epoch).")
 
+    EXPERIMENTS = EXPERIMENTS
     RELEVANT = {
         "placement": ("dataset", "activations", "depth", "width", "seeds", "seed", "steps", "lr",
                       "batch_size", "init_scale", "optimizer", "target"),
@@ -142,33 +143,6 @@ class SweepConfig(Config):
 
     # -- the URL: the experiment, and its relevant knobs that differ from its defaults ----------
 
-    def to_query(self) -> dict[str, str]:
-        default = SweepConfig.default(self.experiment)
-        mine, theirs = self.to_dict(self.RELEVANT[self.experiment]), default.to_dict()
-        return {"exp": self.experiment, **{k: v for k, v in mine.items() if theirs[k] != v}}
-
-    @classmethod
-    def from_query(cls, values: Mapping[str, object], base=None):
-        """Lenient: the experiment's defaults, then each relevant parameter; an invalid, unknown
-        or irrelevant one is skipped with a message. Returns (config, problems)."""
-        values, problems = dict(values), []
-        experiment = str(values.pop("exp", "placement")).strip().lower()
-        if experiment not in EXPERIMENTS:
-            problems.append(f"exp: expected one of {', '.join(EXPERIMENTS)}, got "
-                            f"{experiment!r}; showing 'placement'")
-            experiment = "placement"
-        relevant = {}
-        for name, text in values.items():
-            if name in cls.RELEVANT[experiment]:
-                relevant[name] = text
-            elif any(c.url_name == name for c in cls.controls()):
-                problems.append(f"{name}: not a setting of this experiment, ignored")
-            else:
-                problems.append(f"{name}: unknown parameter, ignored")
-        config, more = super().from_query(relevant, base=cls.default(experiment))
-        order = ["exp", *values]                       # the messages in the link's order
-        return config, sorted(problems + more, key=lambda p: order.index(p.split(":")[0]))
-
     @classmethod
     def from_dict(cls, values: Mapping[str, object]) -> "SweepConfig":
         """Strict: from a flat dict of strings (as `to_dict` or `to_query` writes); missing knobs
@@ -180,14 +154,6 @@ class SweepConfig(Config):
             **{name: cls.control(name).parse(text) for name, text in values.items()})
 
     # -- what the sweep trains ----------------------------------------------------------------
-
-    @property
-    def hidden(self) -> tuple[int, ...]:
-        return (int(self.width),) * int(self.depth)
-
-    @property
-    def seed_list(self) -> list[int]:
-        return [int(self.seed) + i for i in range(int(self.seeds))]
 
     @property
     def networks(self) -> list[str]:

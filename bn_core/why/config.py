@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from bn_core.controls import Config, knob
+from bn_core.controls import ExperimentConfig, knob
 from bn_core.engine import ACTIVATIONS
 
 __all__ = [
@@ -43,7 +43,7 @@ def _g(v) -> str:
 
 
 @dataclass(frozen=True)
-class WhyConfig(Config):
+class WhyConfig(ExperimentConfig):
     """Every knob of one experiment (`relevant` says which matter to it); `default(experiment)`
     gives each experiment's defaults, sized to run in well under 30 s here."""
 
@@ -108,6 +108,8 @@ class WhyConfig(Config):
         if list(self.decays) != sorted(set(self.decays)):
             raise ValueError(f"decays: expected increasing values, each once, got {self.decays!r}")
 
+    EXPERIMENTS = EXPERIMENTS
+
     @classmethod
     def default(cls, experiment: str = "noise") -> WhyConfig:
         """Each experiment's defaults: sized to run in seconds, and to show the effect."""
@@ -126,51 +128,18 @@ class WhyConfig(Config):
 
     # -- the URL: the experiment, and its relevant knobs that differ from its defaults ---------
 
-    def to_query(self) -> dict[str, str]:
-        default = WhyConfig.default(self.experiment)
-        mine, theirs = self.to_dict(self.relevant), default.to_dict()
-        return {"exp": self.experiment,
-                **{self.control(k).url_name: v for k, v in mine.items() if theirs[k] != v}}
-
     @classmethod
-    def from_query(cls, values: Mapping[str, object], base=None):
-        """Lenient: the experiment's defaults, then each parameter of it; an invalid, unknown or
-        irrelevant one is skipped with a message. Returns (config, problems)."""
-        values, problems = dict(values), []
-        experiment = str(values.pop("exp", "noise")).strip().lower()
-        if experiment not in EXPERIMENTS:
-            problems.append(f"exp: expected one of {', '.join(EXPERIMENTS)}, got {experiment!r}; "
-                            "showing 'noise'")
-            experiment = "noise"
+    def query_base(cls, experiment: str, values: Mapping[str, object]) -> WhyConfig:
+        """The ICS experiment's knobs depend on its network: take the link's first."""
         base = cls.default(experiment)
         if "network" in values and experiment == "ics":
             try:
                 base = base.replace(network=cls.control("network").parse(values["network"]))
             except ValueError:
-                pass                                     # said below, with the others
-        by_url = {c.url_name: c.name for c in cls.controls() if c.url_name}
-        relevant = {}
-        for key, text in values.items():
-            if by_url.get(key) in base.relevant:
-                relevant[key] = text
-            elif key in by_url:
-                problems.append(f"{key}: not a setting of this experiment, ignored")
-            else:
-                problems.append(f"{key}: unknown parameter, ignored")
-        config, more = super().from_query(relevant, base=base)
-        order = ["exp", *values]                       # the messages in the link's order
-        return config, sorted(problems + more, key=lambda p: order.index(p.split(":")[0])
-                              if p.split(":")[0] in order else 0)
+                pass                                     # said with the others
+        return base
 
     # -- what the experiment trains -------------------------------------------------------------
-
-    @property
-    def hidden(self) -> tuple[int, ...]:
-        return (int(self.width),) * int(self.depth)
-
-    @property
-    def seed_list(self) -> list[int]:
-        return [int(self.seed) + i for i in range(int(self.seeds))]
 
     @property
     def kinds(self) -> list[str]:
