@@ -10,9 +10,6 @@ import contextlib
 import inspect
 import json
 import math
-import os
-import threading
-import time
 import weakref
 from pathlib import Path
 from typing import NamedTuple
@@ -20,6 +17,7 @@ from typing import NamedTuple
 import streamlit as st
 
 from bn_core.controls import Config, Control
+from classroom import replace, training_slot, watch_session
 
 ROOT = Path(__file__).resolve().parent
 FAVICON = str(ROOT / "assets" / "favicon.png")   # served by this server: no font CDN, offline
@@ -64,7 +62,7 @@ def page_setup(title: str, icon: str | None = None, layout: str = "wide") -> Non
     (for `arrived`). (`icon` is not used: every page shows the app's own favicon, which works
     offline.)"""
     st.set_page_config(page_title=f"{title} · BatchNorm Lab", page_icon=FAVICON, layout=layout)
-    lost = session_was_lost()
+    lost, released = session_was_lost(), watch_session()
     st.session_state["_ui_arrived"] = st.session_state.get("_ui_page") != title
     st.session_state["_ui_page"] = title
     sidebar_nav()
@@ -72,6 +70,10 @@ def page_setup(title: str, icon: str | None = None, layout: str = "wide") -> Non
         st.warning("**The connection to the server was lost**, and this page has started afresh "
                    "(the server restarted, or you were moved to another one). A run you had "
                    "started is gone: please start it again.", icon=":material/sync_problem:")
+    elif released:
+        st.info("**This tab was away for a while**, so the server let go of its run to make room "
+                "for other learners. Your settings are kept, and a run starts again from step 0: "
+                "the same settings give the same run.", icon=":material/history:")
 
 
 def session_was_lost() -> bool:
@@ -201,6 +203,18 @@ def preset_widgets(config: Config, prefix: str, overwrite: bool = True) -> None:
             st.session_state[prefix + c.name] = list(value) if c.kind is tuple else value
 
 
+def set_state(preset: tuple | None = None, **values) -> None:
+    """A widget callback: on_click=ui.set_state, kwargs={key: value, …} sets those session-state
+    keys; preset=(config, prefix) also shows that config on its widgets (`preset_widgets`).
+    Pages use this instead of functions of their own, because Streamlit keeps a widget's callback
+    as long as the session (closed, too: `classroom`), and a function defined on a page keeps the
+    page's globals, and so its run and figures, alive with it."""
+    if preset is not None:
+        preset_widgets(*preset)
+    for key, value in values.items():
+        replace(st.session_state, key, value)       # a run replaced is released
+
+
 def config_from_widgets(config_cls, prefix: str, base: Config, names=None):
     """The config the widgets keyed prefix + field show (only `names`, if given), the rest
     from `base`. A value that is not valid (a multi-choice left empty) is replaced by base's and
@@ -250,87 +264,6 @@ def link_notices(problems: list[str]) -> None:
     for problem in problems:
         name, _, why = problem.partition(": ")
         st.warning(f"Link parameter **{name}**: {why}.", icon=":material/link_off:")
-
-
-# ----------------------------------------------------------------------------- fair sharing
-
-class TrainingSlots:
-    """At most `slots` trainings at once in this server process; the others wait in line, first
-    come first served (a classroom: many learners press Train together on a few cores, and each
-    run finishes sooner one after another than all slowed down at once)."""
-
-    def __init__(self, slots: int):
-        self.slots = max(1, int(slots))
-        self._lock = threading.Lock()
-        self._line: list[int] = []          # waiting tickets, in order
-        self._running: set[int] = set()
-        self._next = 0
-
-    def join(self) -> int:
-        with self._lock:
-            self._next += 1
-            self._line.append(self._next)
-            return self._next
-
-    def try_start(self, ticket: int) -> bool:
-        """Start `ticket` if it is first in line and a slot is free."""
-        with self._lock:
-            if ticket in self._running:
-                return True
-            if self._line and self._line[0] == ticket and len(self._running) < self.slots:
-                self._running.add(self._line.pop(0))
-                return True
-            return False
-
-    def ahead(self, ticket: int) -> int:
-        """How many wait in front of `ticket` (0 once it runs)."""
-        with self._lock:
-            return self._line.index(ticket) if ticket in self._line else 0
-
-    def leave(self, ticket: int) -> None:
-        with self._lock:
-            self._running.discard(ticket)
-            if ticket in self._line:
-                self._line.remove(ticket)
-
-    @property
-    def running(self) -> int:
-        return len(self._running)
-
-    @property
-    def waiting(self) -> int:
-        return len(self._line)
-
-
-@st.cache_resource
-def training_slots() -> TrainingSlots:
-    """The server's one TrainingSlots: BN_LAB_MAX_TRAININGS at once (default: the CPU cores)."""
-    return TrainingSlots(int(os.environ.get("BN_LAB_MAX_TRAININGS", os.cpu_count() or 1)))
-
-
-@contextlib.contextmanager
-def training_slot(where):
-    """Hold one of the server's training slots while the block runs; until one is free, show
-    "Queued: n ahead of you" in the placeholder `where`. A click (Pause) while waiting or
-    training stops the script at its next st.* call, and the slot or the place in line is
-    given back."""
-    slots = training_slots()
-    ticket = slots.join()
-    try:
-        waited = False
-        while not slots.try_start(ticket):            # each notice is an st.* call: a click
-            ahead = slots.ahead(ticket)               # (Pause) stops the script right here
-            where.info(f"**Queued**: {f'{ahead} ahead of you' if ahead else 'you are next'}. "
-                       f"This server trains {slots.slots} run{'s' if slots.slots > 1 else ''} "
-                       "at once, so that each finishes quickly; yours starts by itself.",
-                       icon=":material/hourglass_top:")
-            waited = True
-            time.sleep(0.2)
-        if waited:
-            where.empty()
-        yield
-    finally:
-        slots.leave(ticket)
 
 
 # ----------------------------------------------------------------------------- experiment pages

@@ -190,6 +190,7 @@ class Run:
     """
 
     threads = 1      # torch threads while training: these tiny networks run faster on one
+    released = False
 
     def __init__(self, config: TrainConfig, networks: list[str] | None = None, on_step=None, *,
                  specs: list[NetSpec] | None = None, layers: str = "all",
@@ -254,8 +255,20 @@ class Run:
             return self._orders[0].next_numpy()
         return np.stack([o.next_numpy() for o in self._orders])[self._which]
 
+    def release(self) -> None:
+        """Drop the networks, the data and the history (all but the config, the names and the
+        step): for a run that is gone from view, when something may still hold the run itself
+        (the web server behind the lab keeps values replaced in a session; see classroom.py).
+        A released run is done: it cannot train or be drawn again."""
+        for name in list(vars(self)):
+            if name not in ("config", "networks", "layers", "step"):
+                setattr(self, name, None)
+        self.released = True
+
     @property
     def done(self) -> bool:
+        if self.released:
+            return True
         if self._pending is not None:        # an update, then at least the final snapshot, remain
             return False
         return self.step >= self.config.steps or not bool(self.stack.active.any())

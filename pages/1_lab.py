@@ -36,34 +36,10 @@ def lab_config(config: TrainConfig) -> TrainConfig:
     return config.replace(record_every=presets.record_every_for(config))
 
 
-def on_train():
-    if ss.get("lab_run") is not None and ss.lab_run.done:
-        ss.lab_run = None              # "Train again": a fresh run with the same settings
-    ss.lab_running = True
-
-
 def trace(line: str) -> None:
     if TRACE:
         with open(TRACE, "a") as f:
             f.write(line + "\n")
-
-
-def on_pause():
-    ss.lab_running = False
-    trace(f"pause {time.time():.4f} {ss.lab_run.step if ss.get('lab_run') else 0}")
-
-
-def on_step():
-    ss.lab_running, ss.lab_step = False, True
-
-
-def on_reset():
-    ss.lab_running, ss.lab_run = False, None
-
-
-def on_preset(name: str):
-    ui.preset_widgets(presets.PRESETS[name], P)
-    ss.lab_running, ss.lab_preset = False, name
 
 
 st.title("Covariate-shift lab")
@@ -84,6 +60,10 @@ st.markdown(
 
 problems = ui.config_from_url(TrainConfig, P, kept="lab_config")
 ui.config_from_url(presets.LabView, P + "view_", kept="lab_view")
+if ss.pop("lab_paused", False):           # the buttons' callbacks only set keys (ui.set_state)
+    trace(f"pause {time.time():.4f} {ss.lab_run.step if ss.get('lab_run') else 0}")
+if ss.pop("lab_again", False) and ss.get("lab_run") is not None and ss.lab_run.done:
+    ui.replace(ss, "lab_run", None)    # "Train again": a fresh run with the same settings
 if ui.arrived() or "lab_running" not in ss:
     ss.lab_running = False   # coming back mid-training: show the run paused, not training on
 knob = TrainConfig.control
@@ -117,7 +97,8 @@ if note:
 run = ss.get("lab_run")
 if run is not None and run.config != config:
     ss.lab_cleared = ss.get("lab_cleared", False) or run.step > 0
-    run = ss.lab_run = None
+    ui.replace(ss, "lab_run", None)
+    run = None
     ss.lab_running = False
 if run is None:
     with ui.friendly_errors("the networks"):
@@ -134,27 +115,31 @@ else:
     ss.lab_cleared = False
 
 state = "new" if run is None or run.step == 0 else ("done" if run.done else "paused")
-cols = st.columns(4)
+cols = st.columns(4)                   # the callbacks only set keys: ui.set_state says why
 cols[0].button({"new": "Train", "paused": "Resume", "done": "Train again"}[state], key="lab_train",
-               type="primary", icon=":material/play_arrow:", on_click=on_train, width="stretch",
+               type="primary", icon=":material/play_arrow:", width="stretch",
+               on_click=ui.set_state, kwargs={"lab_running": True, "lab_again": True},
                disabled=run is None or ss.lab_running,
                help="Train all networks from where they are (a finished run starts again).")
-cols[1].button("Pause", key="lab_pause", icon=":material/pause:", on_click=on_pause,
-               disabled=not ss.lab_running, width="stretch",
+cols[1].button("Pause", key="lab_pause", icon=":material/pause:", width="stretch",
+               on_click=ui.set_state, kwargs={"lab_running": False, "lab_paused": True},
+               disabled=not ss.lab_running,
                help="Stop after the current record interval; the run is kept.")
-cols[2].button("Step", key="lab_step_button", icon=":material/skip_next:", on_click=on_step,
-               disabled=run is None or run.done, width="stretch",
-               help="Train to the next snapshot and stop.")
-cols[3].button("Reset", key="lab_reset", icon=":material/restart_alt:", on_click=on_reset,
-               width="stretch", help="Forget the run and start again from the initial weights.")
+cols[2].button("Step", key="lab_step_button", icon=":material/skip_next:", width="stretch",
+               on_click=ui.set_state, kwargs={"lab_running": False, "lab_step": True},
+               disabled=run is None or run.done, help="Train to the next snapshot and stop.")
+cols[3].button("Reset", key="lab_reset", icon=":material/restart_alt:", width="stretch",
+               on_click=ui.set_state, kwargs={"lab_running": False, "lab_run": None},
+               help="Forget the run and start again from the initial weights.")
 cols = st.columns([0.6, 1, 1, 1])
 cols[0].markdown("**Setups:**")
 for where, name, icon in zip(cols[1:], presets.BUTTONS, (":material/description:",
                                                          ":material/warning:",
                                                          ":material/settings_backup_restore:")):
     label, text = presets.BUTTONS[name]
-    where.button(label, key=f"lab_{name}", icon=icon, on_click=on_preset, args=(name,),
-                 width="stretch", help=text)
+    where.button(label, key=f"lab_{name}", icon=icon, width="stretch", help=text,
+                 on_click=ui.set_state, kwargs={"preset": (presets.PRESETS[name], P),
+                                                "lab_running": False, "lab_preset": name})
 if run is None:                        # the networks could not be made (the error is above)
     st.stop()
 

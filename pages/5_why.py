@@ -65,7 +65,7 @@ if submitted or times:
 if experiment == "scale":                             # "multiply W by 10", and back
     st.button("Back to W × 1" if config.multiply else f"Multiply W by {SCALE_FACTOR:g}",
               icon=":material/close:" if config.multiply else ":material/open_in_full:",
-              on_click=lambda: ss.update({P + "times": True}),
+              on_click=ui.set_state, kwargs={P + "times": True},
               help=f"Train copies of the first weight decay's networks whose hidden weight "
               f"matrices start {SCALE_FACTOR:g} times larger, beside the others (the same seeds "
               f"and mini-batches).")

@@ -316,3 +316,37 @@ def test_the_finished_runs_charts_are_the_core_figures():
                                                           animate=True, as_dict=True))))
         assert sent[view]["data"] == core["data"], view
         assert len(sent[view].get("frames") or []) == len(core.get("frames") or []), view
+
+
+def test_a_dropped_run_is_freed_the_buttons_do_not_keep_the_page_alive():
+    """What classroom.Janitor relies on: once `lab_run` leaves the session state, nothing else
+    of the session keeps the run (Streamlit keeps the buttons' callbacks with the session, and a
+    callback defined on the page would keep the page's globals, `run` among them)."""
+    import gc
+    import weakref
+
+    at = open_lab(steps="40")
+    at.button(key="lab_train").click().run()
+    assert not at.exception and at.session_state["lab_run"].done
+    ref = weakref.ref(at.session_state["lab_run"])
+    del at.session_state["lab_run"]
+    gc.collect()
+    assert ref() is None
+
+
+def test_a_run_the_page_drops_is_released():
+    """Train again, Reset and a changed setting each drop the run from the session: it is
+    released (classroom.release; the real server keeps dropped session values alive)."""
+    at = open_lab(steps="40")
+    at.button(key="lab_train").click().run()
+    first = at.session_state["lab_run"]
+    assert first.done and not first.released
+    at.button(key="lab_train").click().run()                   # "Train again"
+    second = at.session_state["lab_run"]
+    assert first.released and second is not first and second.done and not second.released
+    at.button(key="lab_reset").click().run()
+    third = at.session_state["lab_run"]
+    assert second.released and third.step == 0 and not third.released
+    at.select_slider(key="lab_lr").set_value(1.0).run()        # the settings change
+    assert third.released and not at.session_state["lab_run"].released
+    assert not at.exception

@@ -213,3 +213,19 @@ def test_divergence_is_placed_in_the_forward_pass_before_the_gradients():
     div = run.history.divergence["after"]
     assert seen["forward"], "this setting is meant to break the forward pass"
     assert (div.layer, div.what) == seen["forward"][0]
+
+
+def test_release_frees_what_a_held_run_holds():
+    """A run that something still holds (a web server's leftover reference) gives back its
+    networks and history once released (the dataset is shared by all runs: it stays); it then
+    counts as done and keeps its step."""
+    import gc
+    import weakref
+
+    run = Run(TrainConfig(depth=1, width=4, steps=20, record_every=10))
+    list(run.stream())
+    parts = [weakref.ref(p) for p in (run.history, run.stack)]
+    run.release()
+    gc.collect()
+    assert [p() for p in parts] == [None] * len(parts)
+    assert run.done and run.released and run.step == 20 and run.config.steps == 20
