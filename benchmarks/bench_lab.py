@@ -224,6 +224,7 @@ def live_in_browser(browser, url: str, idle: str, repeats: int, trace: Path) -> 
                                    "window.__bnLiveChart.charts.size >= 6", timeout=120_000)
             page.locator(".st-key-lab_train button").first.click()
             page.get_by_text(re.compile(r"steps/s")).first.wait_for(timeout=60_000)
+            page.wait_for_selector(".bn-live-chart", timeout=60_000)   # (a rerun remounts them)
             page.evaluate("() => document.querySelector('.bn-live-chart')"
                           ".scrollIntoView({block: 'start'})")
             trace.write_text("")

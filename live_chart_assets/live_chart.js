@@ -20,6 +20,7 @@ const VERSION = 1;
 const MAX_PENDING = 64;
 const PLOTLY_TIMEOUT_MS = 30000;
 const DRAW_SHARE = 0.85;                         // the most of the main thread spent drawing
+const BATCH_MS = 250;                            // the most drawing in one animation frame
 const FAILED = "This chart could not load its drawing library; switching to the standard chart…";
 
 const DTYPES = {
@@ -235,11 +236,13 @@ function makeRegistry() {
 
   // ---------------------------------------------------------------- state -> screen
 
-  // One chart is drawn at a time, each in its own animation frame, and drawing may take at most
-  // DRAW_SHARE of the main thread (after a draw of d ms the next starts d/DRAW_SHARE − d later):
-  // clicks (Pause) and Streamlit's own messages get the rest. Charts off screen are not drawn
-  // until they scroll into view (their state keeps up; one draw catches up). Charts are taken in
-  // the order they became due, so every chart on screen gets its turn.
+  // The charts on screen that have something new are drawn together, in one animation frame
+  // (one layout and paint for all of them: in a software-rendered browser the paint costs about
+  // as much as a chart), up to BATCH_MS of drawing per frame; the rest wait for the next frame.
+  // Drawing may take at most DRAW_SHARE of the main thread (after a batch of d ms the next starts
+  // d/DRAW_SHARE − d later): clicks (Pause) and Streamlit's own messages get the rest. Charts off
+  // screen are not drawn until they scroll into view (their state keeps up; one draw catches
+  // up). Charts are taken in the order they became due, so every chart on screen gets its turn.
   function schedule(ch) {
     if (!ch.dirty || !ch.state) return;
     reg.queue.add(ch);
@@ -247,22 +250,25 @@ function makeRegistry() {
   }
   reg.schedule = schedule;
 
+  const readyCharts = () => [...reg.queue].filter((c) => c.visible && c.node.isConnected);
+
   function pump() {
     if (reg.pumping) return;
-    const ready = [...reg.queue].find((c) => c.visible && c.node.isConnected);
-    if (!ready) return;                          // waits for a message or a scroll
+    if (!readyCharts().length) return;           // waits for a message or a scroll
     reg.pumping = true;
     const wait = Math.max(0, reg.nextAt - performance.now());
     let done = false;
     const go = async () => {
       if (done) return;
       done = true;
-      const ch = [...reg.queue].find((c) => c.visible && c.node.isConnected);
-      if (ch) {
+      const start = performance.now();
+      let spent = 0;
+      for (const ch of readyCharts()) {
+        if (spent >= BATCH_MS) break;
         reg.queue.delete(ch);
-        const d = await draw(ch);                 // ms spent in plotly.js
-        reg.nextAt = performance.now() + d * (1 - DRAW_SHARE) / DRAW_SHARE;
+        spent += await draw(ch);                  // ms spent in plotly.js
       }
+      reg.nextAt = performance.now() + (performance.now() - start) * (1 - DRAW_SHARE) / DRAW_SHARE;
       reg.pumping = false;
       pump();
     };
