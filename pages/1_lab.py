@@ -181,7 +181,8 @@ def draw(run: Run, live: bool, n: int) -> None:
              for v in views.VIEWS})
     with live_batch():                 # drawn in place in the browser: only what changed is sent
         for name, fig in figs.items():
-            live_chart(fig, key=f"lab_{name}", into=boxes[name], config={"displaylogo": False})
+            live_chart(fig, key=f"lab_{name}", into=boxes[name],    # while training: no hover
+                       config={"displaylogo": False, "staticPlot": live})  # (cheaper redraws)
 
 if ss.lab_running and not run.done:
     pacer, start, start_step = views.UpdatePacer(0.15, 0.25), time.perf_counter(), run.step
