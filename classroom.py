@@ -11,7 +11,7 @@ ones would hold 60 runs. Every run can be made again exactly (its settings are o
 the URL, and every run is seeded), so once a session has been disconnected for
 BN_LAB_RELEASE_AFTER_S seconds (default 15), the server drops what it holds that is heavy (the
 `HEAVY` session-state keys); a learner who comes back later keeps the settings and, at the next
-click, reads a note saying to press Train again.
+click, reads a note: a run starts again from step 0, and the same settings give the same run.
 
 Dropping is not enough on its own: Streamlit 1.67 keeps every object that was stored in a session's
 state and then replaced or deleted there alive, from outside Python's garbage collector (found with
@@ -36,7 +36,6 @@ from collections.abc import Callable
 import streamlit as st
 
 _LOG = logging.getLogger("bn_lab.classroom")
-
 
 
 def setting(name: str, default, kind=int, lo=None):
@@ -142,7 +141,8 @@ def training_slot(where):
 # The session-state keys that hold much memory: the lab's run (its three networks, the data and
 # every snapshot: ~5 MB) and the live charts' streams. Dropping them loses nothing that cannot be
 # made again: the settings stay, and the same settings give the same run.
-HEAVY = ("lab_run", "lab_running", "_bn_live_chart")
+HEAVY = ("lab_run", "lab_running", "_bn_live_chart")   # (lab_running too: a tab that comes
+                                                        # back does not start training by itself)
 FORGET_S = 3600     # a released session not back within this long is forgotten (Streamlit's
                     # server.disconnectedSessionTTL, 120 s by default, has dropped it long before)
 
@@ -242,8 +242,8 @@ def replace(state, key: str, value) -> None:
 
 def give_back_memory() -> None:
     """Collect the released runs' cycles now and hand the freed heap back to the system (glibc's
-    malloc_trim; elsewhere nothing): without it the server's resident memory stays at its peak,
-    as freed blocks sit in the allocator's per-thread arenas (every script run has its thread)."""
+    malloc_trim; elsewhere nothing): freed blocks otherwise stay in the allocator's per-thread
+    arenas (every script run has its thread), counted in the server's resident memory."""
     gc.collect()
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL("libc.so.6").malloc_trim(0)
@@ -259,7 +259,6 @@ def _every(janitor: Janitor, period_s: float) -> None:
             continue
         if gone:
             give_back_memory()
-            _LOG.info("released the runs of %d closed session(s)", len(gone))
             print(f"bn_lab: released the runs of {len(gone)} closed session(s) "
                   f"({janitor.watched} watched)", flush=True)
 
