@@ -9,18 +9,20 @@ What it does (Streamlit 1.67, `st.components.v2`, no build step):
 - The first call of a script run for a placeholder `into` mounts the chart element there, with a key
   derived from `key` that is the same in every run: the browser keeps that element, and with it
   one Plotly graph <div> per key, for the whole page visit. The chart is never re-created; it is
-  updated in place with `Plotly.react` / `Plotly.extendTraces`.
+  updated in place with `Plotly.react` (the graph and its <div> are kept).
 - A later call in the same run cannot mount the element again (a key may appear once per run), so
   it sends a *delta* through a hidden "feeder" element (a new key each time, in one of
-  `FEED_SLOTS` rotating placeholders next to the chart): the new points of traces that only grew
-  (`Plotly.extendTraces`), the changed attributes of traces that changed otherwise, and the
-  layout keys that changed (`Plotly.react`). Nothing is sent when the figure did not change.
-  `live_batch()` sends the updates of several charts as one element.
-- Deltas chain: each applies to the message before it (`base = seq - 1`). The browser applies them
-  in order and holds one that arrives early (React may mount feeders out of order); a full figure
-  is sent every `KEYFRAME_EVERY` deltas, so a lost delta (one replaced before the browser drew
-  it) costs at most that many stale updates. The rotating slots make that loss unlikely: an
-  update is only replaced `FEED_SLOTS` updates later.
+  `FEED_SLOTS` rotating placeholders next to the chart): against an earlier message (its base),
+  the new points of traces that only grew, the changed attributes of traces that changed
+  otherwise, and the layout keys that changed. Nothing is sent when the figure did not
+  change. `live_batch()` sends the updates of several charts as one element.
+- A delta's base is the message `WINDOW` messages before it, or the last full one if that is
+  later: it repeats the changes of the two deltas before it. So a browser that never got a delta
+  shows the next one all the same (only the delta whose base it was cannot be shown), and one
+  that arrives late (React may mount feeders out of order) is no harm.
+  A lost feeder is not hypothetical: under load, Chromium was seen to never run one (its delta
+  missing, those after it fine), which used to freeze a chart until the next full figure. A
+  full figure is sent every `KEYFRAME_EVERY` deltas, and the next delta carries it again.
 - plotly.js comes from the installed `plotly` package (plotly/package_data/plotly.min.js), served
   by this Streamlit server through `components.v1.declare_component(path=...)` (the documented way
   to serve a folder; v2 asset folders need an installed package with a manifest) and loaded once
@@ -66,6 +68,8 @@ _LOG = logging.getLogger(__name__)
 ASSETS = Path(__file__).resolve().parent / "live_chart_assets"
 FEED_SLOTS = 8              # rotating placeholders for feeders, per chart
 KEYFRAME_EVERY = 40         # a full figure after this many deltas (≈ 10 s at 4 updates/s)
+WINDOW = 3                  # a delta is against the message this many before it
+RESEND = 1                  # the deltas after a full one that carry it again
 DEFAULT_HEIGHT = 450        # plotly's default, for figures without layout.height
 FALLBACK_CAPTION = ("Drawn with Streamlit's standard chart: the live chart could not load here, "
                     "so this chart is redrawn whole and may update less often while training.")
@@ -270,17 +274,26 @@ class FigureStream:
         full   {"kind": "full", key, epoch, seq, data, layout, frames, config, height, plotly}
         delta  {"kind": "delta", key, epoch, seq, base, replace: {i: trace},
                 patch: {i: {attr: value}}, extend: {i: {col: tail}}, layout: {k: value},
-                layout_del: [k]}            (only the parts that are not empty)
-    A delta applies to the state of message `base` (= seq − 1). `epoch` names this stream (a new
+                layout_del: [k], keyframe: full}       (only the parts that are not empty)
+    A delta says how the figure differs from the one sent `window` messages before it (its
+    `base`; never before the last full one), not from the message just before: it repeats the
+    changes of the `window` − 1 deltas before it. So a browser that never got a delta (a feeder
+    element that never ran) or got two swapped is right again at the next one; only the delta
+    whose base the lost one was cannot be applied (the browser holds it, and shows the one after).
+    The first RESEND deltas after a full one carry it again (`keyframe`), so losing a full figure
+    costs no more. A full figure every keyframe_every deltas. `epoch` names this stream (a new
     session starts a new one), so a browser never mixes two streams' sequence numbers."""
 
     key: str
     keyframe_every: int = KEYFRAME_EVERY
+    window: int = WINDOW
     epoch: str = field(default_factory=lambda: secrets.token_hex(4))
     seq: int = 0
-    last: dict | None = None          # the figure dict as last sent
+    last: dict | None = None          # the figure as last sent
     extra: dict | None = None         # height, config, plotly path as last sent
     since_full: int = 0
+    keyframe: dict | None = None      # the last full message
+    sent: list = field(default_factory=list)    # [(seq, figure)] of the last `window` messages
 
     def _head(self, kind: str) -> dict:
         return {"v": 1, "kind": kind, "key": self.key, "epoch": self.epoch, "seq": self.seq}
@@ -291,10 +304,12 @@ class FigureStream:
         if not (self.last is not None and extra == self.extra and _same_figure(fig, self.last)):
             self.seq += 1
         self.last, self.extra, self.since_full = fig, dict(extra), 0
-        return {**self._head("full"), **fig, **extra}
+        self.sent = [(self.seq, fig)]
+        self.keyframe = {**self._head("full"), **fig, **extra}
+        return self.keyframe
 
     def update(self, fig: dict, extra: dict) -> dict | None:
-        """What changed since the last message: None (nothing), a delta, or a full figure (the
+        """What changed: None (nothing since the last message), a delta, or a full figure (the
         first message, a changed number of traces, frames or extra, or every keyframe_every)."""
         last = self.last
         if (last is None or extra != self.extra or len(fig["data"]) != len(last["data"])
@@ -302,29 +317,36 @@ class FigureStream:
             if last is not None and extra == self.extra and _same_figure(fig, last):
                 return None
             return self.full(fig, extra)
-        replace, patch, extend = {}, {}, {}
-        for i, (old, new) in enumerate(zip(last["data"], fig["data"])):
-            change = trace_change(old, new)
-            if change == "replace":
-                replace[str(i)] = new
-            elif change is not None:
-                (extend if change[0] == "extend" else patch)[str(i)] = change[1]
-        old_layout, new_layout = last["layout"], fig["layout"]
-        layout = {k: v for k, v in new_layout.items()
-                  if k not in old_layout or not _same_value(old_layout[k], v)}
-        layout_del = [k for k in old_layout if k not in new_layout]
-        if not (replace or patch or extend or layout or layout_del):
-            self.last = fig
+        if _same_figure(fig, last):
             return None
+        base, base_fig = self.sent[0]
         self.seq += 1
-        self.last = fig
         self.since_full += 1
-        msg = {**self._head("delta"), "base": self.seq - 1}
-        for name, part in (("replace", replace), ("patch", patch), ("extend", extend),
-                           ("layout", layout), ("layout_del", layout_del)):
-            if part:
-                msg[name] = part
+        self.last = fig
+        self.sent = [*self.sent, (self.seq, fig)][-self.window:]
+        msg = {**self._head("delta"), "base": base, **_changes(base_fig, fig)}
+        if self.since_full <= RESEND:
+            msg["keyframe"] = self.keyframe
         return msg
+
+
+def _changes(old: dict, new: dict) -> dict:
+    """How figure `new` differs from `old` (same number of traces): the non-empty parts of a
+    delta (replace, patch, extend, layout, layout_del; see FigureStream)."""
+    replace, patch, extend = {}, {}, {}
+    for i, (o, n) in enumerate(zip(old["data"], new["data"])):
+        change = trace_change(o, n)
+        if change == "replace":
+            replace[str(i)] = n
+        elif change is not None:
+            (extend if change[0] == "extend" else patch)[str(i)] = change[1]
+    old_layout, new_layout = old["layout"], new["layout"]
+    layout = {k: v for k, v in new_layout.items()
+              if k not in old_layout or not _same_value(old_layout[k], v)}
+    layout_del = [k for k in old_layout if k not in new_layout]
+    parts = {"replace": replace, "patch": patch, "extend": extend, "layout": layout,
+             "layout_del": layout_del}
+    return {name: part for name, part in parts.items() if part}
 
 
 def _same_value(a, b) -> bool:

@@ -201,20 +201,29 @@ def pause_bound() -> None:
 def live_in_browser(browser, url: str, idle: str, repeats: int, trace: Path) -> None:
     """The lab page in Chromium during a default-shaped 10,000-step run: redraws per second of
     each chart in view (live_chart's own count), WebSocket bytes per chart update, and the run's
-    wall time against the headless trainer's (display cost). Two windows: a desktop one
-    (1400 × 1000, scrolled to the first charts: two or three in view, the others wait off
-    screen) and a tall one with every chart in view (the browser's worst case)."""
+    wall time against the headless trainer's (display cost), the browser's milliseconds per chart
+    redraw and how busy its main thread was. Three windows, scrolled to the first chart: a laptop
+    one (1400 × 1000) and a full-HD one (1920 × 1080), with two or three charts in view (the
+    others wait off screen, drawn once when scrolled to), and a tall one (1400 × 5200) with
+    every chart in view at once (the browser's worst case; no real screen shows the whole
+    page)."""
     config = lab_config(TrainConfig(steps=10_000))
     stats = """() => Object.fromEntries([...window.__bnLiveChart.charts.values()].map(c => {
         const r = c.node.getBoundingClientRect();
         return [c.key, [c.stats.draws, c.stats.deltas + c.stats.fulls,
-                        r.height > 0 && r.bottom > 0 && r.top < window.innerHeight]]; }))"""
-    for label, height in (("desktop window, charts in view", 1000), ("every chart in view", 5200)):
-        rates, kbs, costs, sent, draws_ms = {}, [], [], [], []
+                        r.height > 0 && r.bottom > 0 && r.top < window.innerHeight,
+                        c.stats.drawMs.length]]; }))"""
+    drawn = """(k) => { const s = window.__bnLiveChart.charts.get(k).stats;
+        return [s.drawMs.slice(-500), s.drawAt.slice(-500)]; }"""
+    windows = (("laptop window 1400 × 1000", 1400, 1000), ("full-HD window 1920 × 1080", 1920, 1080),
+               ("every chart in view, 1400 × 5200", 1400, 5200))
+    for label, width, height in windows:
+        rates, kbs, costs, sent, draws_ms, chart_ms, busy, still = {}, [], [], [], [], {}, [], {}
         for _ in range(repeats):
-            page = browser.new_page(viewport={"width": 1400, "height": height})
+            page = browser.new_page(viewport={"width": width, "height": height})
             cdp = page.context.new_cdp_session(page)
             cdp.send("Network.enable")
+            cdp.send("Performance.enable")
             received = [0]
             cdp.on("Network.webSocketFrameReceived", lambda e: received.__setitem__(
                 0, received[0] + len(e["response"]["payloadData"])))
@@ -228,14 +237,23 @@ def live_in_browser(browser, url: str, idle: str, repeats: int, trace: Path) -> 
             page.evaluate("() => document.querySelector('.bn-live-chart')"
                           ".scrollIntoView({block: 'start'})")
             trace.write_text("")
+            task0 = _task_seconds(cdp)
             before, bytes0, t0 = page.evaluate(stats), received[0], time.perf_counter()
+            page_t0 = page.evaluate("performance.now()")
             page.get_by_text("Step 10,000 of 10,000").first.wait_for(timeout=300_000)
             seconds = time.perf_counter() - t0
+            page_t1 = page.evaluate("performance.now()")
+            busy.append((_task_seconds(cdp) - task0) / seconds)
             after = page.evaluate(stats)
             updates = sum(after[k][1] - before.get(k, [0, 0])[1] for k in after)
-            for key, (draws, got, shown) in after.items():
+            for key, (draws, got, shown, kept) in after.items():
                 if shown:
                     rates.setdefault(key, []).append((draws - before[key][0]) / seconds)
+                    ms, at = page.evaluate(drawn, key)
+                    new = draws - before[key][0]
+                    chart_ms.setdefault(key, []).extend(ms[-new:] if new else [])
+                    marks = [page_t0, *(t for t in at if page_t0 < t < page_t1), page_t1]
+                    still.setdefault(key, []).append(max(np.diff(marks)) / 1000)
                 sent.append((got - before[key][1]) / seconds)
             kbs.append((received[0] - bytes0) / 1024 / max(updates, 1))
             draws_ms += [1000 * float(line.split()[1]) for line in trace.read_text().splitlines()
@@ -248,8 +266,19 @@ def live_in_browser(browser, url: str, idle: str, repeats: int, trace: Path) -> 
             f"{k.removeprefix('lab_')} {med(v):.1f}" for k, v in rates.items()) + " (target ≥ 4); "
               f"updates received per chart per second: {med(sent):.1f}; server time per update "
               f"(all six charts and the reading): median {med(draws_ms or [0]):.0f} ms")
+        print("   browser ms per redraw: " + ", ".join(
+            f"{k.removeprefix('lab_')} {med(v):.0f}" for k, v in chart_ms.items() if v) +
+              f"; the browser's main thread was busy {med(busy):.0%} of the run")
+        print("   longest a chart in view stood still (s): " + ", ".join(
+            f"{k.removeprefix('lab_')} {med(v):.2f}" for k, v in still.items()))
         print(f"   WebSocket KB per chart update: {med(kbs):.1f}; display cost (page run against "
               f"the headless trainer, wall clock): {med(costs):.0%} (target ≤ 25%)")
+
+
+def _task_seconds(cdp) -> float:
+    """Seconds the page's main thread has spent running tasks (Chrome's Performance metrics)."""
+    metrics = cdp.send("Performance.getMetrics")["metrics"]
+    return next(m["value"] for m in metrics if m["name"] == "TaskDuration")
 
 
 def pause_in_browser(repeats: int) -> None:

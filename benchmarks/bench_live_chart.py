@@ -226,7 +226,7 @@ def report(figs: str, runs: dict, pauses: dict) -> None:
     draws = sorted(d for r in live for d in r["draw_ms"])
     if draws:
         print(f"live_chart: plotly.js loaded {live[0]['plotly_loads']}× per page; one chart draw "
-              f"(Plotly.react / extendTraces) median {med(draws):.0f} ms, "
+              f"(Plotly.react) median {med(draws):.0f} ms, "
               f"p90 {draws[int(0.9 * (len(draws) - 1))]:.0f} ms")
 
 

@@ -1,24 +1,26 @@
 // Live Plotly chart for Streamlit components v2 (see live_chart.py, which inlines this module).
 //
 // One registry per browser page (window.__bnLiveChart) holds every live chart by its key: the
-// chart's <div> (a Plotly graph div that is kept, never re-created), the figure as last
-// received (the "state": data, layout, frames, config) and its sequence number. Messages come
-// from two kinds of elements:
+// chart's <div> (a Plotly graph div that is kept, never re-created), the figures of the last
+// messages received (by sequence number: the bases of the deltas to come) and the newest of
+// them (the "state": data, layout, frames, config). Messages come from two kinds of elements:
 //   - the chart element (mounted once per script run, same key across runs: React keeps it), whose
 //     message is always a whole figure ("full");
 //   - hidden feeder elements (one per later update in the run, or per live_batch), whose message
-//     is usually a "delta" against the previous message of the same chart: new points of line
-//     traces (applied with Plotly.extendTraces), changed or replaced traces and changed layout
-//     keys (Plotly.react).
-// Messages can arrive out of order (a feeder before its chart element) and a delta can wait for
-// the one before it: `pending` holds them until they apply. Drawing happens at most once per
-// animation frame per chart, from the state, so a burst of messages costs one redraw.
+//     is usually a "delta" against an earlier message (its base, a few messages back): new points
+//     of line traces, changed or replaced traces and changed layout keys. A delta repeats the
+//     changes of the two before it, so a feeder that never runs costs its own update and that of
+//     the delta whose base it was, not more.
+// Messages can arrive out of order (a feeder before its chart element): a delta whose base has
+// not come yet is held until it does; an older message only adds a base. Drawing (Plotly.react)
+// happens from the state, for all charts due in one animation frame, so a burst of messages
+// costs one redraw.
 // plotly.js is loaded once per page, with a <script> tag, from the installed plotly package
 // (served by this Streamlit server, no CDN).
 
-const VERSION = 1;
-const MAX_PENDING = 64;
+const VERSION = 3;
 const PLOTLY_TIMEOUT_MS = 30000;
+const KEEP = 16;                                 // figures kept per chart, as bases for deltas
 const DRAW_SHARE = 0.85;                         // the most of the main thread spent drawing
 const BATCH_MS = 250;                            // the most drawing in one animation frame
 const FAILED = "This chart could not load its drawing library; switching to the standard chart…";
@@ -92,10 +94,11 @@ function makeRegistry() {
       node.dataset.testid = "bnLiveChart";
       node.dataset.key = key;
       ch = {
-        key, node, state: null, pending: [], plotted: false, dirty: null, ext: null,
+        key, node, epoch: null, figures: new Map(), state: null, held: [], plotted: false,
+        dirty: false,
         visible: !seen,
-        stats: { delivered: 0, applied: 0, ignored: 0, waited: 0, fulls: 0, deltas: 0,
-                 draws: 0, reacts: 0, extends: 0, afterplots: 0, drawMs: [], stale: false },
+        stats: { delivered: 0, ignored: 0, fulls: 0, deltas: 0, draws: 0, afterplots: 0,
+                 drawMs: [], drawAt: [], stale: false },
       };
       reg.charts.set(key, ch);
       if (seen) seen.observe(node);
@@ -154,84 +157,73 @@ function makeRegistry() {
   function deliverOne(msg) {
     const ch = reg.chart(msg.key);
     ch.stats.delivered += 1;
-    ch.pending.push(msg);
-    let progressed = true;
-    while (progressed) {                         // apply whatever can be applied, in seq order
-      progressed = false;
-      ch.pending.sort((a, b) => a.seq - b.seq);
-      for (let i = 0; i < ch.pending.length; i++) {
-        const m = ch.pending[i];
-        const st = ch.state;
-        const current = st && st.epoch === m.epoch;
-        if (current && m.seq <= st.seq) {        // already shown (or older): drop
-          ch.pending.splice(i, 1); i -= 1; ch.stats.ignored += 1;
-          continue;
-        }
-        if (m.kind === "full") { applyFull(ch, m); }
-        else if (current && m.base === st.seq) { applyDelta(ch, m); }
-        else continue;                           // waits for the message before it
-        ch.pending.splice(i, 1);
-        ch.stats.applied += 1;
-        progressed = true;
-        break;
-      }
+    if (msg.keyframe) deliverOne(msg.keyframe);  // a full one sent again: ignored if it came
+    if (msg.kind === "full" && msg.epoch !== ch.epoch) {   // a new stream (a new session)
+      ch.epoch = msg.epoch;
+      ch.figures = new Map();
+      ch.state = null;
     }
-    if (ch.pending.length > MAX_PENDING) ch.pending.splice(0, ch.pending.length - MAX_PENDING);
-    ch.stats.waited = ch.pending.length;
-    ch.stats.stale = ch.pending.length > 0;      // a delta whose base never came: until a full one
+    if (msg.epoch === ch.epoch && ch.figures.has(msg.seq)) {
+      ch.stats.ignored += 1;                     // had it already
+    } else if (msg.epoch === ch.epoch && (msg.kind === "full" || ch.figures.has(msg.base))) {
+      store(ch, msg);
+      for (let i = 0; i < ch.held.length; i++) { // held deltas whose base is here now
+        const m = ch.held[i];
+        if (m.epoch !== ch.epoch || ch.figures.has(m.seq)) {
+          ch.held.splice(i, 1); i = -1;
+        } else if (ch.figures.has(m.base)) {
+          ch.held.splice(i, 1); i = -1;
+          store(ch, m);
+        }
+      }
+    } else {                                     // its base has not come (yet)
+      ch.held.push(msg);
+      if (ch.held.length > KEEP) ch.held.shift();
+    }
+    ch.stats.stale = ch.held.length > 0;
     schedule(ch);
   }
 
-  function applyFull(ch, m) {
-    ch.state = {
-      epoch: m.epoch, seq: m.seq, data: m.data.map(decodeTrace), layout: m.layout || {},
-      frames: m.frames || [], config: m.config || {}, height: m.height, plotlyPath: m.plotly,
-    };
-    ch.stats.fulls += 1;
-    ch.dirty = "react";
-    ch.ext = null;
-    ch.node.style.height = `${m.height}px`;
-  }
-
-  function applyDelta(ch, m) {
-    const st = ch.state;
-    let react = ch.dirty === "react" || ch.forceReact;
-    for (const [i, trace] of Object.entries(m.replace || {})) {
-      st.data[Number(i)] = decodeTrace(trace);
-      react = true;
-    }
-    for (const [i, attrs] of Object.entries(m.patch || {})) {
-      st.data[Number(i)] = { ...st.data[Number(i)], ...decodeTrace(attrs) };
-      react = true;
-    }
-    const ext = react ? null : (ch.ext || new Map());
-    for (const [i, cols] of Object.entries(m.extend || {})) {
-      const idx = Number(i);
-      const trace = { ...st.data[idx] };         // a new trace object: the drawn one stays intact
-      for (const [col, tail] of Object.entries(cols)) {
-        const add = decodeValue(tail);
-        trace[col] = concat(trace[col], add);
-        if (ext) {
-          const e = ext.get(idx) || {};
-          e[col] = e[col] ? concat(e[col], add) : add;
-          ext.set(idx, e);
-        }
+  // The figure of message m (a full one; or its base's, changed as the delta says), kept by seq
+  // for the deltas to come; the chart's state if it is the newest.
+  function store(ch, m) {
+    let fig;
+    if (m.kind === "full") {
+      fig = {
+        data: m.data.map(decodeTrace), layout: m.layout || {}, frames: m.frames || [],
+        config: m.config || {}, height: m.height, plotlyPath: m.plotly,
+      };
+      ch.stats.fulls += 1;
+    } else {
+      const base = ch.figures.get(m.base);
+      const data = base.data.slice();            // new trace objects: the base's stay intact
+      for (const [i, trace] of Object.entries(m.replace || {})) data[Number(i)] = decodeTrace(trace);
+      for (const [i, attrs] of Object.entries(m.patch || {})) {
+        data[Number(i)] = { ...base.data[Number(i)], ...decodeTrace(attrs) };
       }
-      st.data[idx] = trace;
+      for (const [i, cols] of Object.entries(m.extend || {})) {
+        const trace = { ...base.data[Number(i)] };
+        for (const [col, tail] of Object.entries(cols)) {
+          trace[col] = concat(trace[col], decodeValue(tail));
+        }
+        data[Number(i)] = trace;
+      }
+      let layout = base.layout;
+      if (m.layout) layout = { ...layout, ...m.layout };
+      if (m.layout_del && m.layout_del.length) {
+        layout = { ...layout };
+        for (const k of m.layout_del) delete layout[k];
+      }
+      fig = { ...base, data, layout };
+      ch.stats.deltas += 1;
     }
-    if (m.layout && Object.keys(m.layout).length) {
-      st.layout = { ...st.layout, ...m.layout };
-      react = true;
+    ch.figures.set(m.seq, fig);
+    if (ch.figures.size > KEEP) ch.figures.delete(Math.min(...ch.figures.keys()));
+    if (!ch.state || m.seq > ch.state.seq) {
+      ch.state = { ...fig, epoch: m.epoch, seq: m.seq };
+      ch.dirty = true;
+      ch.node.style.height = `${fig.height}px`;
     }
-    if (m.layout_del && m.layout_del.length) {
-      st.layout = { ...st.layout };
-      for (const k of m.layout_del) delete st.layout[k];
-      react = true;
-    }
-    st.seq = m.seq;
-    ch.stats.deltas += 1;
-    if (react) { ch.dirty = "react"; ch.ext = null; }
-    else if (ext && ext.size) { ch.dirty = ch.dirty || "extend"; ch.ext = ext; }
   }
 
   // ---------------------------------------------------------------- state -> screen
@@ -298,35 +290,26 @@ function makeRegistry() {
       const Plotly = await reg.loadPlotly(ch.state.plotlyPath);
       const st = ch.state;
       const t0 = performance.now();
-      if (ch.dirty === "extend" && ch.plotted && ch.ext && sameColumns(ch.ext)) {
-        const indices = [...ch.ext.keys()];
-        const update = {};
-        for (const col of Object.keys(ch.ext.get(indices[0]))) {
-          update[col] = indices.map((i) => ch.ext.get(i)[col]);
-        }
-        ch.dirty = null; ch.ext = null;
-        await Plotly.extendTraces(ch.node, update, indices);
-        ch.stats.extends += 1;
-      } else {
-        ch.dirty = null; ch.ext = null; ch.forceReact = false;
-        hideMessage(ch);
-        const config = { displaylogo: false, responsive: true, ...st.config };
-        await Plotly.react(ch.node, {
-          data: st.data.map((t) => ({ ...t })),
-          layout: structuredClone(st.layout),
-          frames: st.frames,
-          config,
-        });
-        ch.stats.reacts += 1;
-        if (!ch.plotted) {
-          ch.plotted = true;
-          ch.node.on("plotly_afterplot", () => { ch.stats.afterplots += 1; });
-        }
+      ch.dirty = false;
+      hideMessage(ch);
+      await Plotly.react(ch.node, {              // copies: plotly.js writes into what it is given
+        data: st.data.map((t) => ({ ...t })),
+        layout: structuredClone(st.layout),
+        frames: st.frames,
+        config: { displaylogo: false, responsive: true, ...st.config },
+      });
+      if (!ch.plotted) {
+        ch.plotted = true;
+        ch.node.on("plotly_afterplot", () => { ch.stats.afterplots += 1; });
       }
       ms = performance.now() - t0;
       ch.stats.draws += 1;
       ch.stats.drawMs.push(ms);
-      if (ch.stats.drawMs.length > 2000) ch.stats.drawMs.splice(0, 1000);
+      ch.stats.drawAt.push(t0);
+      if (ch.stats.drawMs.length > 2000) {
+        ch.stats.drawMs.splice(0, 1000);
+        ch.stats.drawAt.splice(0, 1000);
+      }
       ch.node.dataset.seq = String(st.seq);
     } catch (err) {
       if (!reg.failed) {
@@ -334,21 +317,10 @@ function makeRegistry() {
         const why = err && err.message ? err.message : err;
         showMessage(ch, `This chart could not be drawn (${why}).`);
       }
-      ch.dirty = null;
-      ch.forceReact = true;                      // drawn whole at the next message
+      ch.dirty = false;                          // drawn again at the next message
     }
     if (ch.dirty) schedule(ch);                  // something came while it was drawn
     return ms;
-  }
-
-  function sameColumns(ext) {
-    let cols = null;
-    for (const e of ext.values()) {
-      const c = Object.keys(e).sort().join(",");
-      if (cols === null) cols = c;
-      else if (c !== cols) return false;
-    }
-    return cols !== null;
   }
 
   function showMessage(ch, text) {

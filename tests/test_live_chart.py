@@ -41,11 +41,13 @@ def normal(trace: dict) -> dict:
 
 
 class Browser:
-    """What live_chart.js does with the messages, minus the drawing: a full message replaces the
-    state; a delta applies only to the state of its `base`, else it waits (in seq order)."""
+    """What live_chart.js does with the messages, minus the drawing: it keeps the figure of every
+    message by seq (a full one; or a delta applied to the figure of its `base`), holds a delta
+    whose base has not come until it does, and shows the newest. A delta may carry a full message
+    again (`keyframe`), delivered first."""
 
     def __init__(self, key: str | None = None):
-        self.key, self.state, self.pending = key, None, []
+        self.key, self.epoch, self.figures, self.state, self.held = key, None, {}, None, []
 
     def deliver(self, msg: dict) -> None:
         msg = json.loads(L.encode(msg))                  # exactly what goes over the wire
@@ -53,37 +55,52 @@ class Browser:
             if self.key is None or m["key"] == self.key:
                 self._deliver(m)
 
-    def _deliver(self, msg: dict) -> None:
-        self.pending.append(msg)
-        progressed = True
-        while progressed:
-            progressed = False
-            for m in sorted(self.pending, key=lambda m: m["seq"]):
-                st = self.state
-                current = st is not None and st["epoch"] == m["epoch"]
-                if current and m["seq"] <= st["seq"]:
-                    self.pending.remove(m)
-                    continue
-                if m["kind"] == "full":
-                    self.state = {"epoch": m["epoch"], "seq": m["seq"], "layout": m["layout"],
-                                  "data": [normal(t) for t in m["data"]], "frames": m["frames"]}
-                elif current and m["base"] == st["seq"]:
-                    for i, t in m.get("replace", {}).items():
-                        st["data"][int(i)] = normal(t)
-                    for i, t in m.get("patch", {}).items():
-                        st["data"][int(i)] = {**st["data"][int(i)], **normal(t)}
-                    for i, cols in m.get("extend", {}).items():
-                        for col, tail in cols.items():
-                            st["data"][int(i)][col] = st["data"][int(i)][col] + values(tail)
-                    st["layout"] = {**st["layout"], **m.get("layout", {})}
-                    for k in m.get("layout_del", []):
-                        del st["layout"][k]
-                    st["seq"] = m["seq"]
-                else:
-                    continue
-                self.pending.remove(m)
-                progressed = True
-                break
+    def _deliver(self, m: dict) -> None:
+        if "keyframe" in m:
+            self._deliver(m["keyframe"])
+        if m["kind"] == "full" and m["epoch"] != self.epoch:
+            self.epoch, self.figures, self.state = m["epoch"], {}, None
+        if m["epoch"] == self.epoch and m["seq"] in self.figures:
+            return
+        if m["epoch"] != self.epoch or not (m["kind"] == "full" or m["base"] in self.figures):
+            self.held.append(m)
+            return
+        self._store(m)
+        waiting = True
+        while waiting:
+            waiting = False
+            for h in self.held:
+                if h["epoch"] != self.epoch or h["seq"] in self.figures:
+                    self.held.remove(h)
+                    waiting = True
+                    break
+                if h["base"] in self.figures:
+                    self.held.remove(h)
+                    self._store(h)
+                    waiting = True
+                    break
+
+    def _store(self, m: dict) -> None:
+        if m["kind"] == "full":
+            fig = {"layout": m["layout"], "data": [normal(t) for t in m["data"]],
+                   "frames": m["frames"]}
+        else:
+            base = self.figures[m["base"]]
+            data = [dict(t) for t in base["data"]]
+            for i, t in m.get("replace", {}).items():
+                data[int(i)] = normal(t)
+            for i, t in m.get("patch", {}).items():
+                data[int(i)] = {**base["data"][int(i)], **normal(t)}
+            for i, cols in m.get("extend", {}).items():
+                for col, tail in cols.items():
+                    data[int(i)][col] = base["data"][int(i)][col] + values(tail)
+            layout = {**base["layout"], **m.get("layout", {})}
+            for k in m.get("layout_del", []):
+                del layout[k]
+            fig = {**base, "layout": layout, "data": data}
+        self.figures[m["seq"]] = fig
+        if self.state is None or m["seq"] > self.state["seq"]:
+            self.state = {**fig, "epoch": m["epoch"], "seq": m["seq"]}
 
 
 def same(a, b) -> bool:
@@ -114,9 +131,10 @@ def stream(key="k", **kw) -> L.FigureStream:
 
 def test_growing_lines_send_only_their_new_points():
     s = stream()
-    s.full(L.figure_dict(build("curves", 4)), EXTRA)
+    key = s.full(L.figure_dict(build("curves", 4)), EXTRA)
     msg = s.update(L.figure_dict(build("curves", 5, points=3)), EXTRA)
-    assert msg["kind"] == "delta" and msg["base"] == msg["seq"] - 1
+    assert msg["kind"] == "delta" and msg["base"] == key["seq"] == msg["seq"] - 1
+    assert msg.pop("keyframe") == key                  # the first delta carries the full one
     assert set(msg) == {"v", "kind", "key", "epoch", "seq", "base", "extend"}   # no layout
     assert sorted(msg["extend"]) == [str(i) for i in range(6)]
     for cols in msg["extend"].values():
@@ -125,6 +143,19 @@ def test_growing_lines_send_only_their_new_points():
         assert len(values(cols["y"])) == 3
     full = len(L.encode(s.full(L.figure_dict(build("curves", 5)), EXTRA)))
     assert len(L.encode(msg)) < full / 4
+
+
+def test_a_delta_repeats_the_changes_of_the_window_before_it_and_not_more():
+    s = stream(keyframe_every=6)
+    key = s.full(L.figure_dict(build("curves", 1)), EXTRA)
+    msgs = [s.update(L.figure_dict(build("curves", u)), EXTRA) for u in range(2, 11)]
+    assert [m["kind"] for m in msgs] == ["delta"] * 6 + ["full"] + ["delta"] * 2
+    w, k = L.WINDOW, key["seq"]                     # bases: w messages back, not before a full
+    assert [m["base"] for m in msgs[:6]] == [max(k, k + u - w) for u in range(1, 7)]
+    assert [m["base"] for m in msgs[7:]] == [msgs[6]["seq"]] * 2
+    points = [len(values(m["extend"]["0"]["y"])) for m in msgs if m["kind"] == "delta"]
+    assert points == [3 * min(j, w) for j in range(1, 7)] + [3, 6]
+    assert ["keyframe" in m for m in msgs] == [True] + [False] * 6 + [True, False]
 
 
 def test_changed_bars_send_only_their_heights_and_only_the_changed_layout_key():
@@ -136,14 +167,19 @@ def test_changed_bars_send_only_their_heights_and_only_the_changed_layout_key():
     assert msg["layout"] == {"title": {"text": "step 120"}}
 
 
-def test_a_trace_whose_style_changes_is_patched_then_extended_again():
+def test_a_trace_whose_style_changed_since_the_base_is_patched_then_extended_again():
     s = stream()
     s.full(L.figure_dict(build("layer", 0)), EXTRA)          # 1 point: lines+markers
-    msg = s.update(L.figure_dict(build("layer", 1)), EXTRA)  # 4 points: lines
-    assert len(msg["patch"]) == 9 and "extend" not in msg
-    assert all({"mode", "x", "y"} <= set(p) for p in msg["patch"].values())
-    msg = s.update(L.figure_dict(build("layer", 2)), EXTRA)
-    assert "patch" not in msg and len(msg["extend"]) == 9
+    kinds = []
+    for u in range(1, 6):                                     # 4, 7, … points: lines
+        msg = s.update(L.figure_dict(build("layer", u)), EXTRA)
+        kinds.append("patch" if "patch" in msg else "extend")
+        if "patch" in msg:
+            assert len(msg["patch"]) == 9 and "extend" not in msg
+            assert all({"mode", "x", "y"} <= set(p) for p in msg["patch"].values())
+        else:
+            assert len(msg["extend"]) == 9
+    assert kinds == ["patch"] * L.WINDOW + ["extend"] * (5 - L.WINDOW)
 
 
 def test_an_unchanged_figure_sends_nothing_and_a_remount_keeps_its_seq():
@@ -152,7 +188,9 @@ def test_an_unchanged_figure_sends_nothing_and_a_remount_keeps_its_seq():
     assert s.update(L.figure_dict(build("band", 2)), EXTRA) is None
     again = s.full(L.figure_dict(build("band", 2)), EXTRA)
     assert again["seq"] == first["seq"] and L.encode(again) == L.encode(first)
-    assert s.full(L.figure_dict(build("band", 3)), EXTRA)["seq"] == first["seq"] + 1
+    assert s.update(L.figure_dict(build("band", 3)), EXTRA)["kind"] == "delta"
+    assert s.update(L.figure_dict(build("band", 3)), EXTRA) is None
+    assert s.full(L.figure_dict(build("band", 4)), EXTRA)["seq"] == first["seq"] + 2
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -169,27 +207,57 @@ def test_the_messages_rebuild_every_figure_exactly(name):
     assert kinds.count("full") == 2                           # keyframes after 12 and 24 deltas
 
 
-def test_a_delta_that_arrives_early_waits_for_the_one_before():
+def test_a_delta_that_arrives_late_does_no_harm():
     s, b = stream(), Browser()
     b.deliver(s.full(L.figure_dict(build("curves", 0)), EXTRA))
     m1 = s.update(L.figure_dict(build("curves", 1)), EXTRA)
     m2 = s.update(L.figure_dict(build("curves", 2)), EXTRA)
     b.deliver(m2)
-    assert b.state["seq"] == m1["base"] and len(b.pending) == 1
+    assert shows(b, build("curves", 2))                       # it needs nothing from m1
     b.deliver(m1)
-    assert shows(b, build("curves", 2)) and not b.pending
+    assert shows(b, build("curves", 2))
+    b.deliver(s.update(L.figure_dict(build("curves", 3)), EXTRA))
+    assert shows(b, build("curves", 3))
 
 
-def test_a_lost_delta_is_repaired_by_the_next_full_figure():
-    s, b = stream(keyframe_every=5), Browser()
+@pytest.mark.parametrize("lost", [(2,), (2, 3), (5,), (6,), (7, 8)])
+def test_a_lost_message_costs_its_own_update_and_at_most_one_more(lost):
+    """keyframe_every=4: update 5 is a full figure, 6 carries it again. Up to WINDOW - 1
+    messages in a row may be lost; the one whose base a lost one was (WINDOW later) waits."""
+    s, b = stream(keyframe_every=4), Browser()
     b.deliver(s.full(L.figure_dict(build("health", 0)), EXTRA))
-    for u in range(1, 8):
+    delivered, behind = [0], []
+    for u in range(1, 13):
         msg = s.update(L.figure_dict(build("health", u)), EXTRA)
-        if u != 2:                                            # replaced before it was drawn
+        assert (msg["kind"] == "full") == (u in (5, 10))
+        if u not in lost:                                     # a feeder that never ran
             b.deliver(msg)
-        if 2 <= u < 6:
-            assert shows(b, build("health", 1))               # stays at the last good state
-    assert shows(b, build("health", 7))
+            delivered.append(u)
+        shown = next(v for v in delivered[::-1] if shows(b, build("health", v)))
+        behind.append(delivered.index(shown) < len(delivered) - 1)
+    assert shown == 12 and sum(behind) <= len(lost)
+
+
+def test_a_delta_before_its_base_waits_for_it():
+    s, b = stream(keyframe_every=1), Browser()
+    b.deliver(s.full(L.figure_dict(build("band", 0)), EXTRA))
+    s.update(L.figure_dict(build("band", 1)), EXTRA)
+    key = s.update(L.figure_dict(build("band", 2)), EXTRA)
+    delta = s.update(L.figure_dict(build("band", 3)), EXTRA)
+    assert key["kind"] == "full" and delta["base"] == key["seq"]
+    b.deliver({k: v for k, v in delta.items() if k != "keyframe"})
+    assert shows(b, build("band", 0)) and b.held
+    b.deliver(key)
+    assert shows(b, build("band", 3)) and not b.held
+
+
+def test_deltas_stay_small_between_full_figures():
+    s = stream()
+    s.full(L.figure_dict(build("curves", 0)), EXTRA)
+    msgs = [s.update(L.figure_dict(build("curves", u)), EXTRA) for u in range(1, 41)]
+    sizes = [len(L.encode(m)) for m in msgs[1:]]
+    assert max(sizes) < 1.2 * min(sizes[L.WINDOW:])     # the window's new points, not more
+    assert max(sizes) < len(L.encode(s.full(L.figure_dict(build("curves", 40)), EXTRA))) / 8
 
 
 def test_a_new_number_of_traces_or_new_extra_sends_the_whole_figure():
@@ -305,7 +373,7 @@ def test_in_a_script_the_chart_mounts_once_and_later_calls_feed_it(tmp_path):
         b = Browser(name)
         for m in msgs:                                   # in page order, not send order
             b.deliver(m)
-        assert shows(b, build(name, 3)) and not b.pending
+        assert shows(b, build(name, 3)) and not b.held
 
 
 def test_live_batch_sends_a_round_of_updates_as_one_element(tmp_path):
@@ -319,7 +387,7 @@ def test_live_batch_sends_a_round_of_updates_as_one_element(tmp_path):
         b = Browser(name)
         for m in msgs:
             b.deliver(m)
-        assert shows(b, build(name, 3)) and not b.pending
+        assert shows(b, build(name, 3)) and not b.held
 
 
 def test_a_placeholder_that_outlives_the_run_mounts_the_chart_again_in_the_next(tmp_path):
