@@ -202,22 +202,26 @@ def live_in_browser(browser, url: str, idle: str, repeats: int, trace: Path) -> 
     """The lab page in Chromium during a default-shaped 10,000-step run: redraws per second of
     each chart in view (live_chart's own count), WebSocket bytes per chart update, and the run's
     wall time against the headless trainer's (display cost), the browser's milliseconds per chart
-    redraw and how busy its main thread was. Three windows, scrolled to the first chart: a laptop
-    one (1400 × 1000) and a full-HD one (1920 × 1080), with two or three charts in view (the
-    others wait off screen, drawn once when scrolled to), and a tall one (1400 × 5200) with
-    every chart in view at once (the browser's worst case; no real screen shows the whole
-    page)."""
+    redraw, how busy its main thread was and the longest a chart in view went without a redraw
+    (until its last live redraw: the page's rerun at the end is not counted).
+    Windows: a laptop one (1400 × 1000) scrolled to the first chart, the fourth and the fifth
+    (every chart is in view in one of them) and a full-HD one (1920 × 1080), each with two or
+    three charts in view (the others wait off screen, drawn once when scrolled to); and a tall
+    one (1400 × 5200) with every chart in view at once (the browser's worst case; no real
+    screen shows the whole page)."""
     config = lab_config(TrainConfig(steps=10_000))
     stats = """() => Object.fromEntries([...window.__bnLiveChart.charts.values()].map(c => {
         const r = c.node.getBoundingClientRect();
         return [c.key, [c.stats.draws, c.stats.deltas + c.stats.fulls,
-                        r.height > 0 && r.bottom > 0 && r.top < window.innerHeight,
-                        c.stats.drawMs.length]]; }))"""
+                        r.height > 0 && r.bottom > 0 && r.top < window.innerHeight]]; }))"""
     drawn = """(k) => { const s = window.__bnLiveChart.charts.get(k).stats;
         return [s.drawMs.slice(-500), s.drawAt.slice(-500)]; }"""
-    windows = (("laptop window 1400 × 1000", 1400, 1000), ("full-HD window 1920 × 1080", 1920, 1080),
-               ("every chart in view, 1400 × 5200", 1400, 5200))
-    for label, width, height in windows:
+    windows = (("laptop window 1400 × 1000", 1400, 1000, "lab_curves"),
+               ("laptop window 1400 × 1000, scrolled to chart 4", 1400, 1000, "lab_shift"),
+               ("laptop window 1400 × 1000, scrolled to chart 5", 1400, 1000, "lab_histograms"),
+               ("full-HD window 1920 × 1080", 1920, 1080, "lab_curves"),
+               ("every chart in view, 1400 × 5200", 1400, 5200, "lab_curves"))
+    for label, width, height, first in windows:
         rates, kbs, costs, sent, draws_ms, chart_ms, busy, still = {}, [], [], [], [], {}, [], {}
         for _ in range(repeats):
             page = browser.new_page(viewport={"width": width, "height": height})
@@ -234,8 +238,8 @@ def live_in_browser(browser, url: str, idle: str, repeats: int, trace: Path) -> 
             page.locator(".st-key-lab_train button").first.click()
             page.get_by_text(re.compile(r"steps/s")).first.wait_for(timeout=60_000)
             page.wait_for_selector(".bn-live-chart", timeout=60_000)   # (a rerun remounts them)
-            page.evaluate("() => document.querySelector('.bn-live-chart')"
-                          ".scrollIntoView({block: 'start'})")
+            page.evaluate("(k) => document.querySelector(`[data-key=${k}]`)"
+                          ".scrollIntoView({block: 'start'})", first)
             trace.write_text("")
             task0 = _task_seconds(cdp)
             before, bytes0, t0 = page.evaluate(stats), received[0], time.perf_counter()
@@ -246,14 +250,14 @@ def live_in_browser(browser, url: str, idle: str, repeats: int, trace: Path) -> 
             busy.append((_task_seconds(cdp) - task0) / seconds)
             after = page.evaluate(stats)
             updates = sum(after[k][1] - before.get(k, [0, 0])[1] for k in after)
-            for key, (draws, got, shown, kept) in after.items():
-                if shown:
+            for key, (draws, got, _) in after.items():
+                if before[key][2]:        # in view as the run began (the page at rest moves)
                     rates.setdefault(key, []).append((draws - before[key][0]) / seconds)
                     ms, at = page.evaluate(drawn, key)
                     new = draws - before[key][0]
                     chart_ms.setdefault(key, []).extend(ms[-new:] if new else [])
-                    marks = [page_t0, *(t for t in at if page_t0 < t < page_t1), page_t1]
-                    still.setdefault(key, []).append(max(np.diff(marks)) / 1000)
+                    marks = [page_t0, *(t for t in at if page_t0 < t < page_t1)]
+                    still.setdefault(key, []).append(max(np.diff(marks), default=0) / 1000)
                 sent.append((got - before[key][1]) / seconds)
             kbs.append((received[0] - bytes0) / 1024 / max(updates, 1))
             draws_ms += [1000 * float(line.split()[1]) for line in trace.read_text().splitlines()

@@ -20,7 +20,7 @@
 
 const VERSION = 3;
 const PLOTLY_TIMEOUT_MS = 30000;
-const KEEP = 16;                                 // figures kept per chart, as bases for deltas
+const KEEP = 8;                                  // figures kept per chart, as bases for deltas
 const DRAW_SHARE = 0.85;                         // the most of the main thread spent drawing
 const BATCH_MS = 250;                            // the most drawing in one animation frame
 const FAILED = "This chart could not load its drawing library; switching to the standard chart…";
