@@ -9,7 +9,9 @@ What it does (Streamlit 1.67, `st.components.v2`, no build step):
 - The first call of a script run for a placeholder `into` mounts the chart element there, with a key
   derived from `key` that is the same in every run: the browser keeps that element, and with it
   one Plotly graph <div> per key, for the whole page visit. The chart is never re-created; it is
-  updated in place with `Plotly.react` (the graph and its <div> are kept).
+  updated in place: with `Plotly.animate` (no redraw of axes, legend or titles) where only data
+  arrays and the title's plain text changed on axes of fixed range, else with `Plotly.react`
+  (live_chart_assets/live_chart.js; a browser test checks that both draw the same).
 - A later call in the same run cannot mount the element again (a key may appear once per run), so
   it sends a *delta* through a hidden "feeder" element (a new key each time, in one of
   `FEED_SLOTS` rotating placeholders next to the chart): against an earlier message (its base),

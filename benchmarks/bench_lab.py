@@ -202,27 +202,32 @@ def live_in_browser(browser, url: str, idle: str, repeats: int, trace: Path) -> 
     """The lab page in Chromium during a default-shaped 10,000-step run: redraws per second of
     each chart in view (live_chart's own count), WebSocket bytes per chart update, and the run's
     wall time against the headless trainer's (display cost), the browser's milliseconds per chart
-    redraw, how busy its main thread was and the longest a chart in view went without a redraw
+    redraw, the share of redraws done in place (live_chart.js: only data moved), how busy its
+    main thread was and the longest a chart in view went without a redraw
     (until its last live redraw: the page's rerun at the end is not counted).
     Windows: a laptop one (1400 × 1000) scrolled to the first chart, the fourth and the fifth
-    (every chart is in view in one of them) and a full-HD one (1920 × 1080), each with two or
-    three charts in view (the others wait off screen, drawn once when scrolled to); and a tall
+    (every chart is in view in one of them), a full-HD one (1920 × 1080), each with two or three
+    charts in view (the others wait off screen, drawn once when scrolled to), a large monitor
+    (2560 × 1440, four charts in view); and a tall
     one (1400 × 5200) with every chart in view at once (the browser's worst case; no real
     screen shows the whole page)."""
     config = lab_config(TrainConfig(steps=10_000))
     stats = """() => Object.fromEntries([...window.__bnLiveChart.charts.values()].map(c => {
         const r = c.node.getBoundingClientRect();
         return [c.key, [c.stats.draws, c.stats.deltas + c.stats.fulls,
-                        r.height > 0 && r.bottom > 0 && r.top < window.innerHeight]]; }))"""
+                        r.height > 0 && r.bottom > 0 && r.top < window.innerHeight,
+                        c.stats.inPlace]]; }))"""
     drawn = """(k) => { const s = window.__bnLiveChart.charts.get(k).stats;
         return [s.drawMs.slice(-500), s.drawAt.slice(-500)]; }"""
     windows = (("laptop window 1400 × 1000", 1400, 1000, "lab_curves"),
                ("laptop window 1400 × 1000, scrolled to chart 4", 1400, 1000, "lab_shift"),
                ("laptop window 1400 × 1000, scrolled to chart 5", 1400, 1000, "lab_histograms"),
                ("full-HD window 1920 × 1080", 1920, 1080, "lab_curves"),
+               ("large monitor 2560 × 1440", 2560, 1440, "lab_curves"),
                ("every chart in view, 1400 × 5200", 1400, 5200, "lab_curves"))
     for label, width, height, first in windows:
         rates, kbs, costs, sent, draws_ms, chart_ms, busy, still = {}, [], [], [], [], {}, [], {}
+        in_place = {}
         for _ in range(repeats):
             page = browser.new_page(viewport={"width": width, "height": height})
             cdp = page.context.new_cdp_session(page)
@@ -250,9 +255,11 @@ def live_in_browser(browser, url: str, idle: str, repeats: int, trace: Path) -> 
             busy.append((_task_seconds(cdp) - task0) / seconds)
             after = page.evaluate(stats)
             updates = sum(after[k][1] - before.get(k, [0, 0])[1] for k in after)
-            for key, (draws, got, _) in after.items():
+            for key, (draws, got, _, fast) in after.items():
                 if before[key][2]:        # in view as the run began (the page at rest moves)
                     rates.setdefault(key, []).append((draws - before[key][0]) / seconds)
+                    in_place.setdefault(key, []).append(
+                        (fast - before[key][3]) / max(draws - before[key][0], 1))
                     ms, at = page.evaluate(drawn, key)
                     new = draws - before[key][0]
                     chart_ms.setdefault(key, []).extend(ms[-new:] if new else [])
@@ -273,6 +280,8 @@ def live_in_browser(browser, url: str, idle: str, repeats: int, trace: Path) -> 
         print("   browser ms per redraw: " + ", ".join(
             f"{k.removeprefix('lab_')} {med(v):.0f}" for k, v in chart_ms.items() if v) +
               f"; the browser's main thread was busy {med(busy):.0%} of the run")
+        print("   redrawn in place (Plotly.animate, not Plotly.react): " + ", ".join(
+            f"{k.removeprefix('lab_')} {med(v):.0%}" for k, v in in_place.items()))
         print("   longest a chart in view stood still (s): " + ", ".join(
             f"{k.removeprefix('lab_')} {med(v):.2f}" for k, v in still.items()))
         print(f"   WebSocket KB per chart update: {med(kbs):.1f}; display cost (page run against "

@@ -164,18 +164,27 @@ for name, (title, caption) in SECTIONS.items():
     boxes[name] = st.empty()
 
 
+shown = {"alerts": None, "reading_at": -1.0}   # while training: alerts rewritten when they
+                                               # change, the reading once a second (each costs
+                                               # the browser a re-render, as much as a chart)
+
 def draw(run: Run, live: bool, n: int) -> None:
     """Redraw the views from the run's history (live: the update's views, no animation)."""
     reading = read_history(run.history, layer)
-    with alerts.container():
-        for text in reading.divergences.values():
-            st.error(text, icon=":material/error:")
-        for text in reading.stalled.values():
-            st.warning(text, icon=":material/warning:")
-    with reading_box.container():
-        st.markdown("\n".join(f"- {line}" for line in reading.lines))
-        if not live and reading.caution:
-            st.caption(SANTURKAR_NOTE)
+    now = (tuple(reading.divergences.values()), tuple(reading.stalled.values()))
+    if not live or now != shown["alerts"]:
+        shown["alerts"] = now
+        with alerts.container():
+            for text in now[0]:
+                st.error(text, icon=":material/error:")
+            for text in now[1]:
+                st.warning(text, icon=":material/warning:")
+    if not live or time.perf_counter() - shown["reading_at"] >= 1.0:
+        shown["reading_at"] = time.perf_counter()
+        with reading_box.container():
+            st.markdown("\n".join(f"- {line}" for line in reading.lines))
+            if not live and reading.caution:
+                st.caption(SANTURKAR_NOTE)
     figs = (views.live_figures(run.history, layer, unit, log_x, as_dict=True) if live else
             {v: views.view_figure(v, run.history, layer, unit, log_x, animate=True, as_dict=True)
              for v in views.VIEWS})

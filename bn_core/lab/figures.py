@@ -282,7 +282,8 @@ def health_figure(history: History, log_x: bool = True, as_dict: bool = False):
         layout[f"xaxis{axis_id(c + 1)}"].update(step_axis(cfg.steps, log_x, title=False))
     sat_peak = max((100 * rec.saturation for n in nets for s in history.snapshots(n)
                     for rec in s.layers if np.isfinite(rec.saturation)), default=0.0)
-    layout["yaxis"].update(range=[0, min(100.0, max(10.0, 1.15 * sat_peak))])
+    top = 5.0 * math.ceil(1.15 * sat_peak / 5.0)      # a multiple of 5: changes only now and then
+    layout["yaxis"].update(range=[0, min(100.0, max(10.0, top))])
     grad_axis = {"type": "log"}
     if gmax > 0:
         lo, hi = math.floor(math.log10(gmin)), math.ceil(math.log10(gmax))

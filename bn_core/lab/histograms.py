@@ -6,14 +6,20 @@ pooled over the layer's units and for one unit, at the latest snapshot or animat
     animation_frames(history, most)            which snapshots the animation keeps
 
 Every cell has the same x axis (the run's fixed edges, so cells compare directly) and each row
-of a block keeps the y range of its highest bar over the whole run. Bars are percentages of the
-values counted; the end bars also count everything beyond the axis. The animation sends
-pre-binned counts (bars), never raw values, and keeps at most `MAX_ANIMATION_FRAMES` snapshots:
-all the early, log-spaced ones (the first 2 % of the run, where most changes) and evenly spaced
-ones after, always ending at the last; its slider is labelled with the recorded steps.
+of a block keeps the y range of its highest bar over the whole run, rounded up to the next 5 %
+(so that while training it changes only now and then: a live chart whose layout did not change
+is redrawn in place, cheaply). Bars are percentages of the values counted; the end bars also
+count everything beyond the axis. Each histogram is one filled step line (a point at every bin
+edge, the last bar's height repeated at the right end): it looks like bars and costs the browser
+a third less to redraw than 40 bar shapes. The animation sends pre-binned counts, never raw
+values, and keeps at most `MAX_ANIMATION_FRAMES` snapshots: all the early, log-spaced ones (the
+first 2 % of the run, where most changes) and evenly spaced ones after, always ending at the
+last; its slider is labelled with the recorded steps.
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
@@ -22,7 +28,7 @@ from bn_core.lab.measures import LATE_FROM
 from bn_core.records import UNITS_RECORDED, History, network_label
 from bn_core.style import COLORS, arr, axis_id, base_layout, cell, figure, grid
 
-__all__ = ["histogram_figure", "animation_frames", "MAX_ANIMATION_FRAMES"]
+__all__ = ["histogram_figure", "animation_frames", "y_top", "MAX_ANIMATION_FRAMES"]
 
 MAX_ANIMATION_FRAMES = 150
 
@@ -48,7 +54,8 @@ def _percent(counts) -> np.ndarray:
 
 
 def _cells(history: History, frame: dict, unit: int) -> list[np.ndarray | None]:
-    """Per (layer, block, network) in trace order: the bars in percent, or None (absent)."""
+    """Per (layer, block, network) in trace order: the step line's heights, or None (absent):
+    the bars in percent, the last one twice (at the last bin's two edges)."""
     nets, out = history.networks, []
     for l in range(history.config.depth):
         for block in ("all", "unit"):
@@ -58,7 +65,8 @@ def _cells(history: History, frame: dict, unit: int) -> list[np.ndarray | None]:
                     out.append(None)
                     continue
                 rec = snap.layers[l]
-                out.append(arr(_percent(rec.hist if block == "all" else rec.unit_hists[unit])))
+                bars = _percent(rec.hist if block == "all" else rec.unit_hists[unit])
+                out.append(arr(np.append(bars, bars[-1])))
     return out
 
 
@@ -93,6 +101,11 @@ def _peaks(history: History, unit: int) -> list[float]:
     return [float(p) or 10.0 for p in peaks.ravel()]
 
 
+def y_top(peak: float) -> float:
+    """The top of a histogram row's y axis (%): just above its highest bar, a multiple of 5."""
+    return 5.0 * math.ceil(1.04 * peak / 5.0)
+
+
 def histogram_figure(history: History, unit: int = 0, animate: bool = False,
                      max_frames: int = MAX_ANIMATION_FRAMES, as_dict: bool = False):
     """See the module doc. unit: 0-based, one of the first UNITS_RECORDED units."""
@@ -120,13 +133,14 @@ def histogram_figure(history: History, unit: int = 0, animate: bool = False,
     domains = _column_domains(K)
     for a, (x0, x1) in zip(layout["annotations"], domains):
         a["x"] = (x0 + x1) / 2
-    layout.update(hovermode="closest", bargap=0.02, showlegend=False)
+    layout.update(hovermode="closest", showlegend=False)
     layout["margin"] = {"l": 70, "r": 20, "t": 40, "b": 110 if animate else 45}
     layout["title"] = {"text": f"step {step_of[-1]:,}", "x": 0.01, "y": 0.995, "font": {"size": 13}}
     for a in layout["annotations"]:
         a["font"]["size"] = 12
     edges = history.edges
-    centres, width = arr((edges[:-1] + edges[1:]) / 2), float(edges[1] - edges[0])
+    centres = (edges[:-1] + edges[1:]) / 2
+    at = arr(np.append(centres, centres[-1]))             # hover: each bar's centre
     latest = _cells(history, history.frames[keep[-1]], unit)
     peaks = _peaks(history, unit)
     traces = []
@@ -134,12 +148,13 @@ def histogram_figure(history: History, unit: int = 0, animate: bool = False,
         for c in range(cols):
             net, block = nets[c % K], c // K
             y = latest[l * cols + c]
-            traces.append({"type": "bar", "x": centres, "width": width, **cell(l, c, cols),
-                           "y": y if y is not None else np.zeros(len(centres)),
-                           "name": network_label(net),
-                           "marker": {"color": COLORS.get(net), "line": {"width": 0},
-                                      "opacity": 1.0 if block == 0 else 0.75},
-                           "hovertemplate": f"layer {l + 1}, z≈%{{x:.2f}}: %{{y:.1f}}%"
+            traces.append({"type": "scatter", "mode": "lines", "x": arr(edges),
+                           "y": y if y is not None else np.zeros(len(edges)),
+                           **cell(l, c, cols), "name": network_label(net),
+                           "line": {"shape": "hv", "width": 0, "color": COLORS.get(net)},
+                           "fill": "tozeroy", "fillcolor": COLORS.get(net),
+                           "opacity": 1.0 if block == 0 else 0.75, "customdata": at,
+                           "hovertemplate": f"layer {l + 1}, z≈%{{customdata:.2f}}: %{{y:.1f}}%"
                                             "<extra></extra>"})
             n = l * cols + c + 1
             layout[f"xaxis{axis_id(n)}"].update(range=[float(edges[0]), float(edges[-1])],
@@ -147,14 +162,14 @@ def histogram_figure(history: History, unit: int = 0, animate: bool = False,
             if l == L - 1:
                 layout[f"xaxis{axis_id(n)}"]["title"] = {"text": "input z", "standoff": 2}
             ya = layout[f"yaxis{axis_id(n)}"]
-            ya.update(range=[0, 1.08 * peaks[2 * l + block]], ticksuffix="%")
+            ya.update(range=[0, y_top(peaks[2 * l + block])], ticksuffix="%")
             if c % K:
                 ya["showticklabels"] = False
     if not animate:
         return figure(traces, layout, as_dict=as_dict)
-    zeros = np.zeros(len(centres))
+    zeros = np.zeros(len(edges))
     frames = [{"name": str(step_of[i]),
-               "data": [{"type": "bar", "y": y if y is not None else zeros}
+               "data": [{"type": "scatter", "y": y if y is not None else zeros}
                         for y in _cells(history, history.frames[f], unit)],
                "layout": {"title": {"text": f"step {step_of[i]:,}"}}}
               for i, f in enumerate(keep)]

@@ -172,16 +172,30 @@ def test_histograms_show_every_layer_pooled_and_for_the_unit(run):
     fig = H.histogram_figure(h, unit=2)
     K, L = len(h.networks), SMALL.depth
     assert len(fig.data) == L * 2 * K and not fig.frames
-    centres = (h.edges[:-1] + h.edges[1:]) / 2
     for i, tr in enumerate(fig.data):
         l, c = divmod(i, 2 * K)
         rec = h.frames[-1][h.networks[c % K]].layers[l]
         counts = rec.hist if c < K else rec.unit_hists[2]
-        np.testing.assert_allclose(y(tr), 100 * counts / counts.sum(), rtol=1e-5)
-        np.testing.assert_allclose(np.asarray(tr.x, float), centres, rtol=1e-6)   # one x axis
-        assert tr.marker.color == COLORS[h.networks[c % K]]
+        bars = 100 * counts / counts.sum()                 # a step line: a point per bin edge
+        np.testing.assert_allclose(y(tr), np.append(bars, bars[-1]), rtol=1e-5)
+        np.testing.assert_allclose(np.asarray(tr.x, float), h.edges, rtol=1e-6)   # one x axis
+        assert tr.line.shape == "hv" and tr.fill == "tozeroy"
+        assert tr.fillcolor == COLORS[h.networks[c % K]]
     titles = [a.text for a in fig.layout.annotations]
     assert "<b>all units · without BN</b>" in titles and "<b>unit 3 · BN after activation</b>" in titles
+
+
+def test_histogram_rows_top_out_at_the_next_5_percent_above_their_highest_bar(run):
+    h = run.history
+    fig = H.histogram_figure(h, unit=2)
+    K = len(h.networks)
+    for i, tr in enumerate(fig.data):
+        l, c = divmod(i, 2 * K)
+        row = fig.data[l * 2 * K + (c // K) * K: l * 2 * K + (c // K + 1) * K]
+        highest = max(float(np.max(y(t))) for t in row)               # this row, this block
+        top = fig.layout[f"yaxis{'' if i == 0 else i + 1}"].range[1]
+        assert top % 5 == 0 and top >= 1.04 * highest, (i, top, highest)
+    assert H.y_top(14.0) == 15 and H.y_top(14.5) == 20 and H.y_top(100) == 105
 
 
 def test_animation_has_a_frame_per_kept_snapshot_and_unlabelled_ticks(run):
@@ -195,8 +209,8 @@ def test_animation_has_a_frame_per_kept_snapshot_and_unlabelled_ticks(run):
     assert fig.layout.sliders[0].currentvalue.prefix == "step "
     assert [b.label for b in fig.layout.updatemenus[0].buttons] == ["▶ Play", "❚❚ Pause"]
     counts = h.frames[-1]["after"].layers[1].hist
-    np.testing.assert_allclose(y(fig.frames[-1].data[1 * 6 + 2]), 100 * counts / counts.sum(),
-                               rtol=1e-5)
+    np.testing.assert_allclose(y(fig.frames[-1].data[1 * 6 + 2])[:-1],
+                               100 * counts / counts.sum(), rtol=1e-5)
 
 
 def test_a_diverged_network_stops_and_is_marked_once():
@@ -237,7 +251,7 @@ def test_health_has_a_line_per_layer_and_network_and_a_readable_saturation_axis(
     peak = max(100 * s.layers[l].saturation for n in run.networks
                for s in run.history.snapshots(n) for l in range(SMALL.depth))
     top = fig.layout.yaxis.range[1]
-    assert top >= peak and top == max(10.0, min(100.0, 1.15 * peak))
+    assert top >= peak and top == max(10.0, min(100.0, 5 * math.ceil(1.15 * peak / 5)))
     assert fig.layout.yaxis4.type == "log"
     assert F.saturation_label("sigmoid") == "saturated (sigmoid g(z) < 0.03 or > 0.97)"
 
