@@ -200,7 +200,8 @@ def test_the_lab_works_with_every_outside_request_blocked(browser, app_url, tmp_
 
 def test_every_chart_on_screen_updates_in_place_while_training(page, app_url, tmp_path):
     """Live means live: while a run trains, the charts in view are redrawn in place many times
-    (the same chart element, Plotly.react), not re-created."""
+    (the same chart element: Plotly.animate where only data moved, else Plotly.react), not
+    re-created."""
     page.goto(f"{app_url}/lab?steps=20000")
     wait_idle(page)
     charts_drawn(page, at_least=1)
