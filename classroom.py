@@ -138,11 +138,11 @@ def training_slot(where):
 
 # ----------------------------------------------------------------------------- closed tabs
 
-# The session-state keys that hold much memory: the lab's run (its three networks, the data and
-# every snapshot: ~5 MB) and the live charts' streams. Dropping them loses nothing that cannot be
-# made again: the settings stay, and the same settings give the same run.
-HEAVY = ("lab_run", "lab_running", "_bn_live_chart")   # (lab_running too: a tab that comes
-                                                        # back does not start training by itself)
+# The session-state keys that hold much memory: the lab's state with its run (three networks, the
+# data and every snapshot: ~5 MB; bn_core.lab.state.LabState) and the live charts' streams.
+# Dropping them loses nothing that cannot be made again: the settings stay, the same settings
+# give the same run, and a tab that comes back finds a new run, not one training by itself.
+HEAVY = ("lab", "_bn_live_chart")
 FORGET_S = 3600     # a released session not back within this long is forgotten (Streamlit's
                     # server.disconnectedSessionTTL, 120 s by default, has dropped it long before)
 

@@ -132,7 +132,7 @@ def apptest_end_to_end(repeats: int) -> None:
         t = time.perf_counter()
         at.button(key="lab_train").click().run()
         page.append(time.perf_counter() - t)
-        assert not at.exception and at.session_state.lab_run.done
+        assert not at.exception and at.session_state.lab.run.done
         head.append(headless(config)[0])
     p, h = statistics.median(page), statistics.median(head)
     print(f"   AppTest page {p:.2f} s vs headless {h:.2f} s: ratio {p / h:.2f} "

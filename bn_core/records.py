@@ -31,7 +31,8 @@ import numpy as np
 from bn_core import kernels
 
 __all__ = ["LayerRecord", "Snapshot", "Divergence", "History", "NETWORK_LABELS", "PERCENTILES",
-           "UNITS_RECORDED", "UNITS_STATS", "PROBE_SIZE", "SATURATED_Z", "network_label", "layer_records",
+           "UNITS_RECORDED", "UNITS_STATS", "PROBE_SIZE", "SATURATED_Z", "network_label",
+           "network_short", "layer_records",
            "percentiles_of_sorted", "histograms", "saturated", "fixed_edges", "unit_histograms",
            "order_statistics"]
 
@@ -52,6 +53,11 @@ SATURATED_Z = {"sigmoid": math.log(0.97 / 0.03), "tanh": math.atanh(0.97)}
 def network_label(network: str) -> str:
     """'without BN', 'BN before activation', 'BN after activation'."""
     return NETWORK_LABELS.get(network, network)
+
+
+def network_short(network: str) -> str:
+    """'no BN', 'BN before', 'BN after': for narrow column titles."""
+    return {"none": "no BN", "before": "BN before", "after": "BN after"}.get(network, network)
 
 
 @dataclass

@@ -1,7 +1,8 @@
 """One look for every chart: the networks' colours, the font, and small plotly layout helpers.
 
 Every network has one colour in every chart of every lesson (Okabe–Ito, safe for colour-blind
-readers): without BN vermilion, BN before the activation blue, BN after green. Figures are
+readers): without BN vermilion, BN before the activation blue, BN after green; where networks
+share one plot their lines also differ in dash (solid, dashed, dotted), for grayscale print. Figures are
 built as plain dicts (cheaper than make_subplots) and numbers go out as float32 arrays (plotly
 writes them base64-encoded, 4 bytes a number).
 """
@@ -10,10 +11,11 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["COLORS", "FONT", "fill", "arr", "line_mode", "axis_id", "grid", "cell",
+__all__ = ["COLORS", "DASHES", "FONT", "fill", "arr", "line_mode", "axis_id", "grid", "cell",
            "base_layout", "figure", "CONFIG"]
 
 COLORS = {"none": "#D55E00", "before": "#0072B2", "after": "#009E73"}
+DASHES = {"none": "solid", "before": "dash", "after": "dot"}   # lines also told apart in grey
 FONT = dict(family="Source Sans Pro, Arial, sans-serif", size=13)
 CONFIG = {"displaylogo": False}           # plotly's config for every chart
 

@@ -1,7 +1,13 @@
 """Fixtures shared by the browser tests (tests/browser/) and the deploy tests (tests/deploy/):
 one headless Chromium for the whole session (two Playwright instances cannot run at once)."""
 
+import os
+
 import pytest
+
+# The lab's "watchable" speed spreads a short run over ~12 s (pages/1_lab.py): the tests train at
+# full speed unless one asks for it (a browser server started with BN_LAB_WATCH_SECONDS=12).
+os.environ.setdefault("BN_LAB_WATCH_SECONDS", "0")
 
 from tests.browser.conftest import CHROMIUM, LAUNCH_ARGS
 

@@ -67,20 +67,20 @@ def test_janitor_releases_only_what_is_heavy_and_only_after_the_grace():
     active, clock = {"a": True, "b": True}, Clock()
     j = Janitor(lambda sid: active[sid], after_s=15, clock=clock)
     run = Heavy()
-    a = {"lab_run": run, "lab_running": False, "_bn_live_chart": object(), "lab_lr": 0.5}
-    b = {"lab_run": object(), "lab_lr": 2.0}
+    a = {"lab": run, "_bn_live_chart": object(), "lab_lr": 0.5}
+    b = {"lab": object(), "lab_lr": 2.0}
     j.watch("a", a)
     j.watch("b", b)
     assert j.sweep() == [] and j.watched == 2            # both connected: nothing happens
     active["a"] = False                                  # a's tab closes
     assert j.sweep() == []                               # … first seen gone now
     clock.now += 14.9
-    assert j.sweep() == [] and "lab_run" in a            # not yet: a dropped connection may return
+    assert j.sweep() == [] and "lab" in a                # not yet: a dropped connection may return
     clock.now += 0.2
     assert j.sweep() == ["a"]
     assert a == {"lab_lr": 0.5}                          # the settings stay, the run is gone
     assert run.released                                  # … and released (see `release`)
-    assert "lab_run" in b and j.watched == 1 and j.released == 1
+    assert "lab" in b and j.watched == 1 and j.released == 1
     clock.now += 100
     assert j.sweep() == []                               # released once, then forgotten
     assert not j.watch("b", b)                           # b was not released …
@@ -90,7 +90,7 @@ def test_janitor_releases_only_what_is_heavy_and_only_after_the_grace():
 def test_a_session_that_comes_back_in_time_keeps_its_run():
     active, clock = {"a": False}, Clock()
     j = Janitor(lambda sid: active[sid], after_s=15, clock=clock)
-    a = {"lab_run": 1}
+    a = {"lab": 1}
     j.watch("a", a)
     j.sweep()                                            # gone since now
     clock.now += 10
@@ -99,7 +99,7 @@ def test_a_session_that_comes_back_in_time_keeps_its_run():
     j.sweep()
     clock.now += 10
     active["a"] = False                                  # gone again: the grace starts afresh
-    assert j.sweep() == [] and a == {"lab_run": 1}
+    assert j.sweep() == [] and a == {"lab": 1}
     clock.now += 15
     assert j.sweep() == ["a"] and a == {} and j.watch("a", a)
 
@@ -132,14 +132,14 @@ def test_the_heavy_keys_are_the_ones_the_pages_store():
     import live_chart
 
     lab = (Path(classroom.__file__).parent / "pages" / "1_lab.py").read_text()
-    assert "ss.lab_run = " in lab and "ss.lab_running = " in lab
+    assert "ss.lab = LabState()" in lab and "lab" in HEAVY
     assert live_chart._SS_KEY in HEAVY
 
 
 def test_janitor_sweeps_from_another_thread_while_sessions_come_and_go():
     active, lock = {}, threading.Lock()
     j = Janitor(lambda sid: active.get(sid, False), after_s=0)
-    states = {f"s{i}": {"lab_run": i} for i in range(200)}
+    states = {f"s{i}": {"lab": i} for i in range(200)}
     stop = threading.Event()
 
     def sweeper():
@@ -157,7 +157,7 @@ def test_janitor_sweeps_from_another_thread_while_sessions_come_and_go():
     t.join(10)
     j.sweep()
     j.sweep()
-    assert all("lab_run" not in s for s in states.values()) and j.watched == 0
+    assert all("lab" not in s for s in states.values()) and j.watched == 0
 
 
 @pytest.mark.parametrize("text, expected", [(None, 15.0), ("4", 4.0), ("0", 0.0),
@@ -178,7 +178,7 @@ def test_janitor_rejects_a_negative_grace():
 def test_released_sessions_that_never_come_back_are_forgotten():
     clock = Clock()
     j = Janitor(lambda sid: False, after_s=0, clock=clock)
-    j.watch("gone", {"lab_run": Heavy()})
+    j.watch("gone", {"lab": Heavy()})
     assert j.sweep() == ["gone"] and len(j._released) == 1
     clock.now += classroom.FORGET_S + 1
     j.sweep()

@@ -51,11 +51,12 @@ def test_default_page_shows_the_starting_distributions():
     at = open_lab()
     assert at.title[0].value == "Covariate-shift lab"
     assert "same" in markdown_text(at) and "Batch Normalization" in markdown_text(at)
-    assert charts(at) == 6                                   # drawn from the step-0 snapshot
+    assert charts(at) == 7                                   # drawn from the step-0 snapshot
     assert "Step 0, before any training" in markdown_text(at)
-    assert [b.label for b in at.button][:7] == ["Train", "Pause", "Step", "Reset",
-                                                "Paper setup (Figure 1)", "ε = 0 breaks it",
-                                                "Default setup"]
+    assert {b.key: b.label for b in at.button} == {
+        "lab_train": "Train", "lab_pause": "Pause", "lab_step_button": "Step",
+        "lab_reset": "Reset", "lab_paper": "Paper setup (Figure 1)",
+        "lab_eps0": "ε = 0 breaks it", "lab_default": "Default setup"}
     assert at.button(key="lab_pause").disabled
     assert at.select_slider(key="lab_lr").value == TrainConfig().lr
     assert at.radio(key="lab_placement").value == "before"
@@ -74,11 +75,11 @@ def test_short_training_driven_through_the_controls():
     assert at.code[0].value.endswith("/lab?depth=2&width=8&placement=both&steps=100")
     at.button(key="lab_train").click().run()
     assert not at.exception
-    run = at.session_state.lab_run
+    run = at.session_state.lab.run
     assert run.step == 100 and run.done and run.networks == ["none", "before", "after"]
     assert run.config.record_every == record_every_for(run.config)
     assert progress_text(at).startswith("Step 100 of 100 · finished")
-    assert charts(at) == 6
+    assert charts(at) == 7
     text = markdown_text(at)
     assert "**Layer 2, from step 2 to the end (100)**: the median input of a typical unit moved" in text
     assert "with BN after activation" in text and "Test accuracy at the last snapshot" in text
@@ -97,7 +98,7 @@ def test_url_parameters_restore_every_control():
     assert problems == []
     for name in query:
         assert at.session_state[f"lab_{name}"] == getattr(expected, name), name
-    assert at.session_state.lab_run.config == expected.replace(record_every=record_every_for(expected))
+    assert at.session_state.lab.run.config == expected.replace(record_every=record_every_for(expected))
     assert dict(at.query_params) == expected.to_query()
     assert not at.warning
 
@@ -119,7 +120,7 @@ def test_bad_url_parameters_give_notices_not_exceptions():
     assert any("**placement**" in n and "sideways" in n for n in notices)
     assert any("**colour**" in n and "unknown" in n for n in notices)
     assert at.slider(key="lab_depth").value == 3 and at.radio(key="lab_placement").value == "before"
-    assert charts(at) == 6
+    assert charts(at) == 7
     assert dict(at.query_params) == {}                       # the URL now holds what is used
 
 
@@ -133,22 +134,22 @@ def test_eps_zero_on_a_dead_relu_gives_a_clear_message():
     assert len(errors) == 1
     assert errors[0].startswith("BN after activation: diverged at step")
     assert "ε = 0" in errors[0] and "0 / 0 = NaN" in errors[0] and "kept training" in errors[0]
-    assert "stopped at step" in progress_text(at) and at.session_state.lab_run.step == 100
+    assert "stopped at step" in progress_text(at) and at.session_state.lab.run.step == 100
 
 
 def test_the_eps_zero_setup_breaks_the_bn_network_and_eps_back_mends_it():
     at = open_lab()
     at.button(key="lab_eps0").click().run()
     assert any("**ε = 0**" in i.value for i in at.info)
-    assert at.session_state.lab_run.config == EPS_ZERO.replace(record_every=record_every_for(EPS_ZERO))
+    assert at.session_state.lab.run.config == EPS_ZERO.replace(record_every=record_every_for(EPS_ZERO))
     at.button(key="lab_train").click().run()
     assert not at.exception
-    run = at.session_state.lab_run
+    run = at.session_state.lab.run
     assert set(run.history.divergence) == {"after"}                 # only the BN network dies
     assert any("ε = 0" in e.value for e in at.error)
     at.select_slider(key="lab_eps").set_value(1e-5).run()
     at.button(key="lab_train").click().run()
-    assert not at.exception and not at.session_state.lab_run.history.divergence
+    assert not at.exception and not at.session_state.lab.run.history.divergence
 
 
 def test_batch_size_two_explains_bn_with_tiny_batches():
@@ -173,37 +174,41 @@ def test_learning_rate_ten_gives_clear_messages():
 
 def test_step_reset_presets_and_leaving_the_page_keep_or_clear_the_run():
     at = open_lab(steps="200", depth="2", width="16")
-    every = int(at.session_state.lab_run.schedule[1])            # the next snapshot: step 1
+    every = int(at.session_state.lab.run.schedule[1])            # the next snapshot: step 1
     at.button(key="lab_step_button").click().run()
-    run = at.session_state.lab_run
-    assert run.step == every and not at.session_state.lab_running
+    run = at.session_state.lab.run
+    assert run.step == every and at.session_state.lab.mode == "paused"
     assert at.button(key="lab_train").label == "Resume"
     at.switch_page("app.py").run()                              # leave the lab…
     at.switch_page(LAB).run()                                   # …and come back
     assert not at.exception
-    assert at.session_state.lab_run is run and run.step == every
+    assert at.session_state.lab.run is run and run.step == every
     assert at.slider(key="lab_width").value == 16              # the controls came back too
     at.button(key="lab_reset").click().run()
-    assert at.session_state.lab_run is not run and at.session_state.lab_run.step == 0
+    assert at.session_state.lab.run is not run and at.session_state.lab.run.step == 0
     at.button(key="lab_paper").click().run()
     assert not at.exception
     assert at.select_slider(key="lab_steps").value == 50_000
     assert at.select_slider(key="lab_init_scale").value == PAPER_SETUP.init_scale
     assert at.slider(key="lab_width").value == 100 and at.select_slider(key="lab_batch_size").value == 60
     assert any("Paper setup" in i.value for i in at.info)
-    assert at.session_state.lab_run.config.record_every == record_every_for(PAPER_SETUP)
+    assert at.session_state.lab.run.config.record_every == record_every_for(PAPER_SETUP)
     assert at.session_state.lab_scaling == "raw"
     at.button(key="lab_step_button").click().run()
     at.select_slider(key="lab_lr").set_value(0.2).run()        # a changed control: a fresh run
-    assert at.session_state.lab_run.step == 0
-    assert any("settings changed" in i.value for i in at.info)
+    assert at.session_state.lab.run.step == 0
+    assert "settings changed" in progress_text(at)
     at.select_slider(key="lab_lr").set_value(0.3).run()        # a second change: still said
-    assert any("settings changed" in i.value for i in at.info)
+    assert "settings changed" in progress_text(at)
     at.button(key="lab_step_button").click().run()             # the new run starts: not any more
-    assert at.session_state.lab_run.step > 0
-    assert not any("settings changed" in i.value for i in at.info)
+    assert at.session_state.lab.run.step > 0
+    assert "settings changed" not in progress_text(at)
     at.select_slider(key="lab_lr").set_value(0.2).run()
-    assert any("settings changed" in i.value for i in at.info)
+    assert "settings changed" in progress_text(at)
+    at.button(key="lab_reset").click().run()                   # Reset: a new start, nothing lost
+    assert "settings changed" not in progress_text(at)
+    at.select_slider(key="lab_lr").set_value(0.3).run()        # an untrained run: nothing lost
+    assert "settings changed" not in progress_text(at)
     at.button(key="lab_default").click().run()
     assert dict(at.query_params) == {} and at.select_slider(key="lab_steps").value == 1500
 
@@ -211,28 +216,28 @@ def test_step_reset_presets_and_leaving_the_page_keep_or_clear_the_run():
 def test_coming_back_to_the_lab_mid_training_shows_the_run_paused():
     at = open_lab(steps="1000", depth="2", width="16")
     at.button(key="lab_step_button").click().run()
-    run = at.session_state.lab_run
+    run = at.session_state.lab.run
     step = run.step
     assert 0 < step < 1000
     # What a click on another page in the sidebar leaves behind mid-training: the script was
-    # stopped inside the training loop, before it could set lab_running back to False.
-    at.session_state["lab_running"] = True
+    # stopped inside the training loop, before the state could leave "running".
+    at.session_state.lab.mode = "running"
     at.switch_page("pages/2_formula.py").run()
     assert not at.exception
     at.switch_page(LAB).run()                                   # come back
     assert not at.exception
-    assert at.session_state.lab_run is run and run.step == step  # paused where it was
-    assert not at.session_state.lab_running
+    assert at.session_state.lab.run is run and run.step == step  # paused where it was
+    assert at.session_state.lab.mode == "paused"
     assert progress_text(at) == f"Step {step:,} of 1,000 · paused"
-    assert charts(at) == 6
+    assert charts(at) == 7
     train = at.button(key="lab_train")
     assert train.label == "Resume" and not train.disabled
     assert at.button(key="lab_pause").disabled
     at.run()                                                    # an idle rerun: still paused
-    assert at.session_state.lab_run.step == step
+    assert at.session_state.lab.run.step == step
     at.button(key="lab_train").click().run()                    # Resume: the same run goes on
     assert not at.exception
-    assert at.session_state.lab_run is run and run.done and run.step == 1000
+    assert at.session_state.lab.run is run and run.done and run.step == 1000
     assert progress_text(at).startswith("Step 1,000 of 1,000 · finished")
     # continuing from the same step: the frames are those of one uninterrupted run
     fresh = Run(run.config)
@@ -248,16 +253,16 @@ def test_a_rerun_on_the_lab_itself_keeps_training():
     """Only a fresh visit pauses: a rerun while training (here a view control changed) goes on."""
     at = open_lab(steps="300", depth="2", width="16")
     at.button(key="lab_step_button").click().run()
-    at.session_state["lab_running"] = True                      # as if training when clicked
+    at.session_state.lab.mode = "running"                       # as if training when clicked
     at.selectbox(key="lab_view_layer").set_value(1).run()
     assert not at.exception
-    assert at.session_state.lab_run.done and at.session_state.lab_run.step == 300
+    assert at.session_state.lab.run.done and at.session_state.lab.run.step == 300
 
 
 def test_mnist_comes_from_the_bundled_file_with_no_network():
     at = open_lab(dataset="mnist", scaling="raw", steps="100", depth="1", width="16")
-    assert not at.error and charts(at) == 6
-    run = at.session_state.lab_run
+    assert not at.error and charts(at) == 7
+    run = at.session_state.lab.run
     assert run.data.n_features == 784 and run.data.scaling == "raw"
 
 
@@ -266,7 +271,7 @@ def test_a_deeper_layer_choice_falls_back_to_the_last_layer_when_depth_shrinks()
     at.selectbox(key="lab_view_layer").set_value(4).run()
     assert at.session_state.lab_view.layer == 4
     at.slider(key="lab_depth").set_value(2).run()                  # layer 4 no longer exists
-    assert not at.exception and charts(at) == 6
+    assert not at.exception and charts(at) == 7
     assert at.session_state["lab_view_layer"] == 0                 # "the last layer"
     assert at.selectbox(key="lab_view_layer").options == ["the last layer", "layer 1", "layer 2"]
     at.slider(key="lab_depth").set_value(5).run()                  # and deeper again
@@ -309,7 +314,7 @@ def test_the_finished_runs_charts_are_the_core_figures():
     at = open_lab(steps="60", depth="2", width="8")
     at.button(key="lab_train").click().run()
     assert not at.exception
-    run, sent = at.session_state.lab_run, mounted(at)
+    run, sent = at.session_state.lab.run, mounted(at)
     assert sorted(sent) == sorted(VIEWS)
     for view in VIEWS:
         core = json.loads(encode(figure_dict(view_figure(view, run.history, 1, 0, True,
@@ -319,7 +324,7 @@ def test_the_finished_runs_charts_are_the_core_figures():
 
 
 def test_a_dropped_run_is_freed_the_buttons_do_not_keep_the_page_alive():
-    """What classroom.Janitor relies on: once `lab_run` leaves the session state, nothing else
+    """What classroom.Janitor relies on: once `lab` leaves the session state, nothing else
     of the session keeps the run (Streamlit keeps the buttons' callbacks with the session, and a
     callback defined on the page would keep the page's globals, `run` among them)."""
     import gc
@@ -327,9 +332,9 @@ def test_a_dropped_run_is_freed_the_buttons_do_not_keep_the_page_alive():
 
     at = open_lab(steps="40")
     at.button(key="lab_train").click().run()
-    assert not at.exception and at.session_state["lab_run"].done
-    ref = weakref.ref(at.session_state["lab_run"])
-    del at.session_state["lab_run"]
+    assert not at.exception and at.session_state["lab"].run.done
+    ref = weakref.ref(at.session_state["lab"].run)
+    del at.session_state["lab"].run
     gc.collect()
     assert ref() is None
 
@@ -339,14 +344,14 @@ def test_a_run_the_page_drops_is_released():
     released (classroom.release; the real server keeps dropped session values alive)."""
     at = open_lab(steps="40")
     at.button(key="lab_train").click().run()
-    first = at.session_state["lab_run"]
+    first = at.session_state["lab"].run
     assert first.done and not first.released
     at.button(key="lab_train").click().run()                   # "Train again"
-    second = at.session_state["lab_run"]
+    second = at.session_state["lab"].run
     assert first.released and second is not first and second.done and not second.released
     at.button(key="lab_reset").click().run()
-    third = at.session_state["lab_run"]
+    third = at.session_state["lab"].run
     assert second.released and third.step == 0 and not third.released
     at.select_slider(key="lab_lr").set_value(1.0).run()        # the settings change
-    assert third.released and not at.session_state["lab_run"].released
+    assert third.released and not at.session_state["lab"].run.released
     assert not at.exception

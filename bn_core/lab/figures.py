@@ -27,9 +27,10 @@ import math
 import numpy as np
 from bn_core.lab.measures import shift_rates
 from bn_core.records import UNITS_RECORDED, History, network_label
-from bn_core.style import COLORS, arr, axis_id, base_layout, cell, figure, fill, grid, line_mode
+from bn_core.style import (COLORS, DASHES, arr, axis_id, base_layout, cell, figure, fill, grid,
+                           line_mode)
 
-__all__ = ["curves_figure", "bands_figure", "shift_figure", "health_figure", "step_axis",
+__all__ = ["curves_figure", "bands_figure", "shift_figure", "health_figure", "step_axis", "time_title",
            "x_of", "saturation_label", "empty_figure"]
 
 ZERO_AT = 0.5                   # where step 0 is drawn on a log time axis
@@ -50,6 +51,15 @@ def step_axis(last: int, log_x: bool, title: bool = True) -> dict:
     ticks = [ZERO_AT] + [10 ** k for k in range(0, int(top) + 1)]
     return {**axis, "type": "log", "range": [math.log10(ZERO_AT) - 0.05, top + 0.02],
             "tickvals": ticks, "ticktext": ["0"] + [f"{int(t):,}" for t in ticks[1:]]}
+
+
+def time_title(layout: dict, log_x: bool) -> None:
+    """One "training step" title centred under a row of time axes (one per panel would run
+    into each other on a phone's narrow chart)."""
+    layout["annotations"].append({
+        "text": "training step" + (" (log scale)" if log_x else ""), "xref": "paper",
+        "yref": "paper", "x": 0.5, "y": 0, "yshift": -24, "xanchor": "center",
+        "yanchor": "top", "showarrow": False, "font": {"size": 13}})
 
 
 def empty_figure(title: str, height: int = 300, as_dict: bool = False):
@@ -82,7 +92,8 @@ def curves_figure(history: History, log_x: bool = True, as_dict: bool = False):
         first_losses += losses[:1]
         all_losses += [v for v in losses if math.isfinite(v)]
         common = {"type": "scatter", "mode": line_mode(steps), "x": x_of(steps, log_x),
-                  "legendgroup": net, "line": {"color": COLORS.get(net), "width": 2.2},
+                  "legendgroup": net, "line": {"color": COLORS.get(net), "width": 2.2,
+                                               "dash": DASHES.get(net, "solid")},
                   "name": network_label(net), "customdata": steps}
         traces.append({**common, "y": arr(losses), **cell(0, 0, 2),
                        "hovertemplate": "step %{customdata:,}: %{y:.3f}"})
@@ -103,8 +114,9 @@ def curves_figure(history: History, log_x: bool = True, as_dict: bool = False):
                            "text": [f"{network_label(net)}: diverged"],
                            "textposition": "middle left", "legendgroup": net,
                            "textfont": {"color": COLORS.get(net), "size": 11}})
-    layout["xaxis"].update(step_axis(cfg.steps, log_x))
-    layout["xaxis2"].update(step_axis(cfg.steps, log_x))
+    layout["xaxis"].update(step_axis(cfg.steps, log_x, title=False))
+    layout["xaxis2"].update(step_axis(cfg.steps, log_x, title=False))
+    time_title(layout, log_x)
     layout["yaxis"].update(range=[0, top])
     layout["yaxis2"].update(range=[0, 1.02], tickformat=".0%")
     return figure(traces, layout, as_dict=as_dict)
@@ -123,11 +135,14 @@ def _activation_range(history: History, lows, highs) -> list[float]:
 
 
 def bands_figure(history: History, layer: int, unit: int | None = None,
-                 log_x: bool = True, as_dict: bool = False):
+                 log_x: bool = True, as_dict: bool = False, stacked: bool = False,
+                 height: int | None = None):
     """The 15th, 50th and 85th percentiles of the input z to hidden layer `layer`'s activation
     (0-based) over the probe set, one panel per network, like the paper's Figure 1b, c.
     unit = j (< 16): unit j's values, with dotted lines for the medians over the even and the
-    odd probe examples (their gap is the noise floor); unit = None: all values of the layer."""
+    odd probe examples (their gap is the noise floor); unit = None: all values of the layer.
+    stacked: one row per network (the lab's first screen, beside `layer_histogram_figure`),
+    else one column per network; the panels share their y range either way."""
     cfg, nets = history.config, history.networks
     if not 0 <= layer < cfg.depth:
         raise ValueError(f"layer: expected 0 to {cfg.depth - 1}, got {layer}")
@@ -135,11 +150,26 @@ def bands_figure(history: History, layer: int, unit: int | None = None,
     if unit is not None and not 0 <= unit < n_units:
         raise ValueError(f"unit: expected 0 to {n_units - 1} (the recorded units), got {unit}")
     cols = len(nets)
-    layout = base_layout(300, **grid(1, cols, hgap=0.03, share_y="row",
-                                     col_titles=[network_label(n) for n in nets],
-                                     col_colors=[COLORS.get(n) for n in nets]))
+    if stacked:
+        layout = base_layout(height or 300, **grid(cols, 1, vgap=0.16 / cols, share_y=None))
+        for r, net in enumerate(nets):
+            if r:
+                layout[f"yaxis{axis_id(r + 1)}"]["matches"] = "y"
+            layout["annotations"].append({
+                "text": f"<b>{network_label(net)}</b>", "xref": f"x{axis_id(r + 1)} domain",
+                "yref": f"y{axis_id(r + 1)} domain", "x": 0.0, "y": 1.0, "xanchor": "left",
+                "yanchor": "bottom", "showarrow": False,
+                "font": {"color": COLORS.get(net), "size": 13}})
+        layout["margin"] = {"l": 52, "r": 12, "t": 30, "b": 112}
+        plot_h = layout["height"] - 30 - 112                  # the legend under the axis title
+        layout["legend"].update(y=-58 / plot_h, font={"size": 11})
+    else:
+        layout = base_layout(height or 300, **grid(1, cols, hgap=0.03, share_y="row",
+                                                   col_titles=[network_label(n) for n in nets],
+                                                   col_colors=[COLORS.get(n) for n in nets]))
+        layout["legend"]["y"], layout["margin"]["b"] = -0.42, 110   # clear of the axis titles
     layout["hovermode"] = "x"
-    layout["legend"]["y"], layout["margin"]["b"] = -0.42, 110     # clear of the axis titles
+    where_of = (lambda c: cell(c, 0, 1)) if stacked else (lambda c: cell(0, c, cols))
     traces, lows, highs, extremes = [], [], [], []
     for c, net in enumerate(nets):
         snaps = history.snapshots(net)
@@ -155,7 +185,7 @@ def bands_figure(history: History, layer: int, unit: int | None = None,
         lows += p15.tolist()
         highs += p85.tolist()
         extremes.append((np.nanmin(p15, initial=np.inf), np.nanmax(p85, initial=-np.inf)))
-        where, color, show = cell(0, c, cols), COLORS.get(net), c == 0
+        where, color, show = where_of(c), COLORS.get(net), c == 0
         common = {"type": "scatter", "mode": line_mode(steps), "x": x, **where,
                   "customdata": steps}
         traces += [
@@ -183,8 +213,11 @@ def bands_figure(history: History, layer: int, unit: int | None = None,
                 "x": 0.98, "y": 0.95, "xanchor": "right", "showarrow": False,
                 "font": {"color": color}, "bgcolor": "rgba(255,255,255,0.8)"})
     y_range = _activation_range(history, lows, highs)
+    if not stacked:
+        time_title(layout, log_x)
     for c in range(cols):
-        layout[f"xaxis{axis_id(c + 1)}"].update(step_axis(cfg.steps, log_x))
+        layout[f"xaxis{axis_id(c + 1)}"].update(step_axis(cfg.steps, log_x,
+                                                          title=stacked and c == cols - 1))
         note = _off_chart_note(*extremes[c], y_range)
         if note:
             layout["annotations"].append({
@@ -193,6 +226,10 @@ def bands_figure(history: History, layer: int, unit: int | None = None,
                 "yanchor": "bottom", "showarrow": False, "font": {"color": COLORS.get(nets[c])},
                 "bgcolor": "rgba(255,255,255,0.8)"})
     layout["yaxis"].update(range=y_range, title={"text": "input z to the activation"})
+    if stacked:
+        layout["yaxis"]["title"] = None
+        for c in range(cols):
+            layout[f"yaxis{axis_id(c + 1)}"].update(range=y_range, nticks=5)
     return figure(traces, layout, as_dict=as_dict)
 
 
@@ -223,11 +260,13 @@ def shift_figure(history: History, log_x: bool = True, as_dict: bool = False):
             traces.append({"type": "scatter", "mode": line_mode(steps), "x": x_of(steps, log_x),
                            "y": arr(np.where(rates > 0, rates, np.nan)), **cell(0, l, L),
                            "customdata": steps, "name": network_label(net), "legendgroup": net,
-                           "showlegend": l == 0, "line": {"color": COLORS.get(net), "width": 1.8},
+                           "showlegend": l == 0, "line": {"color": COLORS.get(net), "width": 1.8,
+                                                          "dash": DASHES.get(net, "solid")},
                            "hovertemplate": f"{network_label(net)}, step %{{customdata:,}}: "
                                             "%{y:.3g} per 100 steps<extra></extra>"})
     for l in range(L):
-        layout[f"xaxis{axis_id(l + 1)}"].update(step_axis(cfg.steps, log_x, title=l == L // 2))
+        layout[f"xaxis{axis_id(l + 1)}"].update(step_axis(cfg.steps, log_x, title=False))
+    time_title(layout, log_x)
     if hi > 0:
         low = max(math.floor(math.log10(lo)), math.ceil(math.log10(hi)) - 6)
         layout["yaxis"].update(type="log", range=[low, math.ceil(math.log10(hi)) + 0.1])
@@ -278,8 +317,9 @@ def health_figure(history: History, log_x: bool = True, as_dict: bool = False):
                        "name": f"{l + 1}", "legendgroup": f"l{l}", "showlegend": True,
                        "hoverinfo": "skip", **cell(0, 0, K)})
     for c in range(K):
-        layout[f"xaxis{axis_id(K + c + 1)}"].update(step_axis(cfg.steps, log_x))
+        layout[f"xaxis{axis_id(K + c + 1)}"].update(step_axis(cfg.steps, log_x, title=False))
         layout[f"xaxis{axis_id(c + 1)}"].update(step_axis(cfg.steps, log_x, title=False))
+    time_title(layout, log_x)
     sat_peak = max((100 * rec.saturation for n in nets for s in history.snapshots(n)
                     for rec in s.layers if np.isfinite(rec.saturation)), default=0.0)
     top = 5.0 * math.ceil(1.15 * sat_peak / 5.0)      # a multiple of 5: changes only now and then

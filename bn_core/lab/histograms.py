@@ -3,6 +3,10 @@ pooled over the layer's units and for one unit, at the latest snapshot or animat
 
     histogram_figure(history, unit, animate)   rows: hidden layers; columns: all units of the
                                                layer, then the chosen unit, one column per network
+    layer_histogram_figure(history, layer, unit, animate)
+                                               the lab's first screen: one hidden layer, one row
+                                               per network: the chosen unit's histogram (filled)
+                                               over the whole layer's (outline)
     animation_frames(history, most)            which snapshots the animation keeps
 
 Every cell has the same x axis (the run's fixed edges, so cells compare directly) and each row
@@ -14,7 +18,8 @@ edge, the last bar's height repeated at the right end): it looks like bars and c
 a third less to redraw than 40 bar shapes. The animation sends pre-binned counts, never raw
 values, and keeps at most `MAX_ANIMATION_FRAMES` snapshots: all the early, log-spaced ones (the
 first 2 % of the run, where most changes) and evenly spaced ones after, always ending at the
-last; its slider is labelled with the recorded steps.
+last; its slider is labelled with the recorded steps. A bar taller than its row (an untrained
+unit may put nearly every value in one bin) is cut at the top and marked with its height.
 """
 
 from __future__ import annotations
@@ -25,10 +30,11 @@ import numpy as np
 
 from bn_core.lab.figures import empty_figure
 from bn_core.lab.measures import LATE_FROM
-from bn_core.records import UNITS_RECORDED, History, network_label
+from bn_core.records import UNITS_RECORDED, History, network_label, network_short
 from bn_core.style import COLORS, arr, axis_id, base_layout, cell, figure, grid
 
-__all__ = ["histogram_figure", "animation_frames", "y_top", "MAX_ANIMATION_FRAMES"]
+__all__ = ["histogram_figure", "layer_histogram_figure", "animation_frames", "y_top",
+           "inner_ticks", "clipped_mark", "MAX_ANIMATION_FRAMES"]
 
 MAX_ANIMATION_FRAMES = 150
 
@@ -120,21 +126,24 @@ def histogram_figure(history: History, unit: int = 0, animate: bool = False,
     animate = animate and len(history.frames) > 1          # nothing to play at step 0
     keep = animation_frames(history, max_frames) if animate else [len(history.frames) - 1]
     step_of = [max(s.step for s in history.frames[i].values()) for i in keep]
-    titles = []
-    for block in ("all units", f"unit {unit + 1}"):
-        for net in nets:
-            div = history.divergence.get(net)
-            titles.append(f"{block} · {network_label(net)}"
-                          + (f" (diverged at step {div.step:,})" if div else ""))
-    layout = base_layout(150 + 115 * L, **grid(
-        L, cols, hgap=0.02, vgap=0.25 / L, share_y=None, col_titles=titles,
+    titles = []                          # short: six columns must fit a laptop's width
+    for net in nets:
+        div = history.divergence.get(net)
+        titles.append(network_short(net) + (f" (diverged at {div.step:,})" if div else ""))
+    layout = base_layout(170 + 115 * L, **grid(
+        L, cols, hgap=0.02, vgap=0.25 / L, share_y=None, col_titles=titles * 2,
         col_colors=[COLORS.get(n) for n in nets] * 2,
         row_titles=[f"layer {l + 1}" for l in range(L)]))
     domains = _column_domains(K)
     for a, (x0, x1) in zip(layout["annotations"], domains):
         a["x"] = (x0 + x1) / 2
+    for b, block in enumerate(("all units of the layer", f"unit {unit + 1}")):
+        layout["annotations"].append({                       # over each block of columns
+            "text": f"<b>{block}</b>", "x": (domains[b * K][0] + domains[b * K + K - 1][1]) / 2,
+            "y": 1.0, "yshift": 22, "xref": "paper", "yref": "paper", "xanchor": "center",
+            "yanchor": "bottom", "showarrow": False, "font": {"size": 13, "color": "#222222"}})
     layout.update(hovermode="closest", showlegend=False)
-    layout["margin"] = {"l": 70, "r": 20, "t": 40, "b": 110 if animate else 45}
+    layout["margin"] = {"l": 70, "r": 20, "t": 62, "b": 118 if animate else 45}
     layout["title"] = {"text": f"step {step_of[-1]:,}", "x": 0.01, "y": 0.995, "font": {"size": 13}}
     for a in layout["annotations"]:
         a["font"]["size"] = 12
@@ -143,6 +152,7 @@ def histogram_figure(history: History, unit: int = 0, animate: bool = False,
     at = arr(np.append(centres, centres[-1]))             # hover: each bar's centre
     latest = _cells(history, history.frames[keep[-1]], unit)
     peaks = _peaks(history, unit)
+    ticks = inner_ticks(float(edges[0]), float(edges[-1]), most=3)
     traces = []
     for l in range(L):
         for c in range(cols):
@@ -158,36 +168,192 @@ def histogram_figure(history: History, unit: int = 0, animate: bool = False,
                                             "<extra></extra>"})
             n = l * cols + c + 1
             layout[f"xaxis{axis_id(n)}"].update(range=[float(edges[0]), float(edges[-1])],
-                                                domain=domains[c])
+                                                domain=domains[c], tickvals=ticks)
             if l == L - 1:
                 layout[f"xaxis{axis_id(n)}"]["title"] = {"text": "input z", "standoff": 2}
             ya = layout[f"yaxis{axis_id(n)}"]
             ya.update(range=[0, y_top(peaks[2 * l + block])], ticksuffix="%")
             if c % K:
                 ya["showticklabels"] = False
+    tops = [y_top(peaks[2 * l + c // K]) for l in range(L) for c in range(cols)]
+
+    def marks(cells: list) -> list[dict]:          # one per cell, after the cells' traces
+        return [clipped_mark(None if y is None else y[:-1], centres, top)
+                for y, top in zip(cells, tops)]
+
+    for n, mark in enumerate(marks(latest)):
+        traces.append({"type": "scatter", "mode": "text", **cell(n // cols, n % cols, cols),
+                       **mark, "hoverinfo": "skip", "textposition": "middle right",
+                       "textfont": {"size": 10, "color": "#222222"}})
     if not animate:
         return figure(traces, layout, as_dict=as_dict)
     zeros = np.zeros(len(edges))
-    frames = [{"name": str(step_of[i]),
-               "data": [{"type": "scatter", "y": y if y is not None else zeros}
-                        for y in _cells(history, history.frames[f], unit)],
-               "layout": {"title": {"text": f"step {step_of[i]:,}"}}}
-              for i, f in enumerate(keep)]
-    names = [f["name"] for f in frames]
+    frames = []
+    for i, f in enumerate(keep):
+        cells = _cells(history, history.frames[f], unit)
+        frames.append({"name": str(step_of[i]),
+                       "data": [{"type": "scatter", "y": y if y is not None else zeros}
+                                for y in cells]
+                       + [{"type": "scatter", **m} for m in marks(cells)],
+                       "layout": {"title": {"text": f"step {step_of[i]:,}"}}})
+    _player(layout, step_of)
+    return figure(traces, layout, frames, as_dict=as_dict)
+
+
+def _player(layout: dict, step_of: list[int]) -> None:
+    """▶ Play / ❚❚ Pause over the slider's left end, the slider (one stop per kept snapshot)
+    along the bottom: on a phone's narrow chart the buttons sit above the slider, not on it."""
+    names = [str(s) for s in step_of]
     still = {"frame": {"duration": 0, "redraw": True}, "transition": {"duration": 0},
              "mode": "immediate"}
     play = {**still, "frame": {"duration": 120, "redraw": True}}
     layout["updatemenus"] = [{
         "type": "buttons", "direction": "left", "x": 0, "y": 0, "xanchor": "left",
-        "yanchor": "top", "pad": {"t": 62, "r": 10}, "showactive": False,
+        "yanchor": "top", "pad": {"t": 34, "r": 10}, "showactive": False,
+        "font": {"size": 12},
         "buttons": [{"label": "▶ Play", "method": "animate", "args": [names, play]},
                     {"label": "❚❚ Pause", "method": "animate",
                      "args": [[None], {**still, "frame": {"duration": 0, "redraw": False}}]}]}]
     layout["sliders"] = [{
-        "active": len(names) - 1, "x": 0.22, "len": 0.78, "y": 0, "yanchor": "top",
-        "pad": {"t": 30}, "currentvalue": {"prefix": "step ", "font": {"size": 12, "color": "#333"}},
-        "font": {"color": "rgba(0,0,0,0)"},      # no tick labels: plotly labels only every n-th,
-        "tickwidth": 1,                          # which may miss the last
-        "steps": [{"label": f"{s:,}", "method": "animate", "args": [[str(s)], still]}
-                  for s in step_of]}]
+        "active": len(names) - 1, "x": 0.0, "len": 1.0, "y": 0, "yanchor": "top",
+        "pad": {"t": 62, "b": 0}, "currentvalue": {"prefix": "step ", "xanchor": "right",
+                                                  "font": {"size": 12, "color": "#333"}},
+        "font": {"color": "rgba(0,0,0,0)"},      # no ticks: plotly labels only every n-th
+        "tickwidth": 1, "ticklen": 0, "tickcolor": "rgba(0,0,0,0)",    # (it may miss the last)
+        "steps": [{"label": f"{s:,}", "method": "animate", "args": [[n], still]}
+                  for s, n in zip(step_of, names)]}]
+
+
+def inner_ticks(lo: float, hi: float, most: int = 5) -> list[float]:
+    """Tick values for a histogram's x axis [lo, hi]: round numbers, none at the very ends (so
+    the labels of two cells side by side never run together, as "5−5" did)."""
+    span = hi - lo
+    if not (math.isfinite(span) and span > 0):
+        return []
+    raw = span / most
+    mag = 10 ** math.floor(math.log10(raw))
+    step = next(m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw)
+    margin = 0.08 * span
+    first = math.ceil((lo + margin) / step) * step
+    ticks = []
+    t = first
+    while t <= hi - margin + 1e-9 * span:
+        ticks.append(round(t, 10) + 0.0)
+        t += step
+    return ticks
+
+
+def clipped_mark(bars: np.ndarray | None, centres: np.ndarray, top: float) -> dict:
+    """Where a bar (%) is taller than the axis top: x, y and text of a mark at the top of the
+    tallest cut bar ("↑ 99%"); nothing (None) where no bar is cut."""
+    if bars is None or not len(bars):
+        return {"x": [None], "y": [None], "text": [""]}
+    i = int(np.argmax(bars))
+    if bars[i] <= top:
+        return {"x": [None], "y": [None], "text": [""]}
+    return {"x": [float(centres[i])], "y": [0.9 * top], "text": [f"↑ {bars[i]:.0f}%"]}
+
+
+def layer_histogram_figure(history: History, layer: int, unit: int = 0, animate: bool = False,
+                           height: int | None = None, max_frames: int = MAX_ANIMATION_FRAMES,
+                           as_dict: bool = False):
+    """One hidden layer's input z over the probe set, one row per network (the first screen of
+    the lab, beside `bands_figure(..., stacked=True)`): the chosen unit's histogram, filled (its
+    15th, 50th and 85th percentiles are that chart's band at this step), over the whole layer's,
+    a thin outline; % of the values, one x axis for all rows (the run's fixed edges). Each row's
+    y axis fits its tallest bar at the step shown (`y_top`; animation frames carry their own),
+    so no bar is ever cut: an untrained unit with 99 % of its values in one bin shows that bar
+    whole. layer, unit: 0-based."""
+    nets, cfg = history.networks, history.config
+    if not history.frames or history.edges is None:
+        return empty_figure("no snapshots yet: press Train or Step", as_dict=as_dict)
+    if not 0 <= layer < cfg.depth:
+        raise ValueError(f"layer: expected 0 to {cfg.depth - 1}, got {layer}")
+    n_units = min(cfg.width, UNITS_RECORDED)
+    if not 0 <= unit < n_units:
+        raise ValueError(f"unit: expected 0 to {n_units - 1} (the recorded units), got {unit}")
+    K = len(nets)
+    animate = animate and len(history.frames) > 1
+    keep = animation_frames(history, max_frames) if animate else [len(history.frames) - 1]
+    step_of = [max(s.step for s in history.frames[i].values()) for i in keep]
+    layout = base_layout(height or dashboard_height(K), **grid(K, 1, vgap=0.16 / K,
+                                                               share_y=None))
+    layout.update(hovermode="closest", showlegend=False)
+    layout["margin"] = {"l": 52, "r": 12, "t": 30, "b": 118 if animate else 48}
+    layout["title"] = {"text": f"step {step_of[-1]:,}", "x": 0.01, "y": 0.995,
+                       "font": {"size": 13}}
+    edges = history.edges
+    ticks = inner_ticks(float(edges[0]), float(edges[-1]))
+    traces = []
+    cells = _layer_cells(history, history.frames[keep[-1]], layer, unit)
+    for r, net in enumerate(nets):
+        color, where = COLORS.get(net), cell(r, 0, 1)
+        unit_bars, layer_bars = cells[r]
+        div = history.divergence.get(net)
+        layout["annotations"].append({
+            "text": f"<b>{network_label(net)}</b>"
+                    + (f" · diverged at step {div.step:,}" if div else ""),
+            "xref": f"x{axis_id(r + 1)} domain", "yref": f"y{axis_id(r + 1)} domain",
+            "x": 0.0, "y": 1.0, "xanchor": "left", "yanchor": "bottom", "showarrow": False,
+            "font": {"color": color, "size": 13}})
+        traces += [
+            {"type": "scatter", "mode": "lines", "x": arr(edges), **where,
+             "y": _step_line(unit_bars, len(edges)), "name": f"unit {unit + 1}",
+             "line": {"shape": "hv", "width": 0, "color": color}, "fill": "tozeroy",
+             "fillcolor": color, "opacity": 0.85,
+             "hovertemplate": f"unit {unit + 1}: %{{y:.1f}}%<extra></extra>"},
+            {"type": "scatter", "mode": "lines", "x": arr(edges), **where,
+             "y": _step_line(layer_bars, len(edges)), "name": "all units",
+             "line": {"shape": "hv", "width": 1.2, "color": "#333333"},
+             "hovertemplate": "all units: %{y:.1f}%<extra></extra>"},
+        ]
+        xa, ya = layout[f"xaxis{axis_id(r + 1)}"], layout[f"yaxis{axis_id(r + 1)}"]
+        xa.update(range=[float(edges[0]), float(edges[-1])], tickvals=ticks)
+        ya.update(range=_fit(cells[r]), ticksuffix="%", nticks=4)
+        if r == K - 1:
+            xa["title"] = {"text": f"input z to the activation (layer {layer + 1})",
+                           "standoff": 2}
+    if not animate:
+        return figure(traces, layout, as_dict=as_dict)
+    frames = []
+    for i, f in enumerate(keep):
+        data, ranges = [], {}
+        for r, bars in enumerate(_layer_cells(history, history.frames[f], layer, unit)):
+            data += [{"type": "scatter", "y": _step_line(b, len(edges))} for b in bars]
+            ranges[f"yaxis{axis_id(r + 1)}"] = {"range": _fit(bars)}
+        frames.append({"name": str(step_of[i]), "data": data,
+                       "layout": {"title": {"text": f"step {step_of[i]:,}"}, **ranges}})
+    _player(layout, step_of)
     return figure(traces, layout, frames, as_dict=as_dict)
+
+
+def dashboard_height(networks: int) -> int:
+    """The height (px) of the lab's first-screen charts for this many networks."""
+    return 250 + 70 * networks
+
+
+def _step_line(bars: np.ndarray | None, n_edges: int) -> np.ndarray:
+    """A histogram's heights as a step line over the edges (the last bar repeated)."""
+    if bars is None:
+        return np.zeros(n_edges, dtype=np.float32)
+    return arr(np.append(bars, bars[-1]))
+
+
+def _one_cell(snap, layer: int, unit: int):
+    """(the unit's bars, the layer's bars) in % of one network's snapshot; (None, None) if
+    absent or diverged."""
+    if snap is None or snap.divergence is not None:
+        return None, None
+    rec = snap.layers[layer]
+    return _percent(rec.unit_hists[unit]), _percent(rec.hist)
+
+
+def _layer_cells(history: History, frame: dict, layer: int, unit: int):
+    """Per network, in order: `_one_cell` of the frame."""
+    return [_one_cell(frame.get(net), layer, unit) for net in history.networks]
+
+
+def _fit(bars: tuple) -> list[float]:
+    """A row's y range [0, top]: just above the tallest of its bars (`y_top`), 10 % if none."""
+    peak = max((float(b.max()) for b in bars if b is not None and b.size), default=0.0)
+    return [0.0, y_top(peak) if peak > 0 else 10.0]

@@ -105,10 +105,15 @@ class LabView(Config):
                      labels=lambda v: f"unit {v}",
                      help="One of the first 16 units of the layer (the recorded ones), in chart "
                      "2 and the histograms.")
+    speed: str = knob("watch", "Speed", choices=("watch", "full"), widget="select",
+                      labels={"watch": "watchable", "full": "full speed"},
+                      help="Watchable spreads a short run's snapshots over about 12 seconds, so "
+                      "you can follow the distributions move; a long run (the Paper setup) is "
+                      "slower than that anyway and runs at full speed either way.")
     time_axis: str = knob("log", "Time axis", choices=("log", "linear"), widget="radio",
-                          labels={"log": "log scale (early steps visible)", "linear": "linear"},
-                          help="On a log scale the first steps, where most changes, get as much "
-                          "room as the last thousands.")
+                          labels={"log": "log", "linear": "linear"},
+                          help="Of the charts over training steps. On a log scale the first "
+                          "steps, where most changes, get as much room as the last thousands.")
 
     def layer_index(self, depth: int) -> int:
         """The 0-based layer: the last one for 0 ("the last layer") or a choice too deep."""

@@ -1,10 +1,13 @@
 """What the lab page shows, by name: its views, which of them a live update redraws, and how
 often it may redraw while training.
 
-    VIEWS                       curves, unit, layer, shift, histograms, health
+    VIEWS                       now, unit (the first screen), curves, layer, shift, histograms,
+                                health
+    FIRST_SCREEN                the views side by side at the top of the page
     view_figure(name, history, layer, unit, log_x, animate)
     live_figures(history, layer, unit, log_x, update)   the view(s) of the n-th live update
     UpdatePacer                 when to redraw, so that drawing stays a bounded share of the time
+    watch_interval(snapshots)   the "watchable" speed: the least time between two snapshots
 """
 
 from __future__ import annotations
@@ -15,52 +18,63 @@ import time
 
 from bn_core.lab.figures import (bands_figure, curves_figure, health_figure, saturation_label,
                                  shift_figure)
-from bn_core.lab.histograms import histogram_figure
+from bn_core.lab.histograms import dashboard_height, histogram_figure, layer_histogram_figure
 from bn_core.records import History
 
-__all__ = ["VIEWS", "LIVE_SCHEDULE", "view_figure", "live_figures", "UpdatePacer", "sections"]
+__all__ = ["VIEWS", "FIRST_SCREEN", "LIVE_SCHEDULE", "view_figure", "live_figures", "UpdatePacer",
+           "sections", "watch_interval", "WATCH_SECONDS", "WATCH_MOST"]
 
-VIEWS = ("curves", "unit", "layer", "shift", "histograms", "health")
+WATCH_SECONDS = 12.0     # the "watchable" speed spreads a run's snapshots over at least this
+WATCH_MOST = 0.25        # ... but never more than this (s) between two snapshots
+
+VIEWS = ("now", "unit", "curves", "layer", "shift", "histograms", "health")
+FIRST_SCREEN = ("now", "unit")   # what a control changes, where it shows without scrolling
 # The lab redraws every view at each live update (pages/1_lab.py, through live_chart, which sends
 # only what changed). LIVE_SCHEDULE is the lighter path for st.plotly_chart, which rebuilds a
 # chart from scratch at every change: one view per update, the Figure-1 pair most often.
-LIVE_SCHEDULE = [("curves",), ("unit",), ("layer",), ("curves",), ("unit",), ("shift",),
-                 ("curves",), ("unit",), ("histograms",), ("curves",), ("unit",), ("health",)]
+LIVE_SCHEDULE = [("now", "unit"), ("curves",), ("now", "unit"), ("layer",), ("now", "unit"),
+                 ("shift",), ("now", "unit"), ("histograms",), ("now", "unit"), ("health",)]
 
 
 def sections(activation: str, layer: int, unit: int) -> dict[str, tuple[str, str]]:
     """Each view's heading and caption (what exactly it plots, what to look for): the page shows
     them above the charts and the HTML export uses the headings. layer, unit: 0-based."""
     return {
-        "curves": ("1 · Loss and test accuracy", "The paper's Figure 1a. Look for: which "
-                   "network's test accuracy climbs first, and how high it gets. Accuracy is "
-                   "measured on the held-out test examples with BN in eval mode (running "
-                   "averages)."),
+        "now": (f"1 · Layer {layer + 1}: the distribution of its inputs z, now",
+                f"The histogram of unit {unit + 1}'s input z over the probe set (the same "
+                "held-out examples at every snapshot), filled, over that of all the layer's "
+                "units (outline), one row per network, in % of the values. Look for: without "
+                "BN the histogram slides and spreads as the layers below learn; with BN it "
+                "stays put. A bar taller than its row is cut and marked with its height. "
+                "Paused or finished, press ▶ Play or drag the slider to replay the run."),
         "unit": (f"2 · Layer {layer + 1}, unit {unit + 1}: its input over training",
                  "The paper's Figure 1b, c: the 15th, 50th (line) and 85th percentiles of this "
-                 "unit's input z over the probe set: the same held-out examples at every "
-                 "snapshot, with BN normalising them by their own statistics, as in training. The "
-                 "dotted lines are the medians of the probe set's two halves: a move smaller than "
-                 "their gap is noise. Look for: without BN the band moves and widens for a long "
+                 "unit's input z over the probe set, at every snapshot: the history of the "
+                 "filled histogram beside it. The dotted lines are the medians of the probe "
+                 "set's two halves. Look for: without BN the band moves and widens for a long "
                  "time; with BN it settles early and stays. BN does not freeze it: its learned "
                  "scale γ and shift β move it, slowly (fast at a large learning rate). With BN "
                  "*after* the activation, z itself is not normalised, but the next layer's input "
                  "is."),
-        "layer": (f"3 · Layer {layer + 1}: all its units together",
+        "curves": ("3 · Loss and test accuracy", "The paper's Figure 1a. Look for: which "
+                   "network's test accuracy climbs first, and how high it gets. Accuracy is "
+                   "measured on the held-out test examples with BN in eval mode (running "
+                   "averages)."),
+        "layer": (f"4 · Layer {layer + 1}: all its units together",
                   "The same percentiles over all units of the layer pooled. Units drift in "
                   "different directions, so the pooled band can look calmer than any one unit."),
-        "shift": ("4 · Internal covariate shift, as a speed",
+        "shift": ("5 · Internal covariate shift, as a speed",
                   "How fast each layer's input distribution is moving: per unit, how far its mean "
                   "and standard deviation over the probe set moved since the previous snapshot, "
                   "in units of its standard deviation, per 100 steps (the median unit; log "
                   "scale). Look for: how much lower BN's lines run after the first steps."),
-        "histograms": ("5 · Histograms of every layer",
+        "histograms": ("6 · Histograms of every layer",
                        "The distribution of z over the probe set in every hidden layer (rows), "
                        f"for all units together and for unit {unit + 1}, per network, in % of the "
                        "values; the end bars also count everything beyond the axis. All cells "
                        "share one x axis. While training this shows the latest snapshot; paused "
                        "or finished, press ▶ Play or drag the slider to replay the run."),
-        "health": ("6 · Saturation and gradients, per layer",
+        "health": ("7 · Saturation and gradients, per layer",
                    f"Top: the share of {saturation_label(activation)} over the probe set: there "
                    "the activation is flat and passes almost no gradient back. Bottom: the size "
                    "of each layer's weight gradient on the training batch (log scale); darker "
@@ -72,10 +86,13 @@ def view_figure(name: str, history: History, layer: int, unit: int, log_x: bool 
                 animate: bool = False, as_dict: bool = False):
     """One of the lab's views by name (see VIEWS); layer and unit 0-based; a go.Figure, or a
     plain dict with as_dict=True (bn_core.style.figure)."""
+    if name == "now":
+        return layer_histogram_figure(history, layer, unit, animate=animate, as_dict=as_dict)
+    if name == "unit":
+        return bands_figure(history, layer, unit, log_x, as_dict=as_dict, stacked=True,
+                            height=dashboard_height(len(history.networks)))
     if name == "curves":
         return curves_figure(history, log_x, as_dict=as_dict)
-    if name == "unit":
-        return bands_figure(history, layer, unit, log_x, as_dict=as_dict)
     if name == "layer":
         return bands_figure(history, layer, None, log_x, as_dict=as_dict)
     if name == "shift":
@@ -117,3 +134,19 @@ class UpdatePacer:
         self.draws += 1
         self.draw_seconds += seconds
         self.next_at = self.clock() + max(self.interval - seconds, seconds / self.share - seconds)
+
+
+def watch_interval(snapshots: int, seconds: float = WATCH_SECONDS, most: float = WATCH_MOST) -> float:
+    """The least time (s) between two snapshots at the "watchable" speed, so that a run of
+    `snapshots` takes at least `seconds` (a fast run is slowed down; one slower than that, like
+    the Paper setup's, is not):
+
+        interval = min(most, seconds / snapshots)
+
+    The default run (about 115 snapshots, log-spaced early ones included) then lasts ~12 s, and
+    every snapshot, early or late, is on screen for about the same time."""
+    if snapshots < 1:
+        raise ValueError(f"snapshots: expected at least 1, got {snapshots}")
+    if not seconds >= 0:
+        raise ValueError(f"seconds: expected 0 or more, got {seconds}")
+    return min(most, seconds / snapshots)

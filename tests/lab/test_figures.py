@@ -171,8 +171,8 @@ def test_histograms_show_every_layer_pooled_and_for_the_unit(run):
     h = run.history
     fig = H.histogram_figure(h, unit=2)
     K, L = len(h.networks), SMALL.depth
-    assert len(fig.data) == L * 2 * K and not fig.frames
-    for i, tr in enumerate(fig.data):
+    assert len(fig.data) == 2 * L * 2 * K and not fig.frames    # a cell's bars, then its mark
+    for i, tr in enumerate(fig.data[:L * 2 * K]):
         l, c = divmod(i, 2 * K)
         rec = h.frames[-1][h.networks[c % K]].layers[l]
         counts = rec.hist if c < K else rec.unit_hists[2]
@@ -182,14 +182,15 @@ def test_histograms_show_every_layer_pooled_and_for_the_unit(run):
         assert tr.line.shape == "hv" and tr.fill == "tozeroy"
         assert tr.fillcolor == COLORS[h.networks[c % K]]
     titles = [a.text for a in fig.layout.annotations]
-    assert "<b>all units · without BN</b>" in titles and "<b>unit 3 · BN after activation</b>" in titles
+    assert titles.count("<b>no BN</b>") == 2 and titles.count("<b>BN after</b>") == 2
+    assert "<b>all units of the layer</b>" in titles and "<b>unit 3</b>" in titles
 
 
 def test_histogram_rows_top_out_at_the_next_5_percent_above_their_highest_bar(run):
     h = run.history
     fig = H.histogram_figure(h, unit=2)
     K = len(h.networks)
-    for i, tr in enumerate(fig.data):
+    for i, tr in enumerate(fig.data[:SMALL.depth * 2 * K]):
         l, c = divmod(i, 2 * K)
         row = fig.data[l * 2 * K + (c // K) * K: l * 2 * K + (c // K + 1) * K]
         highest = max(float(np.max(y(t))) for t in row)               # this row, this block
@@ -273,3 +274,90 @@ def test_figures_serialise_without_nan_strings(run):
         assert "NaN" not in text and "Infinity" not in text
     with pytest.raises(ValueError, match="name: expected one of"):
         V.view_figure("pie", run.history, 0, 0)
+
+
+# ----------------------------------------------------------------------------- the first screen
+
+def test_the_layer_histogram_shows_the_unit_over_the_layer_one_row_per_network(run):
+    h = run.history
+    fig = H.layer_histogram_figure(h, layer=1, unit=3)
+    K = len(h.networks)
+    assert len(fig.data) == 2 * K and not fig.frames
+    for r, net in enumerate(h.networks):
+        rec = h.frames[-1][net].layers[1]
+        unit_tr, layer_tr = fig.data[2 * r], fig.data[2 * r + 1]
+        for tr, counts in ((unit_tr, rec.unit_hists[3]), (layer_tr, rec.hist)):
+            bars = 100 * counts / counts.sum()
+            np.testing.assert_allclose(y(tr), np.append(bars, bars[-1]), rtol=1e-5)
+            assert tr.xaxis == f"x{r + 1 if r else ''}"                  # row r
+        assert unit_tr.fillcolor == COLORS[net] and layer_tr.fill is None
+        top = fig.layout[f"yaxis{r + 1 if r else ''}"].range[1]
+        assert max(y(unit_tr).max(), y(layer_tr).max()) <= top           # no bar is cut
+    labels = [a.text for a in fig.layout.annotations]
+    assert [f"<b>{network_label(n)}</b>" for n in h.networks] == labels
+
+
+def test_the_layer_histogram_never_cuts_a_bar_in_any_frame():
+    """The newcomer's case: an untrained sigmoid unit puts ~99 % of its values in one bin; the
+    row's axis must show that bar whole in the frame where it happens (and later, smaller bars
+    get a smaller axis again)."""
+    r = Run(TrainConfig(steps=200, depth=3, width=16, record_every=20))
+    list(r.stream())
+    fig = H.layer_histogram_figure(r.history, layer=2, unit=0, animate=True)
+    tallest = [max(float(np.max(y(d))) for d in f.data[:2]) for f in fig.frames]
+    assert max(tallest) > 50, "this setup is chosen because one bin holds most values"
+    for f, peak in zip(fig.frames, tallest):
+        top = f.layout.yaxis.range[1]
+        assert peak <= top <= H.y_top(peak) and top % 5 == 0, (f.name, peak, top)
+    assert [b.label for b in fig.layout.updatemenus[0].buttons] == ["▶ Play", "❚❚ Pause"]
+
+
+def test_the_every_layer_histogram_marks_a_bar_it_cuts_with_its_height():
+    r = Run(TrainConfig(steps=200, depth=3, width=16, record_every=20))
+    list(r.stream())
+    fig = H.histogram_figure(r.history, unit=0, animate=True)
+    cells = r.history.config.depth * 2 * len(r.history.networks)
+    first = fig.frames[0]                                       # step 0: the tall early bars
+    cut = 0
+    for i in range(cells):
+        bars, mark = y(first.data[i])[:-1], first.data[cells + i]
+        top = fig.layout[f"yaxis{i + 1 if i else ''}"].range[1]
+        if bars.max() > top:
+            cut += 1
+            assert mark.text[0] == f"↑ {bars.max():.0f}%" and mark.y[0] < top
+        else:
+            assert mark.x[0] is None and mark.text[0] == ""
+    assert cut > 0, "this setup is chosen because a bar is cut at step 0"
+
+
+def test_inner_ticks_are_round_and_clear_of_both_ends():
+    assert H.inner_ticks(-5, 5) == [-4, -2, 0, 2, 4]
+    for lo, hi in ((-5, 5), (-12.3, 12.3), (-0.7, 0.7), (-150, 150), (0, 1)):
+        ticks = H.inner_ticks(lo, hi)
+        assert 2 <= len(ticks) <= 6, (lo, hi, ticks)
+        assert all(lo + 0.08 * (hi - lo) - 1e-9 <= t <= hi - 0.08 * (hi - lo) + 1e-9
+                   for t in ticks)
+    assert H.inner_ticks(1, 1) == []
+
+
+def test_the_stacked_bands_have_a_row_per_network_on_one_y_range(run):
+    h = run.history
+    fig = F.bands_figure(h, 1, 0, stacked=True, height=400)
+    K = len(h.networks)
+    assert fig.layout.height == 400
+    assert {t.yaxis for t in fig.data} == {f"y{r + 1 if r else ''}" for r in range(K)}
+    ranges = {tuple(fig.layout[f"yaxis{r + 1 if r else ''}"].range) for r in range(K)}
+    assert len(ranges) == 1                                    # comparable rows
+    side = F.bands_figure(h, 1, 0)
+    assert [t.y.tolist() for t in side.data] == [t.y.tolist() for t in fig.data]   # same data
+
+
+def test_watchable_speed_spreads_a_short_run_and_leaves_a_long_one_alone():
+    assert V.watch_interval(120) == pytest.approx(V.WATCH_SECONDS / 120)
+    assert V.watch_interval(10) == V.WATCH_MOST                  # a tiny run does not crawl
+    default = SMALL.replace(steps=1500, placement="before", depth=3, width=16, batch_size=32)
+    n = len(Run(default.replace(record_every=record_every_for(default))).schedule)
+    assert 10 <= n * V.watch_interval(n) <= 15                  # the default run: ~12 s
+    with pytest.raises(ValueError, match="snapshots"):
+        V.watch_interval(0)
+    assert V.watch_interval(100, seconds=0) == 0
