@@ -101,22 +101,6 @@ with setup_notes:
 
 # ---------------------------------------------------------------- the first screen
 st.title("Covariate-shift lab")
-with st.expander("What is this? The same network, trained without and with BN",
-                 expanded="lab_seen" not in ss and lab.mode == "new"):
-    st.markdown(
-        "A neural network turns its input into a prediction through a few **layers**; each "
-        "layer computes weighted sums of the previous layer's outputs, $z = W u + b$, and passes "
-        "them through an **activation** function $g(z)$ (by default a sigmoid, like the 2015 "
-        "paper). Here the *same* network is trained two (or three) times, side by side: as it "
-        "is, and with **Batch Normalization** (BN), which re-centres and re-scales $z$ over each "
-        "mini-batch. All copies start from the same weights and see the same mini-batches, so "
-        "every difference you see comes from BN alone.\n\n"
-        "While they train, watch the inputs $z$ of the activations, measured on the same held-out "
-        "examples at every moment. Without BN their distribution drifts as the earlier layers "
-        "learn (the paper called this *internal covariate shift*); with BN it is held steady. "
-        "**Press Train**, then try the **Paper setup** (the paper's Figure 1), a larger learning "
-        "rate, BN after the activation, or the **ε = 0 breaks it** setup (in the sidebar).")
-ss.lab_seen = True
 ui.link_notices(problems if ui.arrived() else [])
 ui.reset_notices()
 if run is None:                        # the networks could not be made (the error is above)
@@ -146,6 +130,22 @@ ss.lab_view = view
 layer, unit = view.layer_index(config.depth), view.unit_index(config.width)
 log_x = view.time_axis == "log"
 progress = st.empty()
+with st.expander("What is this? The same network, trained without and with BN",
+                 expanded="lab_seen" not in ss and lab.mode == "new"):
+    st.markdown(
+        "A neural network turns its input into a prediction through a few **layers**; each "
+        "layer computes weighted sums of the previous layer's outputs, $z = W u + b$, and passes "
+        "them through an **activation** function $g(z)$ (by default a sigmoid, like the 2015 "
+        "paper). Here the *same* network is trained two (or three) times, side by side: as it "
+        "is, and with **Batch Normalization** (BN), which re-centres and re-scales $z$ over each "
+        "mini-batch. All copies start from the same weights and see the same mini-batches, so "
+        "every difference you see comes from BN alone.\n\n"
+        "While they train, watch the inputs $z$ of the activations, measured on the same held-out "
+        "examples at every moment. Without BN their distribution drifts as the earlier layers "
+        "learn (the paper called this *internal covariate shift*); with BN it is held steady. "
+        "**Press Train**, then try the **Paper setup** (the paper's Figure 1), a larger learning "
+        "rate, BN after the activation, or the **ε = 0 breaks it** setup (in the sidebar).")
+ss.lab_seen = True
 alerts = st.empty()
 SECTIONS = views.sections(config.activation, layer, unit)
 boxes = {}

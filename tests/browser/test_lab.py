@@ -28,19 +28,74 @@ def test_lab_trains_from_a_shared_link(page, app_url, tmp_path):
     reading = page.get_by_text("the median input of a typical unit moved by")
     assert reading.is_visible()
     assert page.get_by_text("Test accuracy at the last snapshot").is_visible()
-    # charts mount when scrolled into view: visit each section and count them
-    for heading in ["1 · Loss and test accuracy", "2 · Layer 3, unit 1: its input over training",
-                    "3 · Layer 3: all its units together", "4 · Internal covariate shift, as a speed",
-                    "5 · Histograms of every layer", "6 · Saturation and gradients, per layer"]:
-        page.get_by_role("heading", name=heading).scroll_into_view_if_needed()
-        page.wait_for_timeout(400)
     charts = page.locator(".bn-live-chart")
-    charts.last.wait_for(timeout=60_000)
-    assert charts.count() == 6
-    page.get_by_role("heading", name="5 · Histograms of every layer").scroll_into_view_if_needed()
-    assert page.get_by_text("▶ Play").count() >= 1                    # the animation's button
+    charts.nth(2).wait_for(timeout=60_000)           # the first screen's two, loss and accuracy
+    for tab in ("All units of the layer", "Shift as a speed", "Every layer",
+                "Saturation and gradients"):                 # the other views, one tab each
+        page.get_by_role("tab", name=tab).click()
+        page.wait_for_timeout(400)
+    page.wait_for_function("() => document.querySelectorAll('.bn-live-chart').length == 7",
+                           timeout=60_000)
+    page.get_by_role("tab", name="Every layer").click()
+    assert page.get_by_text("▶ Play").count() >= 2           # first screen and every layer
     page.screenshot(path=str(tmp_path / "lab_histograms.png"))
     assert_no_exception(page)
+
+
+def in_view(page) -> dict:
+    """The live charts wholly inside the window: key → redraws so far."""
+    return page.evaluate("""() => Object.fromEntries([...window.__bnLiveChart.charts.values()]
+        .filter(c => { const r = c.node.getBoundingClientRect();
+                       return r.height > 0 && r.top >= 0 && r.bottom <= window.innerHeight; })
+        .map(c => [c.key, c.stats.draws]))""")
+
+
+def test_the_first_screen_holds_the_controls_and_two_charts_that_move(browser, app_url,
+                                                                      tmp_path):
+    """The lab is one instrument: at a laptop's 1280 × 800, without scrolling, after Train, the
+    learning rate, placement and ε, the four buttons and the two charts of the chosen layer (its
+    histogram per network, the unit's band over time) are in view, and both charts redraw."""
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    page.goto(f"{app_url}/lab?steps=20000")
+    wait_idle(page)
+    page.locator(".st-key-lab_train button").first.click()
+    page.get_by_text(re.compile(r"steps/s")).first.wait_for(timeout=60_000)
+    page.wait_for_timeout(1500)
+    before = in_view(page)
+    page.wait_for_timeout(3000)
+    after = in_view(page)
+    page.screenshot(path=str(tmp_path / "first_screen_1280x800.png"))
+    page.locator(".st-key-lab_pause button").first.click()
+    wait_idle(page)
+    assert {"lab_now", "lab_unit"} <= set(before) & set(after), (before, after)
+    for key in ("lab_now", "lab_unit"):
+        assert after[key] - before[key] >= 3, (key, before, after)
+    for key in ("lr", "placement", "eps", "train", "pause", "step_button", "reset"):
+        box = page.locator(f".st-key-lab_{key}").first.bounding_box()
+        assert box and box["y"] >= 0 and box["y"] + box["height"] <= 800, (key, box)
+    assert_no_exception(page)
+    context.close()
+
+
+def test_on_a_phone_the_panels_stack_with_no_sideways_scroll(browser, app_url, tmp_path):
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True,
+                                  has_touch=True)
+    page = context.new_page()
+    page.goto(f"{app_url}/lab?steps=200&placement=both")
+    wait_idle(page)
+    box = page.locator(".st-key-lab_train").first.bounding_box()
+    assert box and box["y"] + box["height"] <= 844              # Train in the first screen
+    page.locator(".st-key-lab_train button").first.click()
+    page.get_by_text("Step 200 of 200 · finished").wait_for(timeout=120_000)
+    wait_idle(page)
+    assert_no_exception(page)
+    widths = page.evaluate("""() => [document.documentElement.scrollWidth,
+        document.querySelector("[data-testid='stMain']").scrollWidth]""")
+    assert max(widths) <= 390, widths
+    page.locator(".bn-live-chart").first.scroll_into_view_if_needed()
+    page.screenshot(path=str(tmp_path / "phone.png"))
+    context.close()
 
 
 def shown_step(page) -> tuple[int, str]:
@@ -76,7 +131,6 @@ def test_leaving_mid_training_and_coming_back_shows_the_run_paused(page, app_url
     assert not page.get_by_role("button", name="Pause").is_enabled()
     assert page.get_by_text("Test accuracy at the last snapshot").is_visible()   # the reading
     page.screenshot(path=str(tmp_path / "2_back_paused.png"))
-    page.get_by_role("heading", name="1 · Loss and test accuracy").scroll_into_view_if_needed()
     page.locator(".bn-live-chart").first.wait_for(timeout=30_000)   # the charts
     page.screenshot(path=str(tmp_path / "2_back_paused_charts.png"))
     assert_no_exception(page)
@@ -96,7 +150,6 @@ def test_leaving_mid_training_and_coming_back_shows_the_run_paused(page, app_url
 
 
 def charts_drawn(page, at_least: int = 1) -> None:
-    page.get_by_role("heading", name="1 · Loss and test accuracy").scroll_into_view_if_needed()
     page.wait_for_timeout(300)
     page.locator(".bn-live-chart").first.wait_for(timeout=60_000)
     assert page.locator(".bn-live-chart").count() >= at_least
@@ -119,7 +172,7 @@ def test_depth_up_and_down_with_the_last_layer_shown_then_train_step_reset(page,
     the browser sent the old label back, and the page crashed on the next rerun."""
     page.goto(f"{app_url}/lab?steps=200&width=16")
     wait_idle(page)
-    page.get_by_text("More settings").click()
+    page.get_by_text("More: the network").click()
     wait_idle(page)
     for keys in (["ArrowRight"], ["ArrowRight"] * 4, ["ArrowLeft"] * 3, ["ArrowLeft"]):
         press_slider(page, "lab_depth", keys)                  # 3 → 4 → 8 → 5 → 4
@@ -207,9 +260,7 @@ def test_every_chart_on_screen_updates_in_place_while_training(page, app_url, tm
     charts_drawn(page, at_least=1)
     page.locator(".st-key-lab_train button").first.click()
     page.get_by_text(re.compile(r"steps/s")).first.wait_for(timeout=60_000)
-    page.evaluate("""() => document.querySelector('.bn-live-chart')
-        .scrollIntoView({block: 'start'})""")                   # the first charts in view
-    page.wait_for_timeout(1000)
+    page.wait_for_timeout(1000)                                 # the first screen's charts
     nodes = page.evaluate("[...document.querySelectorAll('.bn-live-chart')].map(n => n.dataset.key)")
 
     def draws():
