@@ -16,7 +16,7 @@ at every snapshot), per unit j of a layer:
                     jitter_j = median_i |p50_j(t_i+1) − p50_j(t_i)| / spread_j(b)
                 (scaled like the drift), median over the units: how much a unit's median moves
                 from one snapshot to the next with nothing systematic going on. A drift at or
-                below it is "≈ noise". Not the gap between the medians of two halves of the
+                below it is noise. Not the gap between the medians of two halves of the
                 probe set: that is the sampling error of a *level*, and it cancels in a drift,
                 which compares the same examples at two times (in the Paper setup the halves
                 differ by ~0.05 of the spread, the jitter is 0.001–0.003)
