@@ -183,6 +183,9 @@ def draw(run, live: bool) -> None:
         shown["reading_at"] = time.perf_counter()
         with reading_box.container():
             st.markdown("\n".join(f"- {line}" for line in reading.lines))
+            if not live and reading.details:
+                with st.expander("How these numbers are measured"):
+                    st.markdown("\n\n".join(reading.details))
             if not live and reading.caution:
                 st.caption(SANTURKAR_NOTE)
     figs = (views.live_figures(run.history, layer, unit, log_x, as_dict=True) if live else

@@ -81,7 +81,8 @@ def test_short_training_driven_through_the_controls():
     assert progress_text(at).startswith("Step 100 of 100 · finished")
     assert charts(at) == 7
     text = markdown_text(at)
-    assert "**Layer 2, from step 2 to the end (100)**: the median input of a typical unit moved" in text
+    assert ("**Layer 2, from step 2 to the end (100)**: the middle (median) of a typical unit's "
+            "inputs moved") in text
     assert "with BN after activation" in text and "Test accuracy at the last snapshot" in text
     assert any("Santurkar" in c.value for c in at.caption)
     assert len(at.get("download_button")) == 2

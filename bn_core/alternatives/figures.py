@@ -139,10 +139,19 @@ def shift_variance_figure(result: Result):
                            name="stored = eval-mode (no shift)", showlegend=c == 1,
                            legendgroup="diag", line=dict(color="#444", dash="dot", width=1)),
                       row=1, col=c)
+        if result.predicted:           # the prediction through this layer's trained weights
+            ks = [k for k, x in enumerate(groups) if x == "all"]
+            factor = float(np.nanmedian(result.predicted[c - 1][ks]))
+            fig.add_trace(dict(type="scatter", x=[lo, hi], y=[lo * factor, hi * factor],
+                               mode="lines", name="stored = eval-mode × the prediction through "
+                               "the trained weights (median)", showlegend=c == 1,
+                               legendgroup="pred", line=dict(color="#888", dash="dash", width=1)),
+                          row=1, col=c)
         fig.add_trace(dict(type="scatter", x=[lo, hi], y=[lo / keep, hi / keep], mode="lines",
-                           name=f"stored = eval-mode ÷ {keep:g} (Li et al., inputs of mean 0)",
+                           name=f"stored = eval-mode ÷ {keep:g}: one unit of mean 0 fed straight "
+                           "to BN (Li et al.; no weight layer between)",
                            showlegend=c == 1, legendgroup="li",
-                           line=dict(color="#888", dash="dash", width=1)), row=1, col=c)
+                           line=dict(color="#bbb", dash="dot", width=1)), row=1, col=c)
         ticks = dict(type="log", tickvals=LOG_TICKS, ticktext=[f"{v:g}" for v in LOG_TICKS])
         fig.update_xaxes(title_text="its input's variance in eval mode", row=1, col=c, **ticks)
         fig.update_yaxes(row=1, col=c, **ticks)

@@ -35,7 +35,8 @@ from bn_core.trainer import BatchOrder, Run, TrainConfig
 
 __all__ = ["Member", "Job", "NetworkResult", "Result", "plan", "spec", "work", "check",
            "run_experiment", "small_training_set", "renorm_schedule",
-           "bn_inputs", "recompute_statistics", "CURVE_POINTS", "MAX_WORK", "MAX_STEPS"]
+           "bn_inputs", "dropout_prediction", "recompute_statistics", "CURVE_POINTS", "MAX_WORK",
+           "MAX_STEPS"]
 
 DATASET = "digits"
 CURVE_POINTS = 25          # test accuracy recorded about this many times per network
@@ -156,6 +157,36 @@ def bn_inputs(stack: Stack, x: np.ndarray) -> list[np.ndarray]:
     return out
 
 
+def dropout_prediction(stack: Stack, x: np.ndarray, p: float) -> list[np.ndarray]:
+    """Per hidden layer l ≥ 2 (list index l − 2), BN's predicted stored ÷ eval-mode variance
+    (K, W) where inverted dropout (drop rate p) acts on the layer's input h = g(z_{l−1}) and a
+    weight layer W mixes it before BN, x_j = Σ_i W_ji h_i. Dropout multiplies h_i by
+    m_i/(1 − p), m_i ~ Bernoulli(1 − p), independently of the data and of each other, so it adds
+    the variance (p/(1 − p)) h_i² to each term and nothing to the mean:
+
+        Var_train(x_j) = Var(x_j) + (p/(1 − p)) Σ_i W_ji² E[h_i²]
+        predicted_j   = 1 + (p/(1 − p)) Σ_i W_ji² E[h_i²] / Var(x_j)       (eval-mode h over x)
+
+    One unit fed straight to BN (W = 1, h of mean c, variance v) gives Li et al.'s
+    1/(1 − p) + (c²/v)(1/(1 − p) − 1): a nonzero mean raises it. Through W the signal terms add
+    up coherently (Var(x_j) grows with the correlations of the h_i) while the dropout terms add up
+    independently, so the ratio falls towards 1. (What dropout in earlier layers does to h
+    itself is left out: the prediction for layer 2 is the cleanest.)"""
+    pre = bn_inputs(stack, x)                                                # [(K, N, W)]
+    out, eps = [], stack.eps.numpy()
+    for l in range(1, len(pre)):
+        z = evaluate("batch", pre[l - 1], stack.gamma[l - 1].numpy()[:, None, :],
+                     stack.beta[l - 1].numpy()[:, None, :], eps, 1,
+                     stack.running_mean[l - 1].numpy(), stack.running_var[l - 1].numpy())
+        h = act(stack.activation, z)                                         # (K, N, W_in)
+        w = stack.W[l].numpy()                                               # (K, W, W_in)
+        added = p / (1 - p) * np.einsum("kji,ki->kj", w.astype(np.float64) ** 2,
+                                        (h.astype(np.float64) ** 2).mean(1))  # (K, W)
+        with np.errstate(all="ignore"):
+            out.append(1 + added / pre[l].astype(np.float64).var(1))
+    return out
+
+
 def recompute_statistics(stack: Stack, x: np.ndarray, batch_size: int, seed: int) -> Stack:
     """Li et al.'s second fix: a copy of the networks with dropout off whose BN running
     statistics are recomputed from scratch, as a cumulative average over one pass of the
@@ -193,7 +224,8 @@ class NetworkResult:
 class Result:
     """Every network of one experiment (plain data, picklable for Streamlit's cache). shift:
     `variances[l]` = (running_var, eval_var), each (K, width): BN's stored variance of its input
-    (collected with dropout on) and that input's variance in eval mode over the training set."""
+    (collected with dropout on) and that input's variance in eval mode over the training set;
+    `predicted[l − 1]` (K, width), l ≥ 1: their ratio as `dropout_prediction` predicts it."""
 
     config: NormsConfig
     networks: list[NetworkResult]
@@ -203,6 +235,7 @@ class Result:
     seconds: float = 0.0
     batched: bool = True
     variances: list = field(default_factory=list)
+    predicted: list = field(default_factory=list)
 
     @property
     def resolution(self) -> float:
@@ -334,6 +367,9 @@ def run_experiment(config: NormsConfig, progress: Callable[[float, str], None] |
                     time.perf_counter() - t0, batched)
     if config.experiment == "shift":
         result.variances = _variances(runs, data.x_train.numpy())
+        result.predicted = [np.concatenate(parts) for parts in zip(*(
+            dropout_prediction(run.stack, data.x_train.numpy(), float(config.dropout))
+            for _, run in runs))]
     return result
 
 

@@ -159,9 +159,20 @@ def shift_verdict(result: Result) -> list[Verdict]:
         f"(median over units and seeds) is " + "; ".join(parts) + ".")
     shift.details.append(
         f"Inverted dropout keeps a unit with probability {keep:g} and scales it by "
-        f"1/{keep:g}: that adds variance in training only. For inputs of mean zero the ratio "
-        f"would be 1/{keep:g} = {1 / keep:.2g} (Li et al.); units with a nonzero mean (as ReLU "
-        f"outputs) have less extra variance, so a smaller ratio.")
+        f"1/{keep:g}: that adds variance in training only. One unit of mean c and variance v fed "
+        f"straight to BN would give stored ÷ eval = 1/{keep:g} + (c²/v)(1/{keep:g} − 1) (Li et "
+        f"al.): {1 / keep:.2g}× for mean 0, *more* for a nonzero mean (as ReLU outputs have). "
+        f"Here a weight layer sits between the dropout and BN and mixes {cfg.width} units: their "
+        f"shared signal adds up coherently while each unit's dropout noise is its own and adds "
+        f"up independently, so the noise is diluted and the ratio falls towards 1.")
+    if result.predicted:
+        pred = [float(np.nanmedian(p[k_all])) for p in result.predicted]
+        shift.details.append(
+            "Predicted by propagating the dropout noise through each trained weight layer, "
+            "1 + (p/(1 − p)) Σ_i W_ji² E[h_i²] / Var(x_j): " + "; ".join(
+                f"layer {l}: {v:.2f}×" for l, v in enumerate(pred, start=2))
+            + ". A measured ratio above its prediction (deeper layers) is the earlier dropouts' "
+            "noise, which in training also passes through the BN and activation below into h.")
     rec = seed_pairs(sel("all"), sel("all"), _acc(result, "recomputed_acc"))[0]
     last, trained = seed_pairs(sel("last"), sel("all"), _acc(result))
     tests = family({"recompute": (rec, trained), "last": (last, trained),

@@ -3,8 +3,8 @@
     curves_figure(history, log_x)             training loss and test accuracy (Figure 1a)
     bands_figure(history, layer, unit, log_x) 15th/50th/85th percentiles of one unit's input z
                                               over the probe set, one panel per network (Figure
-                                              1b, c), with the medians of the probe set's two
-                                              halves (the noise floor); unit=None: all units
+                                              1b, c), with median ± its jitter (the noise
+                                              floor); unit=None: all units
     shift_figure(history, log_x)              internal covariate shift as a speed: per layer, how
                                               fast the inputs' means and stds move
     health_figure(history, log_x)             saturation and weight-gradient norm per layer
@@ -139,10 +139,12 @@ def bands_figure(history: History, layer: int, unit: int | None = None,
                  height: int | None = None):
     """The 15th, 50th and 85th percentiles of the input z to hidden layer `layer`'s activation
     (0-based) over the probe set, one panel per network, like the paper's Figure 1b, c.
-    unit = j (< 16): unit j's values, with dotted lines for the medians over the even and the
-    odd probe examples (their gap is the noise floor); unit = None: all values of the layer.
-    stacked: one row per network (the lab's first screen, beside `layer_histogram_figure`),
-    else one column per network; the panels share their y range either way."""
+    unit = j (< 16): unit j's values, with dotted lines at median ± jitter, the noise floor of
+    `bn_core.lab.measures` in z's units: at each snapshot, the median |Δ median| over the last
+    NOISE_PAIRS pairs of neighbouring snapshots (none before NOISE_MIN_PAIRS); unit = None: all
+    values of the layer. stacked: one row per network (the lab's first screen, beside
+    `layer_histogram_figure`), else one column per network; the panels share their y range."""
+    from bn_core.lab.measures import NOISE_MIN_PAIRS, NOISE_PAIRS
     cfg, nets = history.config, history.networks
     if not 0 <= layer < cfg.depth:
         raise ValueError(f"layer: expected 0 to {cfg.depth - 1}, got {layer}")
@@ -198,13 +200,15 @@ def bands_figure(history: History, layer: int, unit: int | None = None,
             {**common, "y": p50, "line": {"width": 2.2, "color": color}, "name": "median (50th)",
              "legendgroup": "p50", "showlegend": show, "hovertemplate": "median %{y:.2f}"},
         ]
-        if unit is not None:
-            halves = np.array([s.layers[layer].half_medians[:, unit] for s in snaps],
-                              dtype=float).reshape(-1, 2).T                       # (2, T)
-            for h, half in enumerate(("even", "odd")):
-                traces.append({**common, "y": arr(halves[h]), "name": "medians of the two "
-                               "halves of the probe set (noise)", "legendgroup": "halves",
-                               "showlegend": show and h == 0, "hoverinfo": "skip",
+        if unit is not None:          # the noise floor in z's units: at snapshot t, the median
+            step = np.abs(np.diff(p[1]))  # |Δ median| over the last NOISE_PAIRS pairs up to t
+            jitter = np.array([np.median(step[max(0, t - NOISE_PAIRS):t])
+                               if t >= NOISE_MIN_PAIRS else np.nan for t in range(len(p[1]))])
+            for sign, side in ((1, "above"), (-1, "below")):
+                traces.append({**common, "y": arr(p[1] + sign * jitter), "name": "median ± its "
+                               "jitter between snapshots (noise)",
+                               "legendgroup": "noise", "showlegend": show and sign > 0,
+                               "hoverinfo": "skip",
                                "line": {"width": 1, "color": "#555555", "dash": "dot"}})
         note = _divergence_note(history, net)
         if note:
@@ -327,8 +331,12 @@ def health_figure(history: History, log_x: bool = True, as_dict: bool = False):
     grad_axis = {"type": "log"}
     if gmax > 0:
         lo, hi = math.floor(math.log10(gmin)), math.ceil(math.log10(gmax))
-        grad_axis["range"] = [lo, max(hi, lo + 1)]
+        hi = max(hi, lo + 1)
+        powers = range(lo, hi + 1, max(1, math.ceil((hi - lo + 1) / 8)))
+        grad_axis.update(range=[lo, hi], tickvals=[10.0 ** k for k in powers],   # plain decimals
+                         ticktext=[f"{10.0 ** k:,.0f}" if k >= 0 else f"{10.0 ** k:.{-k}f}"
+                                   for k in powers])                 # (0.0001, not "100µ")
     layout[f"yaxis{axis_id(K + 1)}"].update(grad_axis)
     for c in range(1, K):
-        layout[f"yaxis{axis_id(K + c + 1)}"]["type"] = "log"
+        layout[f"yaxis{axis_id(K + c + 1)}"].update(grad_axis)
     return figure(traces, layout, as_dict=as_dict)

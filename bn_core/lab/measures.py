@@ -11,9 +11,15 @@ at every snapshot), per unit j of a layer:
                 starting spread cannot inflate it); `Drift.moved` is the median over the units
                 ("a typical unit")
 
-    noise floor |median over the even probe examples − over the odd ones| / spread_j, median
-                over the units: how much the median moves just by which examples are probed.
-                A drift below it is "≈ noise"
+    noise floor the drift's own jitter: over the last NOISE_PAIRS pairs of neighbouring
+                snapshots (t_i, t_i+1) from step a to step b (at least NOISE_MIN_PAIRS),
+                    jitter_j = median_i |p50_j(t_i+1) − p50_j(t_i)| / spread_j(b)
+                (scaled like the drift), median over the units: how much a unit's median moves
+                from one snapshot to the next with nothing systematic going on. A drift at or
+                below it is noise. Not the gap between the medians of two halves of the
+                probe set: that is the sampling error of a *level*, and it cancels in a drift,
+                which compares the same examples at two times (in the Paper setup the halves
+                differ by ~0.05 of the spread, the jitter is 0.001–0.003)
 
     shift rate  between consecutive snapshots t′ < t, per unit
                     shift_j = √((mean_j(t) − mean_j(t′))² + (std_j(t) − std_j(t′))²) / std_j(t)
@@ -36,10 +42,36 @@ import numpy as np
 from bn_core.records import History, LayerRecord, Snapshot
 
 __all__ = ["Drift", "drift", "noise_floor", "shift_rates", "collapsed", "late_start",
-           "LATE_FROM", "COLLAPSED"]
+           "LATE_FROM", "COLLAPSED", "NOISE_PAIRS", "NOISE_MIN_PAIRS", "DRIFT_HELP", "NOISE_HELP", "SPREAD_HELP"]
 
 LATE_FROM = 0.02          # "late" drift: from the snapshot at 2 % of the run to the last
+NOISE_PAIRS = 10          # the noise floor: the last 10 pairs of neighbouring snapshots
+NOISE_MIN_PAIRS = 3       # ... and none with fewer than 3 (one pair's jitter is a drift)
 COLLAPSED = 1e-3
+
+
+# The definitions in words, for the page (one click away from the reading's sentences)
+DRIFT_HELP = (
+    "**How the move is measured.** The same held-out examples (the probe set) go through each "
+    "network at every snapshot. For each unit j of the layer, its inputs over those examples "
+    "have a median p50_j and a spread s_j = p85_j − p15_j (the range of the middle 70 %). The "
+    "move of unit j from step a to step b is |p50_j(b) − p50_j(a)| / s_j(b): how far its median "
+    "went, in units of its spread at the end (the same yardstick for every network). The "
+    "number shown is the median over the units: a typical unit."
+)
+NOISE_HELP = (
+    "**How the noise is measured.** The median of a unit jitters from one snapshot to the next "
+    "even when nothing systematic changes (each step uses another mini-batch). The noise is the "
+    "typical size of that jitter near the end: for each unit, the median of |p50_j(t_i+1) − "
+    "p50_j(t_i)| / s_j(b) over the last {pairs} pairs of neighbouring snapshots, then the median "
+    "over the units (the same yardstick as the move). A move no larger than it is noise. (The "
+    "gap between the medians of two halves of the probe set is not the noise of a move: it is "
+    "the error of one *level*, and it cancels when the same examples are compared at two times.)"
+)
+SPREAD_HELP = (
+    "**Wider / narrower.** The ratio of a typical unit's spread s_j (its 15–85 % range, median "
+    "over the units) at the end of the period to the start."
+)
 
 
 @dataclass
@@ -53,7 +85,8 @@ class Drift:
     moved: float                # median over units of |Δ p50_j| / spread_j(end)
     spread_start: float         # median over units of spread_j at the start
     spread_end: float           # … at the end
-    noise: float                # the noise floor at the end (same units as moved)
+    noise: float                # the noise floor up to the end (same units as moved; NaN
+                                #   with fewer than NOISE_MIN_PAIRS pairs from start to end)
     collapsed: bool             # the layer had collapsed at the end
 
     @property
@@ -65,6 +98,14 @@ class Drift:
     def within_noise(self) -> bool:
         return self.moved <= self.noise
 
+    @property
+    def over_noise(self) -> float:
+        """moved / noise: how many noise floors the drift is (inf for a floor of 0, NaN
+        without a floor)."""
+        if not math.isfinite(self.noise):
+            return math.nan
+        return self.moved / self.noise if self.noise > 0 else (math.inf if self.moved else 1.0)
+
 
 def _check_layer(snapshot: Snapshot, layer: int) -> LayerRecord:
     if not 0 <= layer < len(snapshot.layers):
@@ -72,12 +113,27 @@ def _check_layer(snapshot: Snapshot, layer: int) -> LayerRecord:
     return snapshot.layers[layer]
 
 
-def noise_floor(record: LayerRecord) -> float:
-    """Median over units of |median(even probe examples) − median(odd)| / spread_j (module doc)."""
-    spread = record.unit_spread.astype(np.float64)
-    gap = np.abs(record.half_medians[0].astype(np.float64) - record.half_medians[1])
-    ok = spread > 0
-    return float(np.median(gap[ok] / spread[ok])) if ok.any() else math.nan
+def noise_floor(history: History, network: str, layer: int, start: int | None = None,
+                end: int | None = None, pairs: int = NOISE_PAIRS) -> float:
+    """The drift's own jitter (module doc): over the last `pairs` pairs of neighbouring snapshots
+    of `network` (before any divergence) from step `start` (default: the first) to `end` (default:
+    the last), the median over the units of median_i |Δp50_j| / spread_j(end). NaN with fewer
+    than NOISE_MIN_PAIRS such pairs (a single pair's change is a drift, not a jitter) or no unit
+    with a spread at `end`."""
+    snaps = history.snapshots(network)
+    lo = -math.inf if start is None else start
+    hi = math.inf if end is None else end
+    snaps = [s for s in snaps if lo <= s.step <= hi][-(pairs + 1):]
+    if len(snaps) < NOISE_MIN_PAIRS + 1:
+        return math.nan
+    for s in snaps:
+        _check_layer(s, layer)
+    p50 = np.array([s.layers[layer].unit_percentiles[1] for s in snaps], np.float64)   # (T, U)
+    spread = snaps[-1].layers[layer].unit_spread.astype(np.float64)                   # (U,)
+    with np.errstate(all="ignore"):
+        jitter = np.median(np.abs(np.diff(p50, axis=0)), axis=0) / spread             # (U,)
+    ok = (spread > 0) & np.isfinite(jitter)
+    return float(np.median(jitter[ok])) if ok.any() else math.nan
 
 
 def collapsed(record: LayerRecord) -> bool:
@@ -115,8 +171,8 @@ def drift(history: History, network: str, layer: int, start: int | None = None,
     if not ok.any():
         return None
     return Drift(network, layer, a.step, b.step, float(np.median(moved[ok] / spread_b[ok])),
-                 float(np.median(spread_a)), float(np.median(spread_b)), noise_floor(rb),
-                 collapsed(rb))
+                 float(np.median(spread_a)), float(np.median(spread_b)),
+                 noise_floor(history, network, layer, a.step, b.step), collapsed(rb))
 
 
 def shift_rates(history: History, network: str, layer: int) -> tuple[np.ndarray, np.ndarray]:

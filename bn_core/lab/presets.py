@@ -13,12 +13,22 @@ the weights' scale. Here:
 Measured on this app's 2-core machine (`benchmarks/bench_figure1.py`, seeds 0 and 1, 50,000
 steps in 45–48 s; the last layer, probe set of the 360 held-out digits): the late drift of a
 typical unit's median (from step 1,000 to the end, in units of its final spread) was 0.16–0.17
-without BN and 0.03 with BN (below the noise floor, 0.05): 5.4 times larger without BN.
+without BN and 0.03 with BN: 5.4 times larger without BN.
 Standardised inputs gave less contrast (4.8×); the 5,000 bundled 28×28 MNIST digits (dataset
 'mnist') gave 0.12 against 0.02 in a first, 20,000-step measurement, took twice as long, and
 there BN did not end ahead on test accuracy. Learning rates 0.05 to 1 all showed the contrast;
 at 0.1 the network without BN also stays at chance for its first ~1,000 steps while BN's reaches
 94 % within 100 (Figure 1a's point, made larger by the small initial weights).
+
+Against the noise floor (re-measured 2026-12, issue #23; one run per seed, 56–94 s on the busy
+machine): the floor is the drift's own jitter (`bn_core.lab.measures`: the median change of a
+unit's median between the last 10 pairs of neighbouring snapshots, 100 steps apart, in units of
+its final spread). Last layer, seed 0 / seed 1: without BN drift 0.155 / 0.170, floor 0.0009 /
+0.0009; with BN drift 0.029 / 0.031, floor 0.0027 / 0.0025; ratio 5.3× / 5.4×. So BN's late
+drift is real (about 11 times its floor), only 5 times smaller than without BN: BN does not
+freeze the distribution, it keeps it from wandering far. (The old floor, the gap between the
+medians of the probe set's two halves, ~0.05, measured a level's sampling error, which cancels
+in a drift of the same examples, and called BN's drift noise.)
 """
 
 from __future__ import annotations
@@ -60,14 +70,16 @@ NOTES = {      # what the page says while a preset's settings are shown
     "paper": "**Paper setup** (Figure 1 of Ioffe & Szegedy 2015): 3 hidden layers of 100 "
              "sigmoid units, mini-batches of 60, plain SGD, 50,000 steps, BN before each sigmoid, "
              "raw pixel intensities in [0, 1] as the paper fed them. The paper gives neither the "
-             "learning rate nor the initial weights' scale; this app uses 0.1 for both (it makes "
-             "the contrast clear: see bn_core/lab/presets.py for what was measured). The paper "
+             "learning rate nor the initial weights' scale; this app uses 0.1 for both, which "
+             "makes the contrast clear (in two runs of it, the last layer's inputs drifted about "
+             "5 times less with BN than without). The paper "
              "used MNIST; this uses the bundled 8×8 digits, which show Figure 1 more clearly in "
              "half the time. Press Train: the progress bar shows the time left.",
     "eps0": "**ε = 0**: ReLU units, BN *after* the activation, mini-batches of 16. A ReLU unit "
             "that outputs 0 for all 16 examples of a batch has batch variance 0, and BN divides "
             "0 by √0. Press Train and watch the BN network; then set ε back to 1e-5 and train "
-            "again.",
+            "again. (In the default sigmoid setup ε = 0 changes nothing: ε matters only where a "
+            "unit's variance over a mini-batch is about 0, and a sigmoid network's never is.)",
 }
 
 

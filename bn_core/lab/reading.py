@@ -1,13 +1,20 @@
 """The lab's plain-language reading of a run: numbers from a `History`, said in sentences.
 
-    read_history(history, layer)   → Reading(lines, drifts, target, reached, divergences, stalled,
-                                             learned, notes, caution)
+    read_history(history, layer)   → Reading(lines, drifts, early, target, reached, divergences,
+                                             stalled, learned, caution, broken, details)
+
+What broke comes first: a network that diverged (its numbers are then reported only as "before
+it diverged"), one stuck near chance (not learning, below; with how saturated its most
+saturated layer is), one with a collapsed layer. A broken network is left out of the drift
+comparison: how a broken network's inputs move says nothing about training.
 
 Distributions (`bn_core.lab.measures`): for the chosen layer, "late" drift from the snapshot at
 2 % of the run to the last one, of a typical unit's median, in units of its final spread, the
-same yardstick for every network, beside the noise floor ("≈ noise" when at or below it); and
-what happened before that, early on: how the typical unit's spread changed. A collapsed layer is
-named as collapsed, not as drift.
+same yardstick for every network, beside the noise floor (the drift's own snapshot-to-snapshot
+jitter: a drift at or below it is noise); and how the typical unit's spread changed. The
+sentences say it in words; `Reading.details` holds the precise definitions (DRIFT_HELP,
+NOISE_HELP, SPREAD_HELP) and the unrounded numbers, for a "how measured" expander. With ε = 0
+and no BN network broken, `eps_note` says why ε changed nothing.
 
 A network "learned" when its best test accuracy after step 0 (over its snapshots before any
 divergence) is at least LEARNED_MARGIN = 10 points above both chance and its own step-0 accuracy
@@ -16,10 +23,12 @@ already does better than guessing (on moons it can start at 77 %). Ten points is
 standard deviations of a guesser's accuracy on the smallest test set here (200 examples, 2
 classes) and 6 on the digits' 360.
 
-A network "is not learning" when it has trained at least 100 steps, and at least 300 steps or a
-quarter of the run (all of it if shorter), and its test accuracy over the last STALL_WINDOW
-snapshots (their median, so one lucky snapshot does not count) is at most its baseline + 5
-points; the reading then names the most saturated layer.
+A network "is not learning" (stuck) when it has trained at least 100 steps, and at least 300
+steps or a quarter of the run (all of it if shorter), and its test accuracy over the last
+STALL_WINDOW snapshots (their median, so one lucky snapshot does not count) is below its
+baseline + LEARNED_MARGIN (what "learned" asks of its best); the reading then names the most
+saturated layer. (Learning rate 10, default setup: without BN the last layer's inputs jump to
+z ≈ −30, 100 % saturated, and test accuracy sits at 10 % for 1,200 steps, then 18–20 %.)
 
 Which network first reached a given accuracy (only when some network learned): the target is
 90 % of the best test accuracy any network reached, rounded down to a whole percent; for each
@@ -34,12 +43,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from bn_core.data import N_CLASSES
-from bn_core.lab.measures import Drift, drift, late_start
+from bn_core.lab.measures import (DRIFT_HELP, NOISE_HELP, NOISE_PAIRS, SPREAD_HELP, Drift,
+                                  collapsed, drift, late_start)
 from bn_core.records import History, network_label
 
 __all__ = ["Reading", "read_history", "progress_text", "accuracy_target", "first_reached", "learned",
            "best_accuracy", "baseline_accuracy", "chance_accuracy", "divergence_explanation",
-           "stall_explanation", "small_batch_note", "SANTURKAR_NOTE", "LEARNED_MARGIN",
+           "stall_explanation", "small_batch_note", "eps_note", "SANTURKAR_NOTE", "LEARNED_MARGIN",
            "STALL_WINDOW"]
 
 LEARNED_MARGIN = 0.10
@@ -61,10 +71,14 @@ def _cap(text: str) -> str:
 
 
 def _num(x: float) -> str:
-    """0.16, 1.8, 12, "more than 1,000"."""
+    """0.0027, 0.16, 1.8, 12, "more than 1,000" (two significant digits below 1)."""
     if not math.isfinite(x) or x >= 1000:
         return "more than 1,000"
-    return f"{x:.0f}" if x >= 10 else (f"{x:.1f}" if x >= 1 else f"{x:.2f}")
+    if x >= 1:
+        return f"{x:.0f}" if x >= 9.95 else f"{x:.1f}"
+    if x >= 0.1:
+        return f"{x:.2f}"
+    return "0" if x == 0 else ("less than 0.0001" if x < 1e-4 else f"{x:.2g}")
 
 
 def chance_accuracy(history: History) -> float:
@@ -134,15 +148,15 @@ def stall_explanation(history: History, network: str) -> str | None:
     baseline = baseline_accuracy(history, network)
     recent = [s.test_acc for s in snaps[1:][-STALL_WINDOW:]]
     acc = float(np.median(recent))
-    if acc > baseline + 0.05:
+    if acc >= baseline + LEARNED_MARGIN - 1e-12:
         return None
     if baseline <= chance_accuracy(history) + LEARNED_MARGIN:
-        than = f"guessing (1 in {classes} classes)"
+        than = f"guessing (1 in {classes} classes: {chance_accuracy(history):.0%})"
     else:
-        than = f"before training ({baseline:.1%} at step 0)"
+        than = f"its accuracy before training ({baseline:.1%} at step 0)"
     over = f"over its last {len(recent)} snapshots" if len(recent) > 1 else "so far"
     text = (f"{_cap(network_label(network))} is not learning: its test accuracy {over} is "
-            f"{acc:.1%} (median), no better than {than}.")
+            f"{acc:.1%} (median), within {100 * LEARNED_MARGIN:.0f} points of {than}.")
     sats = [rec.saturation for rec in snaps[-1].layers]
     worst = int(np.argmax(sats))
     if sats[worst] >= 0.5:
@@ -186,6 +200,32 @@ class Reading:
     stalled: dict[str, str] = field(default_factory=dict)       # network → "is not learning…"
     learned: dict[str, bool] = field(default_factory=dict)
     caution: bool = False                              # show SANTURKAR_NOTE: some network learned
+    broken: dict[str, str] = field(default_factory=dict)    # network → "diverged" | "stuck" |
+                                                            #   "collapsed" (what the lead says)
+    details: list[str] = field(default_factory=list)   # the precise definitions behind the lines
+                                                       # (markdown, for a "how measured" expander)
+
+
+def _widened(factor: float) -> str:
+    """'widened 33-fold', 'narrowed to 0.5 of its width', 'kept about its width'."""
+    if not math.isfinite(factor):
+        return "widened from nothing"
+    if 0.9 <= factor <= 1.1:
+        return "kept about its width"
+    return (f"widened {_num(factor)}-fold" if factor > 1 else
+            f"narrowed to {_num(factor)} of its width")
+
+
+def _who(network: str) -> str:
+    return "without BN" if network == "none" else f"with {network_label(network)}"
+
+
+def _the(network: str) -> str:
+    return f"the network {_who(network)}"
+
+
+def _healthy(reading: Reading, network: str) -> bool:
+    return network not in reading.broken
 
 
 def _drift_lines(history: History, layer: int, reading: Reading, so_far: str) -> list[str]:
@@ -193,32 +233,119 @@ def _drift_lines(history: History, layer: int, reading: Reading, so_far: str) ->
     start = late_start(history)
     reading.drifts = {n: drift(history, n, layer, start=start) for n in nets}
     reading.early = {n: drift(history, n, layer, end=start) for n in nets}
-    lines, parts = [], []
-    for n in nets:
+    shown = {n: d for n, d in reading.drifts.items()
+             if d is not None and _healthy(reading, n) and not d.collapsed}
+    left_out = [n for n in nets if not _healthy(reading, n)]
+    lines = []
+    if shown:
+        parts = [f"**{_num(d.moved)}**" + (" of the width of their range" if i == 0 else "")
+                 + f" {_who(n)}" for i, (n, d) in enumerate(shown.items())]
+        text = (f"**Layer {layer + 1}, from step {start:,} {so_far}**: the middle (median) of a "
+                "typical unit's inputs moved by " + ", and by ".join(parts) + ".")
+        if "none" in shown and len(shown) > 1:
+            bn = {n: d for n, d in shown.items() if n != "none"}
+            ratios = [f"{_num(shown['none'].moved / d.moved)}× less {_who(n)}"
+                      for n, d in bn.items() if d.moved > 0]
+            if ratios:
+                text += " That is " + " and ".join(ratios) + "."
+        floors = {n: d.noise for n, d in shown.items() if math.isfinite(d.noise)}
+        if floors:
+            floor = max(floors.values())
+            quiet = [n for n in floors if shown[n].within_noise]
+            text += (f" For scale: from one snapshot to the next near the end, a typical unit's "
+                     f"middle wobbles by only about {_num(floor)} of that width")
+            if quiet:
+                text += (f", so the move{'s' * (len(quiet) > 1)} "
+                         f"{' and '.join(_who(n) for n in quiet)} "
+                         f"{'are' if len(quiet) > 1 else 'is'} no bigger than noise.")
+            else:
+                text += ", so " + ("these moves are" if len(shown) > 1 else "this move is") + \
+                    " real, not noise."
+        wider = [f"{_widened(d.spread_factor)} {_who(n)}" for n, d in shown.items()
+                 if d.spread_start > 0]
+        if wider:
+            text += f" Since step {start:,} that range " + ", and ".join(wider) + "."
+        lines.append(text)
+        reading.details += [DRIFT_HELP, NOISE_HELP.format(pairs=NOISE_PAIRS), SPREAD_HELP]
+        reading.details.append("Here: " + "; ".join(
+            f"{_who(n)}, move {d.moved:.4f}, noise {d.noise:.4f} ({d.over_noise:.1f} noise "
+            f"floors), spread ×{d.spread_factor:.3g}" for n, d in shown.items()) + ".")
+    for n in left_out:
         d = reading.drifts[n]
-        if d is None:
-            continue
-        who = "without BN" if n == "none" else f"with {network_label(n)}"
-        if d.collapsed:
-            parts.append(f"{who} the layer **collapsed**: every example gives nearly the same "
-                         f"input (spread {d.spread_end:.1g}), so the layer passes almost nothing on")
-            continue
-        notes = (["≈ noise"] if d.within_noise else []) + (
-            [f"its spread ×{_num(d.spread_factor)}"] if d.spread_start > 0 else [])
-        parts.append(f"**{_num(d.moved)}** {who}" + (f" ({'; '.join(notes)})" if notes else ""))
-    if parts:
-        noise = [d.noise for d in reading.drifts.values() if d is not None and not d.collapsed]
-        floor = (f" For scale: the medians of two halves of the probe examples differ by "
-                 f"{_num(float(np.median(noise)))}, so a move that small is noise." if noise else "")
-        lines.append(f"**Layer {layer + 1}, from step {start:,} {so_far}**: the median input of a "
-                     "typical unit moved by " + ", and by ".join(parts) + " (the move in units "
-                     f"of the unit's 15–85 % spread at the end).{floor}")
-    early = [f"{network_label(n)} ×{_num(d.spread_factor)}" for n, d in reading.early.items()
-             if d is not None and d.spread_start > 0]
-    if early:
-        lines.append(f"Before that (step 0 → {start:,}) the typical unit's spread changed: "
-                     + ", ".join(early) + ".")
+        if d is not None and reading.broken[n] == "diverged":
+            lines.append(f"{_cap(_the(n))} is left out of this comparison: it diverged. "
+                         f"Before it diverged (step {d.step_start:,} → {d.step_end:,}), the middle "
+                         f"of a typical unit's inputs in layer {layer + 1} moved by "
+                         f"{_num(d.moved)} of the width of their range.")
+        elif d is not None:
+            lines.append(f"{_cap(_the(n))} is left out of this comparison: it is "
+                         f"{reading.broken[n]}, not training, so how its inputs move says nothing "
+                         "about training.")
+    early = [f"{_widened(d.spread_factor)} {_who(n)}" for n, d in reading.early.items()
+             if d is not None and d.spread_start > 0 and _healthy(reading, n)]
+    if early and shown:
+        lines.append(f"Before that (step 0 → {start:,}), the range of a typical unit's inputs "
+                     + ", and ".join(early) + ".")
     return lines
+
+
+def _broken_lines(history: History, layer: int, reading: Reading) -> list[str]:
+    """What broke, first: diverged, stuck near chance (with how saturated), collapsed."""
+    cfg, lines = history.config, []
+    for n in history.networks:
+        snaps = history.snapshots(n)
+        div = history.divergence.get(n)
+        if not snaps:
+            continue
+        if div is not None:
+            reading.broken[n] = "diverged"
+            before = (f" Its numbers below are from before it diverged (its last good snapshot, "
+                      f"step {snaps[-1].step:,}).")
+            lines.append(f"**{_cap(_the(n))} broke: it diverged at step {div.step:,}** "
+                         f"(its numbers became NaN or infinite).{before}")
+            continue
+        stall = stall_explanation(history, n)
+        if stall:
+            reading.stalled[n] = stall
+            reading.broken[n] = "stuck"
+            recent = [s.test_acc for s in snaps[1:][-STALL_WINDOW:]]
+            sats = [rec.saturation for rec in snaps[-1].layers]
+            worst = int(np.argmax(sats))
+            what = ("inputs ≤ 0 (the ReLU outputs 0)" if cfg.activation == "relu"
+                    else "inputs saturated (on the flat ends)")
+            text = (f"**{_cap(_the(n))} is stuck near chance**: test accuracy "
+                    f"{float(np.median(recent)):.1%} (median of its last {len(recent)} snapshots; "
+                    f"guessing scores {chance_accuracy(history):.0%})")
+            if sats[worst] >= 0.5:
+                text += f", with {sats[worst]:.0%} of layer {worst + 1}'s {what}"
+            lines.append(text + ".")
+        dead = [l + 1 for l, rec in enumerate(snaps[-1].layers) if collapsed(rec)] \
+            if len(snaps) > 1 else []
+        if dead:
+            reading.broken[n] = "collapsed"
+            layers = ", ".join(map(str, dead[:-1])) + " and " * (len(dead) > 1) + str(dead[-1])
+            lines.append(f"**{_cap(_the(n))} collapsed in layer{'s' * (len(dead) > 1)} {layers}"
+                         "**: every example gives nearly the same input there, so the layer "
+                         "passes almost nothing on.")
+    return lines
+
+
+def eps_note(history: History) -> str | None:
+    """Why ε = 0 changed nothing, where it was set to 0 and no BN network diverged."""
+    cfg = history.config
+    bn = [n for n in history.networks if n != "none"]
+    if cfg.eps != 0 or not bn or any(n in history.divergence for n in bn):
+        return None
+    why = ("A ReLU unit that outputs 0 for every example of a mini-batch would (BN after the "
+           "activation): none has so far." if cfg.activation == "relu" and
+           any(n == "after" for n in bn) else
+           f"Here BN's inputs {'are' if 'before' in bn else 'include'} weighted sums of many "
+           f"varied inputs{'' if cfg.activation == 'relu' else f' or {cfg.activation} outputs'}, "
+           "which practically never come out all equal over a mini-batch.")
+    return ("**ε = 0 changed nothing here** (so far): BN divides by √(batch variance + ε), and ε "
+            "matters only where a unit's variance over a mini-batch is about 0, i.e. all its "
+            "values in the batch are (nearly) equal. Anywhere else √(variance + 0) and "
+            "√(variance + 0.00001) are practically the same number. " + why)
 
 
 def read_history(history: History, layer: int | None = None) -> Reading:
@@ -241,12 +368,15 @@ def read_history(history: History, layer: int | None = None) -> Reading:
         return reading
     running = last_step < cfg.steps and len(history.divergence) < len(nets)
     so_far = f"to step {last_step:,} so far" if running else f"to the end ({last_step:,})"
+    reading.lines += _broken_lines(history, layer, reading)          # what broke leads
     reading.lines += _drift_lines(history, layer, reading, so_far)
 
-    finals = {n: snaps[-1].test_acc for n in nets if (snaps := history.snapshots(n))}
+    finals = {n: snaps[-1] for n in nets if (snaps := history.snapshots(n))}
     if finals:
         reading.lines.append("Test accuracy at the last snapshot: " + ", ".join(
-            f"{network_label(n)} **{acc:.1%}**" for n, acc in finals.items()) + ".")
+            f"{network_label(n)} **{s.test_acc:.1%}**"
+            + (f" (at step {s.step:,}, before it diverged)" if n in history.divergence else "")
+            for n, s in finals.items()) + ".")
     reading.learned = {n: learned(history, n) for n in nets}
     reading.caution = any(reading.learned.values())
     target = accuracy_target(history)
@@ -268,20 +398,24 @@ def read_history(history: History, layer: int | None = None) -> Reading:
             reached = {n: first_reached(history, n, target) for n in nets}
             reading.target, reading.reached = target, reached
             got = sorted((s, n) for n, s in reached.items() if s is not None)
+
+            def label(n):
+                return network_label(n) + (" (before it diverged)" if n in history.divergence
+                                           else "")
             if got:
                 step0 = got[0][0]
-                who = " and ".join(network_label(n) for s, n in got if s == step0)
-                later = [f"{network_label(n)} by step {s:,}" for s, n in got if s != step0]
+                who = " and ".join(label(n) for s, n in got if s == step0)
+                later = [f"{label(n)} by step {s:,}" for s, n in got if s != step0]
                 never = [f"{network_label(n)} not in {last_step:,} steps"
                          for n, s in reached.items() if s is None]
                 reading.lines.append(
                     f"First to reach {target:.0%} test accuracy (90 % of the best seen): **{who}**,"
                     f" by step {step0:,}" + ("; " + "; ".join(later + never) if later or never
                                              else "") + ".")
+    note = eps_note(history)
+    if note:
+        reading.lines.append(note)
     for n in nets:
-        stall = stall_explanation(history, n)
-        if stall:
-            reading.stalled[n] = stall
         if n in history.divergence:
             why = divergence_explanation(history, n)
             text = f"{_cap(history.divergence[n].message(n))}. {why}"

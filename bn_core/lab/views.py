@@ -50,8 +50,9 @@ def sections(activation: str, layer: int, unit: int) -> dict[str, tuple[str, str
         "unit": (f"2 · Layer {layer + 1}, unit {unit + 1}: its input over training",
                  "The paper's Figure 1b, c: the 15th, 50th (line) and 85th percentiles of this "
                  "unit's input z over the probe set, at every snapshot: the history of the "
-                 "filled histogram beside it. The dotted lines are the medians of the probe "
-                 "set's two halves. Look for: without BN the band moves and widens for a long "
+                 "filled histogram beside it. The dotted lines lie the median's typical jitter "
+                 "from one snapshot to the next above and below it: a move within them is "
+                 "noise. Look for: without BN the band moves and widens for a long "
                  "time; with BN it settles early and stays. BN does not freeze it: its learned "
                  "scale γ and shift β move it, slowly (fast at a large learning rate). With BN "
                  "*after* the activation, z itself is not normalised, but the next layer's input "

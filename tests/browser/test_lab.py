@@ -25,7 +25,7 @@ def test_lab_trains_from_a_shared_link(page, app_url, tmp_path):
     assert_no_exception(page)
     page.screenshot(path=str(tmp_path / "lab_top.png"))
 
-    reading = page.get_by_text("the median input of a typical unit moved by")
+    reading = page.get_by_text("the middle (median) of a typical unit's inputs moved by")
     assert reading.is_visible()
     assert page.get_by_text("Test accuracy at the last snapshot").is_visible()
     charts = page.locator(".bn-live-chart")
@@ -194,7 +194,8 @@ def test_depth_up_and_down_with_the_last_layer_shown_then_train_step_reset(page,
     page.get_by_text("Step 200 of 200 · finished").wait_for(timeout=120_000)
     wait_idle(page)
     assert_no_exception(page)
-    assert page.get_by_text("the median input of a typical unit moved by").is_visible()
+    assert page.get_by_text("the middle (median) of a typical unit's inputs moved by"
+                            ).is_visible()
     charts_drawn(page, at_least=1)
     page.screenshot(path=str(tmp_path / "after_depth_changes.png"))
     assert_no_exception(page)

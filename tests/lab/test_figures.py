@@ -3,6 +3,7 @@ History holds, on axes fixed over the run, in one colour per network, small enou
 
 import json
 import math
+import statistics
 
 import numpy as np
 import plotly.graph_objects as go
@@ -107,7 +108,7 @@ def test_curves_show_the_recorded_loss_and_accuracy_on_fixed_axes(run, log_x):
         list(fig.layout.xaxis.range)                                         # from the start
 
 
-def test_bands_draw_the_unit_and_layer_percentiles_and_the_noise_halves(run):
+def test_bands_draw_the_unit_and_layer_percentiles_and_the_noise_floor(run):
     h = run.history
     fig = F.bands_figure(h, layer=1, unit=3)
     medians = traces_named(fig, "median (50th)")
@@ -115,12 +116,17 @@ def test_bands_draw_the_unit_and_layer_percentiles_and_the_noise_halves(run):
     for net, tr in zip(h.networks, medians):
         np.testing.assert_allclose(y(tr), [s.layers[1].unit_percentiles[1, 3]
                                            for s in h.snapshots(net)], rtol=1e-6)
-    halves = [t for t in fig.data if t.legendgroup == "halves"]
-    assert len(halves) == 2 * len(h.networks)
-    np.testing.assert_allclose(y(halves[1]), [s.layers[1].half_medians[1, 3]
-                                              for s in h.snapshots("none")], rtol=1e-6)
+    noise = [t for t in fig.data if t.legendgroup == "noise"]
+    assert len(noise) == 2 * len(h.networks)                   # median ± jitter, per network
+    p50 = np.array([s.layers[1].unit_percentiles[1, 3] for s in h.snapshots("none")], float)
+    jitter = np.full(len(p50), np.nan)                  # median |Δ p50| over the last 10 pairs
+    for t in range(3, len(p50)):
+        jitter[t] = statistics.median(abs(p50[i + 1] - p50[i]) for i in range(max(0, t - 10), t))
+    np.testing.assert_allclose(y(noise[0]), p50 + jitter, rtol=1e-6)
+    np.testing.assert_allclose(y(noise[1]), p50 - jitter, rtol=1e-6)
+    assert "two halves" not in noise[0].name
     whole = F.bands_figure(h, layer=0, unit=None)
-    assert not [t for t in whole.data if t.legendgroup == "halves"]
+    assert not [t for t in whole.data if t.legendgroup == "noise"]
     p15 = traces_named(whole, "15th–85th percentile")[0]
     np.testing.assert_allclose(y(p15), [s.layers[0].p15 for s in h.snapshots("none")], rtol=1e-6)
     lo, hi = whole.layout.yaxis.range
@@ -254,6 +260,11 @@ def test_health_has_a_line_per_layer_and_network_and_a_readable_saturation_axis(
     top = fig.layout.yaxis.range[1]
     assert top >= peak and top == max(10.0, min(100.0, 5 * math.ceil(1.15 * peak / 5)))
     assert fig.layout.yaxis4.type == "log"
+    grads = fig.layout[f"yaxis{len(run.networks) + 1}"]     # the gradient row, first panel
+    ticks = grads.ticktext                                   # in plain decimals
+    assert ticks and all("µ" not in t and "e" not in t for t in ticks)
+    lo, hi = grads.range
+    assert [float(t.replace(",", "")) for t in ticks][0] == pytest.approx(10.0 ** lo)
     assert F.saturation_label("sigmoid") == "saturated (sigmoid g(z) < 0.03 or > 0.97)"
 
 

