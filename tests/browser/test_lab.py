@@ -86,7 +86,7 @@ def test_on_a_phone_the_panels_stack_with_no_sideways_scroll(browser, app_url, t
     wait_idle(page)
     box = page.locator(".st-key-lab_train").first.bounding_box()
     assert box and box["y"] + box["height"] <= 844              # Train in the first screen
-    page.locator(".st-key-lab_train button").first.click()
+    page.get_by_role("button", name="Train").first.tap()
     page.get_by_text("Step 200 of 200 · finished").wait_for(timeout=120_000)
     wait_idle(page)
     assert_no_exception(page)
