@@ -261,9 +261,9 @@ def layer_histogram_figure(history: History, layer: int, unit: int = 0, animate:
     the lab, beside `bands_figure(..., stacked=True)`): the chosen unit's histogram, filled (its
     15th, 50th and 85th percentiles are that chart's band at this step), over the whole layer's,
     a thin outline; % of the values, one x axis for all rows (the run's fixed edges). Each row's
-    y axis fits its tallest bar at the step shown (`y_top`; animation frames carry their own),
-    so no bar is ever cut: an untrained unit with 99 % of its values in one bin shows that bar
-    whole. layer, unit: 0-based."""
+    y axis fits its tallest bar over the last few snapshots (`_fit`; animation frames carry
+    their own), so no bar is ever cut: an untrained unit with 99 % of its values in one bin
+    shows that bar whole. layer, unit: 0-based."""
     nets, cfg = history.networks, history.config
     if not history.frames or history.edges is None:
         return empty_figure("no snapshots yet: press Train or Step", as_dict=as_dict)
@@ -286,6 +286,7 @@ def layer_histogram_figure(history: History, layer: int, unit: int = 0, animate:
     ticks = inner_ticks(float(edges[0]), float(edges[-1]))
     traces = []
     cells = _layer_cells(history, history.frames[keep[-1]], layer, unit)
+    recent = _recent(history, keep[-1], layer, unit)
     for r, net in enumerate(nets):
         color, where = COLORS.get(net), cell(r, 0, 1)
         unit_bars, layer_bars = cells[r]
@@ -309,7 +310,7 @@ def layer_histogram_figure(history: History, layer: int, unit: int = 0, animate:
         ]
         xa, ya = layout[f"xaxis{axis_id(r + 1)}"], layout[f"yaxis{axis_id(r + 1)}"]
         xa.update(range=[float(edges[0]), float(edges[-1])], tickvals=ticks)
-        ya.update(range=_fit(cells[r]), ticksuffix="%", nticks=4)
+        ya.update(range=_fit(recent[r]), ticksuffix="%", nticks=4)
         if r == K - 1:
             xa["title"] = {"text": f"input z to the activation (layer {layer + 1})",
                            "standoff": 2}
@@ -318,9 +319,11 @@ def layer_histogram_figure(history: History, layer: int, unit: int = 0, animate:
     frames = []
     for i, f in enumerate(keep):
         data, ranges = [], {}
-        for r, bars in enumerate(_layer_cells(history, history.frames[f], layer, unit)):
+        for r, (bars, window) in enumerate(zip(
+                _layer_cells(history, history.frames[f], layer, unit),
+                _recent(history, f, layer, unit))):
             data += [{"type": "scatter", "y": _step_line(b, len(edges))} for b in bars]
-            ranges[f"yaxis{axis_id(r + 1)}"] = {"range": _fit(bars)}
+            ranges[f"yaxis{axis_id(r + 1)}"] = {"range": _fit(window)}
         frames.append({"name": str(step_of[i]), "data": data,
                        "layout": {"title": {"text": f"step {step_of[i]:,}"}, **ranges}})
     _player(layout, step_of)
@@ -353,7 +356,23 @@ def _layer_cells(history: History, frame: dict, layer: int, unit: int):
     return [_one_cell(frame.get(net), layer, unit) for net in history.networks]
 
 
-def _fit(bars: tuple) -> list[float]:
-    """A row's y range [0, top]: just above the tallest of its bars (`y_top`), 10 % if none."""
-    peak = max((float(b.max()) for b in bars if b is not None and b.size), default=0.0)
-    return [0.0, y_top(peak) if peak > 0 else 10.0]
+def _recent(history: History, i: int, layer: int, unit: int) -> list[list[tuple]]:
+    """Per network: its `_one_cell`s at snapshots i − FIT_WINDOW + 1 … i."""
+    frames = history.frames[max(0, i - FIT_WINDOW + 1):i + 1]
+    return [[_one_cell(f.get(net), layer, unit) for f in frames] for net in history.networks]
+
+
+LADDER = (5, 10, 15, 20, 25, 30, 40, 50, 60, 80, 100)   # the first screen's y tops (%)
+FIT_WINDOW = 5            # ... fitted to the tallest bar of the last 5 snapshots
+
+
+def _fit(cells: list[tuple]) -> list[float]:
+    """A row's y range [0, top]: the first step of LADDER above the tallest bar of `cells`
+    (the row's (unit, layer) bars at the last FIT_WINDOW snapshots), 10 % if none. A few steps,
+    over a few snapshots: the axis seldom changes while training (a chart whose layout did not
+    change is redrawn in place, cheaply) and never cuts a bar."""
+    peak = max((float(b.max()) for bars in cells for b in bars if b is not None and b.size),
+               default=0.0)
+    if peak <= 0:
+        return [0.0, 10.0]
+    return [0.0, float(next((t for t in LADDER if t >= 1.04 * peak), 5.0 * math.ceil(peak / 5)))]
