@@ -6,7 +6,7 @@
     figures     loss/accuracy, percentile bands, shift rate, saturation and gradients
     histograms  every layer's input distribution, pooled and per unit, animated
     views       the page's views by name, the live schedule and its pacer
-    export      the CSV table and the standalone HTML file
+    export      the CSV table, the standalone HTML file and the PyTorch script (script)
 
 The training itself is the shared trainer, `bn_core.trainer.Run`, whose snapshots
 (`bn_core.records`) hold everything these modules read.

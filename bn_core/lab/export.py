@@ -9,6 +9,7 @@ standalone HTML file.
                      p15/p50/p85, mean and std on every row): enough to redraw every figure
     export_html(figures, title, notes)   plotly.js inline once, so the file opens offline
     report_html(history, layer, unit, log_x, link)   the lab's views and reading in such a file
+    pytorch_script(config)   the run as a standalone PyTorch script (bn_core.lab.script)
 """
 
 from __future__ import annotations
@@ -17,9 +18,11 @@ import html
 
 import numpy as np
 
+from bn_core.lab.script import SCRIPT_MIME, SCRIPT_NAME, pytorch_script
 from bn_core.records import UNITS_RECORDED, History, network_label
 
-__all__ = ["table", "export_html", "report_html", "COLUMNS"]
+__all__ = ["table", "export_html", "report_html", "COLUMNS", "pytorch_script", "SCRIPT_NAME",
+           "SCRIPT_MIME"]
 
 COLUMNS = ["step", "network", "layer", "unit", "p15", "p50", "p85", "mean", "std", "train_loss",
            "test_accuracy", "saturation", "weight_grad_norm", "diverged"]
