@@ -27,7 +27,7 @@ from live_chart import live_batch, live_chart
 
 panel = ui.page_setup("Covariate-shift lab", compact=True)
 
-from bn_core.lab import export, presets, views  # noqa: E402
+from bn_core.lab import export, presets, prose, views  # noqa: E402
 from bn_core.lab.reading import (SANTURKAR_NOTE, progress_text, read_history,  # noqa: E402
                                  small_batch_note)
 from bn_core.lab.state import LabState  # noqa: E402
@@ -132,19 +132,7 @@ log_x = view.time_axis == "log"
 progress = st.empty()
 with st.expander("What is this? The same network, trained without and with BN",
                  expanded="lab_seen" not in ss and lab.mode == "new"):
-    st.markdown(
-        "A neural network turns its input into a prediction through a few **layers**; each "
-        "layer computes weighted sums of the previous layer's outputs, $z = W u + b$, and passes "
-        "them through an **activation** function $g(z)$ (by default a sigmoid, like the 2015 "
-        "paper). Here the *same* network is trained two (or three) times, side by side: as it "
-        "is, and with **Batch Normalization** (BN), which re-centres and re-scales $z$ over each "
-        "mini-batch. All copies start from the same weights and see the same mini-batches, so "
-        "every difference you see comes from BN alone.\n\n"
-        "While they train, watch the inputs $z$ of the activations, measured on the same held-out "
-        "examples at every moment. Without BN their distribution drifts as the earlier layers "
-        "learn (the paper called this *internal covariate shift*); with BN it is held steady. "
-        "**Press Train**, then try the **Paper setup** (the paper's Figure 1), a larger learning "
-        "rate, BN after the activation, or the **ε = 0 breaks it** setup (in the sidebar).")
+    st.markdown(prose.INTRO)
 ss.lab_seen = True
 alerts = st.empty()
 SECTIONS = views.sections(config.activation, layer, unit)
@@ -236,15 +224,15 @@ with export_tab:
     path = "/lab" + (f"?{urlencode(query)}" if query else "")
     base = (st.context.url or "").split("/lab")[0].rstrip("/") if st.context.url else ""
     st.code(base + path, language=None)
-    d1, d2, _ = st.columns([1, 1, 2])
+    d1, d2, d3 = st.columns(3)
     d1.download_button("Recorded data (CSV)", ui.made_on_click(export.table_csv, run.history),
                        file_name="batchnorm_lab_run.csv", mime="text/csv", on_click="ignore",
-                       icon=":material/download:", help="One row per snapshot, network, layer and "
-                       "recorded unit (whole-layer rows have no unit): p15, p50, p85, mean, std; "
-                       "loss, accuracy, saturation and gradient norm on the whole-layer rows.")
+                       icon=":material/download:", help=prose.CSV_HELP)
     d2.download_button("Figures (standalone HTML)", ui.made_on_click(
                            export.report_html, run.history, layer, unit, log_x, path),
                        file_name="batchnorm_lab_run.html",
                        mime="text/html", icon=":material/download:", on_click="ignore",
-                       help="Every chart in one HTML file that opens offline (about 5 MB: it "
-                       "includes plotly.js).")
+                       help=prose.HTML_HELP)
+    d3.download_button("PyTorch script (.py)", ui.made_on_click(export.pytorch_script, config),
+                       file_name=export.SCRIPT_NAME, mime=export.SCRIPT_MIME, on_click="ignore",
+                       icon=":material/code:", help=prose.SCRIPT_HELP)
