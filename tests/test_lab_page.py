@@ -85,7 +85,8 @@ def test_short_training_driven_through_the_controls():
             "inputs moved") in text
     assert "with BN after activation" in text and "Test accuracy at the last snapshot" in text
     assert any("Santurkar" in c.value for c in at.caption)
-    assert len(at.get("download_button")) == 2
+    assert [b.label for b in at.get("download_button")] == [
+        "Recorded data (CSV)", "Figures (standalone HTML)", "PyTorch script (.py)"]
     assert at.button(key="lab_train").label == "Train again"
 
 
