@@ -10,6 +10,7 @@ import contextlib
 import inspect
 import json
 import math
+import re
 import weakref
 from pathlib import Path
 from typing import NamedTuple
@@ -137,8 +138,12 @@ def widget(control: Control, key: str, where=st, options=None, fallback=None, **
     of `options` after another control changed them; or, with quick clicks, something the
     browser sent back that is not a value at all) is replaced by `fallback` (default: the
     knob's default) before the widget is made; the second kind is also noted for
-    `reset_notices`."""
-    common = dict(label=control.label, key=key, help=control.help or None, **extra)
+    `reset_notices`. A knob the page's link locks is shown disabled; one it hides is not made
+    (returns None; its value stays the link's): see `read_lists`."""
+    shown = _as_linked(control, extra)
+    if shown is None:
+        return None                                  # hidden by the teacher's link
+    common = dict(label=control.label, key=key, help=shown or None, **extra)
     _keep_valid(control, key, options, control.default if fallback is None else fallback)
     value = st.session_state.get(key, control.default)
     if control.ladder is not None:
@@ -168,10 +173,13 @@ def range_widget(lo: Control, hi: Control, key: str, value: tuple, where=st, **e
     """One range slider over `lo`'s ladder for two knobs (a grid's two ends), starting at the
     pair `value`; what it shows lives in st.session_state[key] (do not set that key: a select
     slider is a range slider only when made with a pair as `value=`). Labelled by `lo`."""
+    text = _as_linked(lo, extra)
+    if text is None or _as_linked(hi, extra) is None:
+        return None
     shown = st.session_state.get(key, value)
     options = with_value(with_value(lo.ladder, shown[0]), shown[1])
     return where.select_slider(lo.label, options=options, key=key, value=tuple(value),
-                               format_func=lo.show, help=lo.help or None, **extra)
+                               format_func=lo.show, help=text or None, **extra)
 
 
 def _as_value(control: Control, value):
@@ -246,17 +254,24 @@ def config_from_widgets(config_cls, prefix: str, base: Config, names=None):
         return base, problems + [str(exc)]
 
 
-def config_from_url(config_cls, prefix: str, kept: str):
+def config_from_url(config_cls, prefix: str, kept: str, others=(), base=None):
     """On a visit's first run: the page's config from the link's query, else the one kept in
     st.session_state[kept] from an earlier visit, else the defaults; shown on the widgets. On
     later runs the widgets hold the state and the URL is only written, never read (reading it
-    then races with the browser, which may still show an older query). Returns the problems
-    with the link's parameters (shown once)."""
+    then races with the browser, which may still show an older query). `others`: the page's
+    other configs, whose parameters this one leaves to them; base: the config the link's
+    values apply to (default: the defaults). Returns the problems with the link's parameters
+    (shown once), the teacher's lists (`read_lists`) included."""
     if not arrived() and kept in st.session_state:
         return []
     query = st.query_params.to_dict()
     if query:
-        config, problems = config_cls.from_query(query)
+        known = {c.url_name for cls in (config_cls, *others) for c in cls.controls()}
+        query, problems = read_lists(query, known - {None})
+        config, more = config_cls.from_query(
+            {k: v for k, v in query.items() if k not in known - _names(config_cls)
+             and k not in PAGE_PARAMS}, base=base)
+        problems += more
     else:
         config, problems = st.session_state.get(kept) or config_cls(), []
     st.session_state[kept] = config
@@ -264,18 +279,74 @@ def config_from_url(config_cls, prefix: str, kept: str):
     return problems
 
 
-def write_url(config: Config) -> dict:
-    """Put the config's query (the knobs that differ from the defaults) in the address bar."""
-    query = config.to_query()
-    if st.query_params.to_dict() != query:
-        st.query_params.from_dict(query)
+def _names(config_cls) -> set[str]:
+    return {c.url_name for c in config_cls.controls() if c.url_name}
+
+
+def write_url(config: Config | dict, extra: dict | None = None) -> dict:
+    """Put the config's query (the knobs that differ from the defaults; or a query of the
+    page's own making), then `extra` (the page's other parameters) and the teacher's lists, in
+    the address bar. Returns the query without the lists."""
+    query = {**(config if isinstance(config, dict) else config.to_query()), **(extra or {})}
+    full = {**query, **{k: ",".join(v) for k, v in page_lists().items() if v}}
+    if st.query_params.to_dict() != full:
+        st.query_params.from_dict(full)
     return query
+
+
+def cut(text: str, most: int = 40) -> str:
+    """A value from a link as a notice quotes it: at most `most` characters, then "…"."""
+    return re.sub(r"'([^']{%d})[^']+'" % most, lambda m: f"'{m[1]}…'", text)
 
 
 def link_notices(problems: list[str]) -> None:
     for problem in problems:
         name, _, why = problem.partition(": ")
-        st.warning(f"Link parameter **{name}**: {why}.", icon=":material/link_off:")
+        st.warning(f"Link parameter **{cut(name)}**: {cut(why)}.", icon=":material/link_off:")
+
+
+# ----------------------------------------------------------------------------- a teacher's link
+# lock= and hide= name a page's controls by their URL names (/lab?lr=2&lock=lr,placement): a
+# locked control is shown but disabled, a hidden one is not shown. They belong to the page: kept
+# for the session (Train, Reset, other pages and back), written back to its URL by `write_url`.
+
+LISTS = ("lock", "hide")
+PAGE_PARAMS = (*LISTS, "setup", "exercise")   # read by ui or the page itself, not by a config
+LOCKED_HELP = "Set for this exercise by the link you opened (your teacher's choice)."
+
+
+def page_lists() -> dict[str, tuple[str, ...]]:
+    """This page's lists: {"lock": names, "hide": names}."""
+    every = st.session_state.setdefault("_ui_lists", {})
+    return every.setdefault(st.session_state.get("_ui_page"), {k: () for k in LISTS})
+
+
+def read_lists(query: dict, known: set[str]) -> tuple[dict, list[str]]:
+    """Take lock= and hide= out of a link's query and keep them for this page (a link without
+    them clears them); `known`: the page's URL names. Returns the rest of the query and the
+    problems (an unknown name is named, with the page's names)."""
+    query, problems, lists = dict(query), [], page_lists()
+    for which in LISTS:
+        names = [n.strip().lower() for n in str(query.pop(which, "")).split(",") if n.strip()]
+        bad = [n for n in names if n not in known]
+        if bad:
+            problems.append(f"{which}: unknown control{'s' if len(bad) > 1 else ''} "
+                            f"{', '.join(repr(n) for n in bad)} (this page's are "
+                            f"{', '.join(sorted(known))}), ignored")
+        lists[which] = tuple(dict.fromkeys(n for n in names if n in known))
+    return query, problems
+
+
+def _as_linked(control: Control, extra: dict) -> str | None:
+    """A widget's help under the page's lists: None if hidden; if locked, the widget is made
+    disabled (in `extra`) and its help says why."""
+    lists = page_lists()
+    if control.url_name in lists["hide"]:
+        return None
+    if control.url_name in lists["lock"]:
+        extra["disabled"] = True
+        return f"{LOCKED_HELP} {control.help}".strip()
+    return control.help
 
 
 # ----------------------------------------------------------------------------- experiment pages
@@ -291,7 +362,9 @@ def experiment_configs(prefix: str, config_cls, experiments, first: str, clear=(
     if arrived() or prefix + "configs" not in ss:
         configs = ss.get(prefix + "configs") or {e: config_cls.default(e) for e in experiments}
         if st.query_params:
-            url_config, problems = config_cls.from_query(st.query_params.to_dict())
+            query, problems = read_lists(st.query_params.to_dict(), _names(config_cls))
+            url_config, more = config_cls.from_query(query)
+            problems += more
             configs[url_config.experiment] = url_config
             for e in experiments:
                 for suffix in clear:

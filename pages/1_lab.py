@@ -48,8 +48,10 @@ def trace(line: str) -> None:
 
 
 # ---------------------------------------------------------------- controls → config → one state
-problems = ui.config_from_url(TrainConfig, P, kept="lab_config")
-ui.config_from_url(presets.LabView, P + "view_", kept="lab_view")
+setup, problems = presets.from_setup(st.query_params.to_dict()) if ui.arrived() else (None, [])
+problems += ui.config_from_url(TrainConfig, P, kept="lab_config", others=(presets.LabView,),
+                               base=setup)
+problems += ui.config_from_url(presets.LabView, P + "view_", kept="lab_view", others=(TrainConfig,))
 knob, view_knob = TrainConfig.control, presets.LabView.control
 with panel:
     st.markdown("#### Settings")
@@ -66,8 +68,7 @@ with panel:
                                             ":material/settings_backup_restore:")):
         label, text = presets.BUTTONS[name]
         st.button(label, key=f"lab_{name}", icon=icon, width="stretch", help=text,
-                  on_click=ui.set_state, kwargs={"preset": (presets.PRESETS[name], P),
-                                                 "lab_preset": name})
+                  on_click=ui.set_state, kwargs={"preset": (presets.PRESETS[name], P)})
     setup_notes = st.container()
 
 config, _ = ui.config_from_widgets(TrainConfig, P, ss.lab_config)
@@ -77,7 +78,6 @@ if config.placement == "none":          # only from a link: the lab always train
     config = config.replace(placement="before")
     ss[P + "placement"] = "before"
 ss.lab_config = config
-query = ui.write_url(config)
 config = config.replace(record_every=presets.record_every_for(config))
 
 if "lab" not in ss:
@@ -92,16 +92,15 @@ with ui.friendly_errors("this step"):
 run = lab.run
 
 with setup_notes:
-    preset = ss.get("lab_preset")
-    if preset in presets.NOTES and query == presets.PRESETS[preset].to_query():
-        st.info(presets.NOTES[preset], icon=":material/description:")
+    if presets.setup_of(ss.lab_config) in presets.NOTES:           # also from a link (setup=…)
+        st.info(presets.NOTES[presets.setup_of(ss.lab_config)], icon=":material/description:")
     note = small_batch_note(config)
     if note:
         st.info(note, icon=":material/info:")
 
 # ---------------------------------------------------------------- the first screen
 st.title("Covariate-shift lab")
-ui.link_notices(problems if ui.arrived() else [])
+ui.link_notices(list(dict.fromkeys(problems)) if ui.arrived() else [])
 ui.reset_notices()
 if run is None:                        # the networks could not be made (the error is above)
     st.stop()
@@ -127,6 +126,7 @@ with st.container(horizontal=True, vertical_alignment="bottom", key="lab_actions
               options=list(range(1, min(config.width, 16) + 1)), width=100)
 view, _ = ui.config_from_widgets(presets.LabView, P + "view_", ss.lab_view)
 ss.lab_view = view
+query = ui.write_url(presets.link_query(ss.lab_config), extra=view.to_query())
 layer, unit = view.layer_index(config.depth), view.unit_index(config.width)
 log_x = view.time_axis == "log"
 progress = st.empty()

@@ -42,6 +42,7 @@ from bn_core.records import UNITS_RECORDED
 from bn_core.trainer import TrainConfig
 
 __all__ = ["DEFAULT", "PAPER_SETUP", "EPS_ZERO", "PRESETS", "BUTTONS", "NOTES", "LabView",
+           "setup_of", "link_query", "from_setup",
            "record_every_for", "TARGET_SNAPSHOTS", "MAX_RECORD_EVERY"]
 
 TARGET_SNAPSHOTS = 100          # record_every_for aims at about this many evenly spaced snapshots
@@ -81,6 +82,29 @@ NOTES = {      # what the page says while a preset's settings are shown
             "again. (In the default sigmoid setup ε = 0 changes nothing: ε matters only where a "
             "unit's variance over a mini-batch is about 0, and a sigmoid network's never is.)",
 }
+
+
+def setup_of(config: TrainConfig) -> str | None:
+    """The name of the setup (not the default) whose settings `config` has, or None."""
+    return next((name for name, preset in PRESETS.items()
+                 if name != "default" and preset == config), None)
+
+
+def link_query(config: TrainConfig) -> dict:
+    """A link's query for `config`: setup=<name> where it is a setup (the link then shows the
+    setup's explanation too), else the settings that differ from the defaults."""
+    name = setup_of(config)
+    return {"setup": name} if name else config.to_query()
+
+
+def from_setup(query: dict) -> tuple[TrainConfig | None, list[str]]:
+    """The setup a link names (setup=paper), or None; and the problem with an unknown one."""
+    name = str(query.get("setup", "")).strip().lower()
+    if not name:
+        return None, []
+    if name not in PRESETS:
+        return None, [f"setup: expected one of {', '.join(PRESETS)}, got {name!r}; ignored"]
+    return PRESETS[name], []
 
 
 def record_every_for(config: TrainConfig, target: int = TARGET_SNAPSHOTS,
@@ -123,6 +147,7 @@ class LabView(Config):
                       "you can follow the distributions move; a long run (the Paper setup) is "
                       "slower than that anyway and runs at full speed either way.")
     time_axis: str = knob("log", "Time axis", choices=("log", "linear"), widget="radio",
+                          url="time",
                           labels={"log": "log", "linear": "linear"},
                           help="Of the charts over training steps. On a log scale the first "
                           "steps, where most changes, get as much room as the last thousands.")
