@@ -21,6 +21,7 @@ from urllib.parse import urlencode
 
 import streamlit as st
 
+import teaching
 import ui
 from classroom import setting
 from live_chart import live_batch, live_chart
@@ -49,6 +50,7 @@ def trace(line: str) -> None:
 
 # ---------------------------------------------------------------- controls → config → one state
 setup, problems = presets.from_setup(st.query_params.to_dict()) if ui.arrived() else (None, [])
+exercise = teaching.exercise_from_link(problems)        # exercise=break: a task card
 problems += ui.config_from_url(TrainConfig, P, kept="lab_config", others=(presets.LabView,),
                                base=setup)
 problems += ui.config_from_url(presets.LabView, P + "view_", kept="lab_view", others=(TrainConfig,))
@@ -106,11 +108,16 @@ if run is None:                        # the networks could not be made (the err
     st.stop()
 
 mode = lab.mode
+if exercise:                             # predict first, then see what the run showed
+    teaching.task_card(exercise, run)
+waiting = exercise is not None and ss.get("lab_prediction") is None and run.step == 0
 with st.container(horizontal=True, vertical_alignment="bottom", key="lab_actions"):
     st.button({"new": "Train", "paused": "Resume", "done": "Train again"}.get(mode, "Train"),
               key="lab_train", type="primary", icon=":material/play_arrow:",
-              on_click=ui.set_state, kwargs={"lab_action": "train"}, disabled=mode == "running",
-              help="Train all networks from where they are (a finished run starts again).")
+              on_click=ui.set_state, kwargs={"lab_action": "train"},
+              disabled=mode == "running" or waiting,
+              help="Make your prediction first (above)." if waiting else
+              "Train all networks from where they are (a finished run starts again).")
     st.button("Pause", key="lab_pause", icon=":material/pause:", disabled=mode != "running",
               on_click=ui.set_state, kwargs={"lab_action": "pause"},
               help="Stop after the current snapshot; the run is kept.")
@@ -126,7 +133,8 @@ with st.container(horizontal=True, vertical_alignment="bottom", key="lab_actions
               options=list(range(1, min(config.width, 16) + 1)), width=100)
 view, _ = ui.config_from_widgets(presets.LabView, P + "view_", ss.lab_view)
 ss.lab_view = view
-query = ui.write_url(presets.link_query(ss.lab_config), extra=view.to_query())
+query = ui.write_url(presets.link_query(ss.lab_config), extra={
+    **view.to_query(), **({"exercise": exercise.name} if exercise else {})})
 layer, unit = view.layer_index(config.depth), view.unit_index(config.width)
 log_x = view.time_axis == "log"
 progress = st.empty()
@@ -145,7 +153,7 @@ st.markdown(f"**{SECTIONS['curves'][0].split(' · ', 1)[1]}**", help=SECTIONS["c
 boxes["curves"] = st.empty()
 st.subheader("What this run shows")
 reading_box = st.empty()
-*tabs, export_tab = st.tabs([*TABS.values(), "Share and export"])
+*tabs, compare_tab, export_tab = st.tabs([*TABS.values(), "Compare runs", "Share and export"])
 for name, tab in zip(TABS, tabs):
     with tab:
         st.caption(SECTIONS[name][1])
@@ -189,7 +197,7 @@ def draw(run, live: bool) -> None:
 def show_progress(rate: float | None = None) -> None:
     text = progress_text(run, rate)
     if lab.cleared and run.step == 0:
-        text += " · the settings changed, so the previous run was cleared: press Train"
+        text += " · the settings changed: a new run (the last one is under Compare runs)"
     progress.progress(run.step / run.config.steps, text=text)
 
 
@@ -218,6 +226,9 @@ if lab.training:
 show_progress()
 with ui.friendly_errors("drawing the charts"):
     draw(run, live=False)
+
+with compare_tab:                       # the runs kept (bn_core.lab.state) and this one
+    teaching.compare_runs(lab.runs(), layer, unit, log_x)
 
 with export_tab:
     st.caption("This link opens the lab with these settings (they are also in the address bar):")

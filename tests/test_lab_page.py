@@ -341,19 +341,24 @@ def test_a_dropped_run_is_freed_the_buttons_do_not_keep_the_page_alive():
     assert ref() is None
 
 
-def test_a_run_the_page_drops_is_released():
-    """Train again, Reset and a changed setting each drop the run from the session: it is
-    released (classroom.release; the real server keeps dropped session values alive)."""
+def test_runs_the_page_drops_are_kept_to_compare_then_released():
+    """Train again, Reset and a changed setting each replace the run: a trained one is kept for
+    Compare runs (up to bn_core.lab.state.KEPT), older ones released (classroom.release; the
+    real server keeps dropped session values alive)."""
     at = open_lab(steps="40")
     at.button(key="lab_train").click().run()
     first = at.session_state["lab"].run
     assert first.done and not first.released
     at.button(key="lab_train").click().run()                   # "Train again"
     second = at.session_state["lab"].run
-    assert first.released and second is not first and second.done and not second.released
+    assert second is not first and second.done and at.session_state["lab"].kept == [first]
     at.button(key="lab_reset").click().run()
-    third = at.session_state["lab"].run
-    assert second.released and third.step == 0 and not third.released
-    at.select_slider(key="lab_lr").set_value(1.0).run()        # the settings change
-    assert third.released and not at.session_state["lab"].run.released
+    assert at.session_state["lab"].kept == [first, second]
+    for lr in (1.0, 2.0, 3.0, 5.0):                            # more trained runs …
+        at.select_slider(key="lab_lr").set_value(lr).run()
+        at.button(key="lab_train").click().run()
+    at.select_slider(key="lab_lr").set_value(0.5).run()
+    kept = at.session_state["lab"].kept
+    assert len(kept) == 5 and first.released and first not in kept   # … the oldest let go
+    assert not any(r.released for r in kept)
     assert not at.exception

@@ -98,3 +98,37 @@ def test_a_setup_in_a_link_restores_it_and_its_explanation():
     assert not any(NOTES["paper"][:40] in i.value for i in at.info)
     bad = open_page("pages/1_lab.py", setup="nope")
     assert any("**setup**" in w.value and "paper" in w.value for w in bad.warning)
+
+
+def test_an_exercise_asks_for_a_prediction_then_reveals_what_the_run_showed():
+    from bn_core.lab.exercises import EXERCISES
+
+    e = EXERCISES["eps0"]
+    at = open_page("pages/1_lab.py", **e.query())
+    assert not at.warning and any(e.title in m.value for m in at.markdown)
+    assert at.button(key="lab_train").disabled                     # predict first
+    assert at.select_slider(key="lab_eps").disabled                # the link locks ε
+    at.radio(key="lab_prediction").set_value("the BN network trains as usual").run()
+    assert not at.button(key="lab_train").disabled
+    at.button(key="lab_train").click().run()
+    assert not at.exception and at.session_state.lab.run.done
+    text = "\n".join(m.value for m in at.markdown)
+    step = at.session_state.lab.run.history.divergence["after"].step
+    assert f"**This run: the BN network diverges.** It stopped at step {step:,}" in text
+    assert "You predicted: *the BN network trains as usual* — not what this run showed." in text
+    assert at.radio(key="lab_prediction").disabled                 # the prediction stands
+    assert at.query_params["exercise"] == "eps0"
+
+
+def test_break_it_then_compare_the_two_runs_side_by_side():
+    at = open_page("pages/1_lab.py", steps="200")
+    at.button(key="lab_train").click().run()                      # lr 0.5
+    at.select_slider(key="lab_lr").set_value(10.0).run()          # break it
+    at.button(key="lab_train").click().run()
+    assert not at.exception
+    lab = at.session_state.lab
+    assert len(lab.runs()) == 2 and lab.kept[0].config.lr == 0.5
+    boxes = [c.label for c in at.checkbox if (c.key or "").startswith("lab_compare_")]
+    assert boxes == ["lr 0.5", "lr 10"]
+    chart = at.get("plotly_chart")
+    assert chart and any("lr 10, without BN" in str(c.proto.spec) for c in chart)

@@ -18,6 +18,9 @@
                                              does not train on by itself when it comes back
     finished (the loop reached the end)   →  done
 
+The runs it lets go of after some training are kept, the last KEPT of them, for Compare runs
+(`kept`, oldest first): a changed setting no longer throws the previous run away.
+
 Why one object, mutated and never replaced: the web server keeps every value that was ever
 stored under a session key alive (classroom.py), so the state is made once per session and a
 run it lets go of is `release()`d.
@@ -29,9 +32,10 @@ from typing import Callable
 
 from bn_core.trainer import Run, TrainConfig
 
-__all__ = ["LabState", "MODES", "ACTIONS"]
+__all__ = ["LabState", "MODES", "ACTIONS", "KEPT"]
 
 MODES = ("new", "running", "paused", "done")
+KEPT = 5                      # earlier runs kept for Compare runs
 ACTIONS = ("train", "pause", "step", "reset")
 
 
@@ -41,6 +45,7 @@ class LabState:
 
     def __init__(self, make_run: Callable[[TrainConfig], Run] | None = None):
         self.run: Run | None = None
+        self.kept: list[Run] = []     # earlier runs with some training, oldest first
         self.mode = "new"
         self.cleared = False          # the settings changed and a trained run was thrown away
         self._make_run = make_run or _starting_run
@@ -87,10 +92,17 @@ class LabState:
         self.mode = self._at_rest()
 
     def release(self) -> None:
-        """Give back the run's memory (the session is gone: classroom.py's janitor)."""
-        if self.run is not None:
-            self.run.release()
+        """Give back the runs' memory (the session is gone: classroom.py's janitor)."""
+        for run in [*self.kept, self.run]:
+            if run is not None:
+                run.release()
+        self.kept = []
         self.mode = "new"
+
+    def runs(self) -> list[Run]:
+        """The runs to compare: the kept ones and the current one (if trained), oldest first."""
+        current = [self.run] if self.run is not None and self.run.step > 0 else []
+        return [*self.kept, *current]
 
     # ------------------------------------------------------------------ reading
     @property
@@ -109,7 +121,11 @@ class LabState:
 
     def _fresh(self, config: TrainConfig) -> None:
         old, self.run, self.mode = self.run, None, "new"
-        if old is not None:
+        if old is not None and old.step > 0 and not old.released:
+            self.kept.append(old)                 # for Compare runs
+            while len(self.kept) > KEPT:
+                self.kept.pop(0).release()
+        elif old is not None:
             old.release()
         self.run = self._make_run(config)
 

@@ -374,3 +374,37 @@ def test_watchable_speed_spreads_a_short_run_and_leaves_a_long_one_alone():
     with pytest.raises(ValueError, match="snapshots"):
         V.watch_interval(0)
     assert V.watch_interval(100, seconds=0) == 0
+
+
+# ----------------------------------------------------------------------------- compare runs
+
+def test_runs_are_labelled_by_what_differs():
+    from bn_core.lab.compare import run_labels
+
+    a, b = TrainConfig(lr=2.0), TrainConfig(lr=0.5, batch_size=2)
+    assert run_labels([a, b]) == [f"lr 2, batch {a.batch_size}", "lr 0.5, batch 2"]
+    assert run_labels([a, a]) == ["run 1", "run 2"]
+    assert run_labels([a.replace(record_every=5), a.replace(record_every=9)]) == ["run 1", "run 2"]
+
+
+def test_the_compare_figure_overlays_every_run_by_network_and_dash():
+    from bn_core.lab.compare import RUN_DASHES, compare_figure
+
+    runs = []
+    for lr in (0.5, 10.0):
+        r = Run(TrainConfig(lr=lr, steps=60, record_every=10, depth=2, width=8))
+        list(r.stream())
+        runs.append(r.history)
+    fig = compare_figure(runs, ["lr 0.5", "lr 10"], layer=1, unit=2)
+    acc = [t for t in fig.data if t.xaxis == "x"]
+    assert [t.name for t in acc] == ["lr 0.5, without BN", "lr 0.5, BN before activation",
+                                     "lr 10, without BN", "lr 10, BN before activation"]
+    assert [t.line.dash for t in acc] == [RUN_DASHES[0]] * 2 + [RUN_DASHES[1]] * 2
+    assert acc[0].line.color == acc[2].line.color == COLORS["none"]
+    for t, h, net in zip(acc, [runs[0]] * 2 + [runs[1]] * 2, ["none", "before"] * 2):
+        np.testing.assert_allclose(y(t), [s.test_acc for s in h.snapshots(net)], rtol=1e-6)
+    medians = [t for t in fig.data if t.xaxis == "x2" and t.hovertemplate]
+    want = [s.layers[1].unit_percentiles[1, 2] for s in runs[1].snapshots("none")]
+    np.testing.assert_allclose(y(medians[2]), want, rtol=1e-6)
+    with pytest.raises(ValueError, match="one per run"):
+        compare_figure(runs, ["one"], 1, 2)

@@ -51,11 +51,12 @@ def test_train_again_and_reset_start_a_fresh_run_and_release_the_old_one():
     train_to_end(lab)
     done = lab.run
     lab.apply("train")                                      # "Train again"
-    assert done.released and lab.run is not done and lab.run.step == 0 and lab.mode == "running"
+    assert lab.kept == [done] and not done.released                   # kept to compare
+    assert lab.run is not done and lab.run.step == 0 and lab.mode == "running"
     lab.run.advance()
     second = lab.run
     lab.apply("reset")
-    assert second.released and lab.mode == "new" and lab.run.step == 0
+    assert lab.kept == [done, second] and lab.mode == "new" and lab.run.step == 0
     assert lab.run.config == SHORT
 
 
@@ -67,7 +68,7 @@ def test_changed_settings_clear_a_trained_run_and_say_so_until_the_learner_moves
     lab.show(SHORT)                                         # the same settings: kept
     assert lab.run is trained and not lab.cleared
     lab.show(SHORT.replace(lr=0.1))
-    assert trained.released and lab.mode == "new" and lab.cleared
+    assert lab.kept[-1] is trained and lab.mode == "new" and lab.cleared
     lab.show(SHORT.replace(lr=0.2))                         # a second change: still said
     assert lab.cleared
     lab.apply("train")
@@ -105,3 +106,23 @@ def test_release_gives_the_run_back_and_bad_input_fails_loudly():
     lab.show(SHORT)                                         # a released run is never reused
     assert lab.run is not run and not lab.run.released
     assert set(MODES) == {"new", "running", "paused", "done"} and "train" in ACTIONS
+
+
+def test_the_last_five_trained_runs_are_kept_and_older_ones_released():
+    lab = LabState()
+    lab.show(SHORT)
+    lab.apply("reset")                                      # nothing trained: nothing kept
+    assert lab.kept == []
+    trained = []
+    for seed in range(7):
+        lab.show(SHORT.replace(seed=seed))
+        lab.apply("step")
+        trained.append(lab.run)
+    lab.show(SHORT.replace(seed=99))
+    assert lab.kept == trained[-5:]
+    assert all(r.released for r in trained[:2]) and not any(r.released for r in trained[2:])
+    assert lab.runs() == trained[-5:]                      # the new one is untrained
+    lab.apply("step")
+    assert lab.runs() == [*trained[-5:], lab.run]
+    lab.release()                                          # the session is gone: all of them
+    assert all(r.released for r in trained) and lab.kept == []

@@ -1,0 +1,91 @@
+"""Compare runs: a learner's runs side by side (the lab keeps the last few, bn_core.lab.state),
+labelled by what differs between them.
+
+    run_labels(configs)                       "lr 2" / "lr 0.5", or "run 1", "run 2" if equal
+    compare_figure(histories, labels, layer, unit, log_x)
+                                              test accuracy of every network of every run (left)
+                                              and the chosen unit's median with its 15–85 band
+                                              (right); colour = network, dash = run
+"""
+
+from __future__ import annotations
+
+from bn_core.lab.figures import empty_figure, step_axis, time_title, x_of
+from bn_core.records import UNITS_RECORDED, History, network_label
+from bn_core.style import COLORS, arr, base_layout, cell, figure, fill, grid
+from bn_core.trainer import TrainConfig
+
+__all__ = ["run_labels", "compare_figure", "RUN_DASHES"]
+
+RUN_DASHES = ("solid", "dash", "dot", "dashdot", "longdash", "longdashdot")
+_SKIP = ("record_every",)        # how often a run was recorded is not a setting a learner chose
+
+
+def run_labels(configs: list[TrainConfig]) -> list[str]:
+    """Each run named by the settings in which the runs differ ("lr 2, batch 2"), in field
+    order; runs with equal settings are told apart by number."""
+    if not configs:
+        return []
+    names = [c.name for c in TrainConfig.controls() if c.name not in _SKIP
+             and len({repr(getattr(k, c.name)) for k in configs}) > 1]
+    labels = []
+    for i, config in enumerate(configs):
+        parts = [f"{_short(n)} {TrainConfig.control(n).show(getattr(config, n))}" for n in names]
+        labels.append(", ".join(parts) or f"run {i + 1}")
+    seen: dict[str, int] = {}
+    for i, label in enumerate(labels):              # equal labels: number them
+        seen[label] = seen.get(label, 0) + 1
+        if labels.count(label) > 1:
+            labels[i] = f"{label} (run {seen[label]})"
+    return labels
+
+
+def _short(name: str) -> str:
+    return {"lr": "lr", "batch_size": "batch", "init_scale": "init", "eps": "ε",
+            "placement": "BN", "activation": "", "dataset": ""}.get(name, name.replace("_", " "))
+
+
+def compare_figure(histories: list[History], labels: list[str], layer: int, unit: int,
+                   log_x: bool = True, as_dict: bool = False):
+    """See the module doc. layer, unit: 0-based; a run too shallow or narrow for them shows
+    its accuracy only."""
+    if not histories:
+        return empty_figure("no runs to compare yet: train one, change a setting, train again",
+                            as_dict=as_dict)
+    if len(labels) != len(histories):
+        raise ValueError(f"labels: expected one per run ({len(histories)}), got {len(labels)}")
+    layout = base_layout(380, **grid(1, 2, hgap=0.1, share_y=None, share_x=False, col_titles=[
+        "test accuracy", f"layer {layer + 1}, unit {unit + 1}: median and 15–85 % of its input"]))
+    layout["hovermode"] = "x"
+    layout["legend"].update(y=-0.28, font={"size": 11})
+    traces, last = [], 1
+    for r, (h, label) in enumerate(zip(histories, labels)):
+        dash = RUN_DASHES[r % len(RUN_DASHES)]
+        last = max(last, h.config.steps)
+        for net in h.networks:
+            snaps = h.snapshots(net)
+            steps = [s.step for s in snaps]
+            x, color = x_of(steps, log_x), COLORS.get(net)
+            name = f"{label}, {network_label(net)}"
+            common = {"type": "scatter", "mode": "lines", "x": x, "legendgroup": name,
+                      "line": {"color": color, "dash": dash, "width": 2}, "customdata": steps}
+            traces.append({**common, "y": arr([s.test_acc for s in snaps]), "name": name,
+                           **cell(0, 0, 2),
+                           "hovertemplate": f"{name}, step %{{customdata:,}}: %{{y:.1%}}"
+                                            "<extra></extra>"})
+            if layer < h.config.depth and unit < min(h.config.width, UNITS_RECORDED):
+                p = [s.layers[layer].unit_percentiles[:, unit] for s in snaps]   # (T, 3)
+                low, mid, high = (arr([q[i] for q in p]) for i in range(3))
+                band = {"type": "scatter", "mode": "lines", "x": x, "showlegend": False,
+                        "legendgroup": name, "hoverinfo": "skip", **cell(0, 1, 2),
+                        "line": {"width": 0, "color": color}}
+                traces += [{**band, "y": high},
+                           {**band, "y": low, "fill": "tonexty", "fillcolor": fill(net, 0.12)},
+                           {**common, "y": mid, "showlegend": False, **cell(0, 1, 2),
+                            "hovertemplate": f"{name}: median %{{y:.2f}}<extra></extra>"}]
+    layout["xaxis"].update(step_axis(last, log_x, title=False))
+    layout["xaxis2"].update(step_axis(last, log_x, title=False))
+    time_title(layout, log_x)
+    layout["yaxis"].update(range=[0, 1.02], tickformat=".0%")
+    layout["yaxis2"]["title"] = {"text": "input z", "standoff": 4}
+    return figure(traces, layout, as_dict=as_dict)

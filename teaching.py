@@ -1,0 +1,61 @@
+"""Teacher mode's Streamlit pieces: an exercise's task card and the learner's runs compared (on
+the lab), and the exercises' links (on the Teacher page). The computations are bn_core's
+(bn_core.lab.exercises, bn_core.lab.compare); the links' lock= and hide= are ui.read_lists."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+import ui
+from bn_core.lab.compare import compare_figure, run_labels
+from bn_core.lab.exercises import EXERCISES, Exercise
+
+__all__ = ["exercise_from_link", "task_card", "compare_runs"]
+
+
+def exercise_from_link(problems: list[str]) -> Exercise | None:
+    """The lab's exercise: from the link on a visit's first run (exercise=break; a link
+    without one ends it), else the one kept from earlier; an unknown name adds a problem."""
+    ss = st.session_state
+    if ui.arrived() and st.query_params:
+        name = st.query_params.get("exercise")
+        if name is not None and name not in EXERCISES:
+            problems.append(f"exercise: expected one of {', '.join(EXERCISES)}, got {name!r}; "
+                            "ignored")
+            name = None
+        if name != ss.get("lab_exercise"):
+            ss.pop("lab_prediction", None)              # a new exercise: a new prediction
+        ss.lab_exercise = name
+    return EXERCISES.get(ss.get("lab_exercise"))
+
+
+def task_card(exercise: Exercise, run) -> None:
+    """The question, the learner's prediction (fixed once the run has started), and after the
+    run what it showed, from its own numbers (Exercise.reveal)."""
+    ss = st.session_state
+    with st.container(border=True, key="lab_task"):
+        st.markdown(f"**Exercise: {exercise.title}.** {exercise.question}")
+        fixed = run.step > 0 and ss.get("lab_prediction") is not None    # said before Train
+        st.radio("Your prediction, before you press Train:", exercise.choices, index=None,
+                 key="lab_prediction", disabled=fixed)
+        lines = exercise.reveal(run.history, ss.get("lab_prediction"))
+        if lines and run.config.replace(record_every=1) != exercise.settings.replace(
+                record_every=1):
+            lines.append("(Your settings now differ from the exercise's: the run above is "
+                         "yours. Compare runs, below the charts, shows them side by side.)")
+        if lines:
+            st.markdown("\n\n".join(lines))
+        st.button("Close the exercise", key="lab_close", icon=":material/close:",
+                  on_click=ui.set_state, kwargs={"lab_exercise": None})
+
+
+def compare_runs(runs: list, layer: int, unit: int, log_x: bool) -> None:
+    """The runs kept in this session and the current one, each with a checkbox, overlaid."""
+    labels = run_labels([r.config for r in runs])
+    st.caption("Your last runs, overlaid: line dash tells the runs apart, colour the networks. "
+               "A changed setting starts a new run; the earlier ones wait here (the last 5).")
+    chosen = [i for i, label in enumerate(labels)
+              if st.checkbox(label, value=True, key=f"lab_compare_{id(runs[i])}")]
+    st.plotly_chart(compare_figure([runs[i].history for i in chosen],
+                                   [labels[i] for i in chosen], layer, unit, log_x),
+                    config={"displaylogo": False}, key="lab_compare_chart")
