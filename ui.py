@@ -55,6 +55,9 @@ PAGES = [
     Page("pages/6_norms.py", "Regularisation and alternatives", ":material/tune:",
          "Does BN make dropout unnecessary? The variance shift when both are used, and BN beside "
          "LayerNorm, GroupNorm, RMSNorm and Batch Renormalization across batch sizes."),
+    Page("pages/7_teacher.py", "Teacher", ":material/school:",
+         "For teachers: ready-made exercises (predict, train, see what the run showed) and "
+         "links that open the lab with chosen settings, some controls locked or hidden."),
 ]
 
 
