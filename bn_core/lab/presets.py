@@ -42,7 +42,7 @@ from bn_core.records import UNITS_RECORDED
 from bn_core.trainer import TrainConfig
 
 __all__ = ["DEFAULT", "PAPER_SETUP", "EPS_ZERO", "PRESETS", "BUTTONS", "NOTES", "LabView",
-           "setup_of", "link_query", "from_setup",
+           "setup_of", "link_query", "from_setup", "estimate_seconds",
            "record_every_for", "TARGET_SNAPSHOTS", "MAX_RECORD_EVERY"]
 
 TARGET_SNAPSHOTS = 100          # record_every_for aims at about this many evenly spaced snapshots
@@ -105,6 +105,31 @@ def from_setup(query: dict) -> tuple[TrainConfig | None, list[str]]:
     if name not in PRESETS:
         return None, [f"setup: expected one of {', '.join(PRESETS)}, got {name!r}; ignored"]
     return PRESETS[name], []
+
+
+def estimate_seconds(config: TrainConfig) -> float:
+    """About how long `config` takes to train here, at full speed, measured on a throwaway run
+    of 20 steps (this machine, as loaded as it is now: an estimate, not a promise):
+
+        seconds ≈ steps · (time per step) + snapshots · (time per snapshot)
+
+    The time per snapshot is the step-0 snapshot's; the time per step is the rest of a 20-step
+    advance. Costs 20 steps and 2 snapshots (≈ 10–300 ms)."""
+    import time
+
+    from bn_core.trainer import Run, snapshot_steps
+
+    probe = Run(config.replace(steps=20, record_every=20), early=False)
+    t0 = time.perf_counter()
+    probe.advance()                                    # the step-0 snapshot
+    t1 = time.perf_counter()
+    probe.advance()                                    # 20 steps and a snapshot
+    t2 = time.perf_counter()
+    probe.release()
+    per_snapshot = t1 - t0
+    per_step = max(0.0, (t2 - t1) - per_snapshot) / 20
+    snapshots = len(snapshot_steps(int(config.steps), int(config.record_every)))
+    return config.steps * per_step + snapshots * per_snapshot
 
 
 def record_every_for(config: TrainConfig, target: int = TARGET_SNAPSHOTS,
