@@ -245,7 +245,8 @@ def batch_verdict(result: Result) -> list[Verdict]:
         tests = {k[1]: t for k, t in every.items() if k[0] == "vs"}
         better = [n for n in others if tests[n].sign > 0]
         v = Verdict((f"At batch {b}, **{join_words([NORM_LABELS[n] for n in better])} beat "
-                     f"BatchNorm**" if better else f"At batch {b}, nothing clearly beat BatchNorm")
+                     f"BatchNorm**" if better else f"At batch {b}, nothing clearly beat BatchNorm"
+                     if cfg.seeds >= seeds_needed(len(every)) else f"At batch {b}")
                     + f" (eval-mode test accuracy, {over(cfg.seeds)}: " + "; ".join(
                         f"{NORM_LABELS[n]} {fmt(summarize(result.values(sel(n, b))))}"
                         for n in norms) + ").", tests=list(tests.values()))

@@ -1,0 +1,67 @@
+"""#23 items 5–6 on the regularisation page: null data (tests/null_data.py: no kind of network
+differs) through the real verdict code of each experiment, at every seed count the page allows
+(2 to 10): the share of Runs in which the page shows any "clear" statement stays ≤ 5 % (it was
+51 % on the regularisation experiment at 2 seeds with the zero-spread shortcut)."""
+
+import numpy as np
+import pytest
+
+from bn_core.alternatives import verdicts as V
+from bn_core.alternatives.config import NormsConfig
+from bn_core.alternatives.training import Member, NetworkResult, Result
+from bn_core.stats import seeds_needed
+from tests.null_data import N_TEST, levels, null_accuracies
+
+DRAWS = 200
+WORDS = ("clearly ahead", "lost accuracy clearly**", "(clear)", "still helped", "hurt**",
+         "is best**", "beat BatchNorm**", "cost accuracy**", "**lowered**", "**larger at",
+         "**smaller at")                                   # every positive claim the page makes
+
+
+def null_result(config: NormsConfig, rng) -> Result:
+    groups = {"regular": ["none", "dropout", "bn", "bn_dropout"], "shift": ["all", "last"],
+              "batch": list(config.norms)}[config.experiment]
+    sizes = [config.batch_size] if config.experiment == "shift" else list(config.batch_sizes)
+    level = levels(rng, len(sizes), config.seeds)
+    if config.experiment == "batch":                          # it compares batch sizes too:
+        level = np.repeat(level[:1], len(sizes), 0)           # under the null they change nothing
+    draws = {g: null_accuracies(rng, level) for g in groups}
+    extra = null_accuracies(rng, level)                       # training mode, or recomputed
+    nets = []
+    for g, acc in draws.items():
+        for i, b in enumerate(sizes):
+            for s, a in enumerate(acc[i]):
+                other = extra[i][s] if extra[i][s] is not None else a
+                nets.append(NetworkResult(
+                    Member(g, b, s), np.array([0, 10]), np.array([0.1, np.nan if a is None else a]),
+                    np.nan if a is None else a, 1.0, None if a is not None else 5,
+                    np.nan if a is None else other, np.nan if a is None else other))
+    r = Result(config, nets, 10, N_TEST, 300)
+    ones = np.ones((len(nets), 4))
+    r.variances = [(ones, ones)] * 3
+    return r
+
+
+def false_clear_rate(experiment: str, seeds: int, draws: int = DRAWS) -> float:
+    config = NormsConfig.default(experiment).replace(seeds=seeds)
+    rng = np.random.default_rng(seeds * 100 + len(experiment))
+    hits = 0
+    for _ in range(draws):
+        said = V.verdict(null_result(config, rng))
+        tests = [t for v in said for t in v.tests]
+        words = " ".join([v.headline for v in said] + [d for v in said for d in v.details])
+        claims = any(w in words for w in WORDS)
+        assert claims <= any(t.clear for t in tests)             # no claim outside the family
+        hits += any(t.clear for t in tests)          # a "clear" the page shows, worded or not
+    return hits / draws
+
+
+@pytest.mark.parametrize("experiment", ["regular", "shift", "batch"])
+def test_null_runs_show_a_false_clear_in_at_most_5_percent(experiment):
+    config = NormsConfig.default(experiment)
+    m = len([t for v in V.verdict(null_result(config, np.random.default_rng(0))) for t in v.tests])
+    for seeds in range(2, 11):
+        rate = false_clear_rate(experiment, seeds, DRAWS if seeds >= 7 else 40)
+        assert rate <= 0.05, (experiment, seeds, rate)
+        if seeds < seeds_needed(m):
+            assert rate == 0
