@@ -36,3 +36,9 @@ def null_accuracies(rng, level: np.ndarray) -> list[list[float | None]]:
     diverged = rng.random(level.shape) < 0.05
     return [[None if d else float(a) for a, d in zip(row, drow)]
             for row, drow in zip(acc, diverged)]
+
+
+def fwer_bound(draws: int, alpha: float = 0.05) -> float:
+    """α plus three Monte-Carlo standard errors of a rate estimated from `draws` Runs (an exact
+    test's family-wise error can sit just under α; the estimate scatters around it)."""
+    return alpha + 3 * np.sqrt(alpha * (1 - alpha) / draws)

@@ -404,8 +404,10 @@ def _scale(result: WhyResult) -> list[Verdict]:
                 "each step is orthogonal to W, so ‖W‖ can only grow)")
     else:
         head = f"**With the smallest decay ({decays[0]:g}) ‖W‖ changed {grow:.3g}×**"
-    if len(decays) > 1 and cfg.seeds < 2:
-        head += "; one seed: the norms are not tested."
+    need = seeds_needed(max(len(t), 1))
+    if len(decays) > 1 and cfg.seeds < need:
+        head += (f"; with {cfg.seeds} seed{'s' if cfg.seeds > 1 else ''} no difference can be "
+                 f"clear (use {need} or more).")
     elif len(decays) == 2:
         head += ("; the larger decay ends with a clearly smaller norm." if smaller else
                  "; the larger decay's norm is not clearly smaller.")

@@ -1,6 +1,6 @@
 """#23 items 5–6 on the regularisation page: null data (tests/null_data.py: no kind of network
 differs) through the real verdict code of each experiment, at every seed count the page allows
-(2 to 10): the share of Runs in which the page shows any "clear" statement stays ≤ 5 % (it was
+(2 to 10): the share of Runs in which the page shows any "clear" statement stays ≤ 5 % (within three Monte-Carlo standard errors).(it was
 51 % on the regularisation experiment at 2 seeds with the zero-spread shortcut)."""
 
 import numpy as np
@@ -10,7 +10,7 @@ from bn_core.alternatives import verdicts as V
 from bn_core.alternatives.config import NormsConfig
 from bn_core.alternatives.training import Member, NetworkResult, Result
 from bn_core.stats import seeds_needed
-from tests.null_data import N_TEST, levels, null_accuracies
+from tests.null_data import N_TEST, fwer_bound, levels, null_accuracies
 
 DRAWS = 200
 WORDS = ("clearly ahead", "lost accuracy clearly**", "(clear)", "still helped", "hurt**",
@@ -61,7 +61,8 @@ def test_null_runs_show_a_false_clear_in_at_most_5_percent(experiment):
     config = NormsConfig.default(experiment)
     m = len([t for v in V.verdict(null_result(config, np.random.default_rng(0))) for t in v.tests])
     for seeds in range(2, 11):
-        rate = false_clear_rate(experiment, seeds, DRAWS if seeds >= 7 else 40)
-        assert rate <= 0.05, (experiment, seeds, rate)
+        draws = DRAWS if seeds >= 7 else 40
+        rate = false_clear_rate(experiment, seeds, draws)
+        assert rate <= fwer_bound(draws), (experiment, seeds, rate)
         if seeds < seeds_needed(m):
             assert rate == 0
