@@ -42,3 +42,38 @@ def fwer_bound(draws: int, alpha: float = 0.05) -> float:
     """α plus three Monte-Carlo standard errors of a rate estimated from `draws` Runs (an exact
     test's family-wise error can sit just under α; the estimate scatters around it)."""
     return alpha + 3 * np.sqrt(alpha * (1 - alpha) / draws)
+
+
+def words(said) -> str:
+    """Every headline and detail a page's verdicts show, as one text."""
+    return " ".join([v.headline for v in said] + [d for v in said for d in v.details])
+
+
+def false_clear_rate(verdict, null_result, config, draws: int, check=None) -> float:
+    """The share of `draws` null Runs of `config` in which the page shows a "clear" (any test
+    of its verdicts, worded or not); check(config, said, tests) asserts what else must hold
+    in each."""
+    rng = np.random.default_rng(config.seeds * 100 + len(config.experiment))
+    hits = 0
+    for _ in range(draws):
+        said = verdict(null_result(config, rng))
+        tests = [t for v in said for t in v.tests]
+        if check is not None:
+            check(config, said, tests)
+        hits += any(t.clear for t in tests)
+    return hits / draws
+
+
+def assert_page_controls_its_error(verdict, null_result, default, need: int, check=None,
+                                   draws: int = 200) -> dict[int, float]:
+    """At every seed count a page allows (2 to 10): false "clear" ≤ `fwer_bound`, and none
+    below `need` seeds (40 draws there: nothing can be clear). Returns seeds → rate."""
+    rates = {}
+    for seeds in range(2, 11):
+        n = draws if seeds >= need else 40
+        rates[seeds] = false_clear_rate(verdict, null_result, default.replace(seeds=seeds), n,
+                                        check)
+        assert rates[seeds] <= fwer_bound(n), (default.experiment, seeds, rates[seeds])
+        if seeds < need:
+            assert rates[seeds] == 0, (default.experiment, seeds, rates[seeds])
+    return rates

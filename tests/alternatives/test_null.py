@@ -10,9 +10,9 @@ from bn_core.alternatives import verdicts as V
 from bn_core.alternatives.config import NormsConfig
 from bn_core.alternatives.training import Member, NetworkResult, Result
 from bn_core.stats import seeds_needed
-from tests.null_data import N_TEST, fwer_bound, levels, null_accuracies
+from tests.null_data import (N_TEST, assert_page_controls_its_error, levels,
+                             null_accuracies, words)
 
-DRAWS = 200
 WORDS = ("clearly ahead", "lost accuracy clearly**", "(clear)", "still helped", "hurt**",
          "is best**", "beat BatchNorm**", "cost accuracy**", "**lowered**", "**larger at",
          "**smaller at")                                   # every positive claim the page makes
@@ -42,27 +42,13 @@ def null_result(config: NormsConfig, rng) -> Result:
     return r
 
 
-def false_clear_rate(experiment: str, seeds: int, draws: int = DRAWS) -> float:
-    config = NormsConfig.default(experiment).replace(seeds=seeds)
-    rng = np.random.default_rng(seeds * 100 + len(experiment))
-    hits = 0
-    for _ in range(draws):
-        said = V.verdict(null_result(config, rng))
-        tests = [t for v in said for t in v.tests]
-        words = " ".join([v.headline for v in said] + [d for v in said for d in v.details])
-        claims = any(w in words for w in WORDS)
-        assert claims <= any(t.clear for t in tests)             # no claim outside the family
-        hits += any(t.clear for t in tests)          # a "clear" the page shows, worded or not
-    return hits / draws
+def check(config, said, tests):
+    """No claim is worded without a clear test."""
+    assert any(w in words(said) for w in WORDS) <= any(t.clear for t in tests)
 
 
 @pytest.mark.parametrize("experiment", ["regular", "shift", "batch"])
 def test_null_runs_show_a_false_clear_in_at_most_5_percent(experiment):
-    config = NormsConfig.default(experiment)
-    m = len([t for v in V.verdict(null_result(config, np.random.default_rng(0))) for t in v.tests])
-    for seeds in range(2, 11):
-        draws = DRAWS if seeds >= 7 else 40
-        rate = false_clear_rate(experiment, seeds, draws)
-        assert rate <= fwer_bound(draws), (experiment, seeds, rate)
-        if seeds < seeds_needed(m):
-            assert rate == 0
+    default = NormsConfig.default(experiment)
+    m = len([t for v in V.verdict(null_result(default, np.random.default_rng(0))) for t in v.tests])
+    assert_page_controls_its_error(V.verdict, null_result, default, seeds_needed(m), check)
