@@ -78,7 +78,8 @@ def placement_figure(result: SweepResult):
 def placement_final_figure(result: SweepResult):
     """Final test accuracy, paired by seed: for each pair of placements and each activation,
     every seed's difference (dot; × where either run diverged), their mean (diamond; filled
-    where the verdict calls it clear) and mean ± t·SE, the margin the verdict uses (bar)."""
+    where the verdict calls it clear) and mean ± the margin the verdict uses (bar: the exact
+    test's, at its Holm level)."""
 
     cfg = result.config
     acts = list(cfg.activations)
