@@ -1,38 +1,46 @@
-"""Statistics of experiments across seeds: summaries, t-tests, and Holm's correction.
+"""Statistics of experiments across seeds: summaries, the exact paired sign-flip test, Welch's
+t-test, and Holm's correction.
 
     s = summarize(values)                        # n, mean, sd, se, median, min, max
     s.interval()                                 # mean ± t · se, Student's t, 95%
-    a_vs_b = paired_test(a, b, resolution=1/360) # per-seed differences a − b (same seeds)
-    a_vs_b = welch_test(a, b, resolution=1/360)  # independent groups
-    tests = holm([t1, t2, …])                    # each gets its level, critical t and `clear`
+    a_vs_b = paired_test(a, b)                   # per-seed differences a − b (same seeds), exact
+    a_vs_b = welch_test(a, b)                    # independent groups, Welch's t
+    tests = holm([t1, t2, …])                    # each gets its level, margin and `clear`
+    seeds_needed(m)                              # seeds before anything of m tests can be clear
 
-The tests (two-sided, level α = 5% before the correction):
+The paired test (two-sided, level α = 5% before the correction) is the sign-flip permutation
+test, exact at any number of seeds n: d_k = a_k − b_k for seed k, d̄ = mean of d_k, and
 
-    Welch:   d = mean_a − mean_b,  SE = √(sd_a²/n_a + sd_b²/n_b),
-             df = (va + vb)² / (va²/(n_a − 1) + vb²/(n_b − 1)),  va = sd_a²/n_a, vb = sd_b²/n_b
-    paired:  d_k = a_k − b_k for seed k,  d = mean of d_k,  SE = sd(d_k)/√n,  df = n − 1
-    both:    t = d / SE,  p = 2 · P(T_df > |t|);  "clear" where |d| > t_crit · SE
+    p = #{s ∈ {−1, +1}ⁿ : |mean(s_k · d_k)| ≥ |d̄|} / 2ⁿ
+
+(all 2ⁿ ways of swapping a and b within seeds). Where a and b do not differ, swapping them within
+a seed changes nothing in distribution, so P(p ≤ α) ≤ α whatever the values' distribution —
+ties, equal gaps in every seed (zero spread) and outliers included. The identity and the full
+flip both reach |d̄|, so p ≥ 2/2ⁿ: 0.5 with 2 seeds, 0.0625 with 5, 0.03125 with 6, 0.00195
+with 10 (and 2^(z+1)/2ⁿ where z seeds show no difference at all). The margin at a level is the
+(k+1)-th largest of the 2ⁿ values |mean(s·d)|, k = ⌊level · 2ⁿ⌋: clear ⟺ |d̄| > margin.
+
+Welch:   d = mean_a − mean_b,  SE = √(sd_a²/n_a + sd_b²/n_b),
+         df = (va + vb)² / (va²/(n_a − 1) + vb²/(n_b − 1)),  va = sd_a²/n_a, vb = sd_b²/n_b,
+         t = d / SE,  p = 2 · P(T_df > |t|);  margin t_crit · SE.  A t-test needs spread: with
+         SE = 0 (every value of each group equal) or one value in a group, p = 1 (untestable).
 
 Paired where the runs are paired: the same seed gives the same initial weights and the same
 mini-batches to the networks compared, so most of the seed-to-seed spread cancels in d_k.
 
-Holm–Bonferroni (Holm 1979) across the m comparisons of one question: sort the p-values,
-p(1) ≤ … ≤ p(m); the i-th is tested at level α/(m − i + 1), and the procedure stops at the
-first that fails (it and all later ones are not clear). The chance that one or more of the m
-is called clear when none differs (the family-wise error) stays ≤ α, whatever the dependence
-between them. Each test records the level it was tested at and t_crit, Student's quantile at
-1 − level/2 (the level where the procedure stopped, for the ones after it), so that
-clear ⟺ |d| > t_crit · SE: an interval d ± t_crit · SE that misses 0 is exactly a clear one.
-
-Zero spread. Accuracies on a test set of n_test examples move in steps of 1/n_test; seeds
-that all agree (SE = 0) prove nothing about a gap smaller than that. A gap with SE = 0 counts
-as clear only where |d| exceeds one test example (`resolution` = 1/n_test); without a
-resolution it never does. A group of one value has no spread to compare with: never clear.
+Holm–Bonferroni (Holm 1979) across the m comparisons of one family (a page's whole Run): sort
+the p-values, p(1) ≤ … ≤ p(m); the i-th is tested at level α/(m − i + 1), and the procedure stops
+at the first that fails (it and all later ones are not clear). The chance that one or more of the
+m is called clear when none differs (the family-wise error) stays ≤ α, whatever the dependence
+between them. Each test records the level it was tested at (the level where the procedure
+stopped, for the ones after it), so that clear ⟺ p ≤ level ⟺ |d| > margin at that level.
+With the sign-flip test nothing of m tests can be clear unless 2/2ⁿ ≤ α/m: `seeds_needed(m)`.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -42,12 +50,12 @@ from scipy.stats import t as student_t
 
 __all__ = [
     "ALPHA", "Summary", "summarize", "t_critical", "welch_df", "critical_t",
-    "TestArrays", "welch", "paired", "holm_levels",
+    "TestArrays", "flip_means", "sign_flip_p", "sign_flip_margin", "smallest_p", "seeds_needed",
+    "welch", "paired", "holm_levels", "MAX_EXACT",
     "Test", "welch_test", "paired_test", "holm", "separated", "Ranking", "rank",
 ]
 
-ALPHA = 0.05            # the family-wise error each verdict allows
-_TOL = 1e-9             # relative: a gap of exactly one test example is not "more than one"
+ALPHA = 0.05            # the family-wise error each page's verdicts allow
 _ZERO = 1e-12           # a standard error this small (against the values) is rounding: no spread
 
 
@@ -119,13 +127,17 @@ def critical_t(a: Summary, b: Summary, level: float = ALPHA) -> float:
 
 # ----------------------------------------------------------------------------- tests, vectorised
 
+MAX_EXACT = 16          # pairs: the exact sign-flip test enumerates 2ⁿ patterns (65,536 at most)
+_TOL = 1e-9             # relative: flip means equal but for rounding count as equal
+
+
 @dataclass(frozen=True)
 class TestArrays:
     """Many tests at once; every field has the shape of the leading axes (...)."""
 
     diff: np.ndarray       # mean a − mean b
     se: np.ndarray         # its standard error (NaN where a group has one value)
-    df: np.ndarray         # degrees of freedom
+    df: np.ndarray         # degrees of freedom (Welch; the paired test: n − 1, for reference)
     p: np.ndarray          # two-sided p-value (1 where untestable)
 
 
@@ -134,20 +146,65 @@ def _no_spread(se, scale):
     return np.asarray(se) <= _ZERO * np.maximum(1.0, np.abs(scale))
 
 
-def _p_values(diff, se, df, n_min, resolution):
-    """p = 2·P(T_df > |d|/SE); SE = 0: 0 where |d| > resolution, else 1; fewer than 2 values: 1."""
-    zero = se == 0
-    with np.errstate(all="ignore"):
-        t = np.abs(diff) / se
-        p = 2.0 * student_t.sf(t, df)
-    beyond = np.abs(diff) > resolution * (1.0 + _TOL)
-    p = np.where(zero, np.where(beyond, 0.0, 1.0), p)
-    p = np.where(n_min < 2, 1.0, p)
-    return np.where(np.isfinite(p), p, 1.0)
+@functools.lru_cache(maxsize=MAX_EXACT + 1)
+def _signs(n: int) -> np.ndarray:
+    """Every sign pattern of n seeds: (2ⁿ, n) of ±1, the identity first."""
+    bits = (np.arange(2**n)[:, None] >> np.arange(n)) & 1
+    return 1.0 - 2.0 * bits
 
 
-def welch(a, b, resolution: float = math.inf) -> TestArrays:
-    """Welch's t-test of a (..., n_a) against b (..., n_b), over the last axis."""
+def flip_means(d) -> np.ndarray:
+    """|mean(s · d)| over the last axis for every sign pattern s: (..., n) → (..., 2ⁿ)."""
+    d = np.asarray(d, dtype=float)
+    n = d.shape[-1]
+    if not 1 <= n <= MAX_EXACT:
+        raise ValueError(f"expected 1 to {MAX_EXACT} paired values for the exact sign-flip test, "
+                         f"got {n}")
+    return np.abs(d @ _signs(n).T) / n
+
+
+def _tolerance(d) -> np.ndarray:
+    return _TOL * np.abs(np.asarray(d, dtype=float)).mean(-1) + 1e-300
+
+
+def sign_flip_p(d) -> np.ndarray:
+    """The exact two-sided p-value of the sign-flip test of mean(d) = 0, over the last axis:
+    #{s: |mean(s·d)| ≥ |d̄|} / 2ⁿ (the module doc). NaN in d: p = 1 (untestable)."""
+    d = np.asarray(d, dtype=float)
+    bad = ~np.all(np.isfinite(d), -1)
+    d = np.where(np.isfinite(d), d, 0.0)
+    flips = flip_means(d)
+    observed = np.abs(d.mean(-1))
+    p = (flips >= (observed - _tolerance(d))[..., None]).mean(-1)
+    return np.where(bad, 1.0, p)
+
+
+def sign_flip_margin(d, level) -> np.ndarray:
+    """The margin of the sign-flip test at `level` (arrays broadcast over the leading axes): the
+    (k+1)-th largest |mean(s·d)|, k = ⌊level · 2ⁿ⌋, so that p ≤ level ⟺ |d̄| > margin."""
+    flips = -np.sort(-flip_means(d), axis=-1)                            # (..., 2ⁿ) descending
+    k = np.floor(np.asarray(level, dtype=float) * flips.shape[-1] * (1 + _TOL)).astype(int)
+    k = np.minimum(k, flips.shape[-1] - 1)
+    out = np.take_along_axis(flips, np.broadcast_to(k, flips.shape[:-1])[..., None], -1)[..., 0]
+    return float(out) if out.ndim == 0 else out
+
+
+def smallest_p(n: int) -> float:
+    """The smallest p-value the sign-flip test can give with n seeds: 2/2ⁿ (1 for n < 2)."""
+    return 1.0 if n < 2 else 2.0 / 2**n
+
+
+def seeds_needed(m: int, alpha: float = ALPHA) -> int:
+    """The fewest seeds with which anything of a Holm family of m sign-flip tests can be clear:
+    the smallest n with 2/2ⁿ ≤ α/m (6 for one test, 9 for 9 to 12, 10 for 13 to 25)."""
+    if m < 1:
+        raise ValueError(f"expected at least one test in the family, got {m}")
+    return max(2, math.ceil(math.log2(2.0 * m / alpha) - 1e-12))
+
+
+def welch(a, b) -> TestArrays:
+    """Welch's t-test of a (..., n_a) against b (..., n_b), over the last axis; no spread in
+    either group's values, or one value in a group: p = 1."""
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     n_a, n_b = a.shape[-1], b.shape[-1]
     diff = a.mean(-1) - b.mean(-1)                                       # (...)
@@ -157,11 +214,15 @@ def welch(a, b, resolution: float = math.inf) -> TestArrays:
     vb = np.where(_no_spread(np.sqrt(vb), b.mean(-1)), 0.0, vb)
     se = np.sqrt(va + vb)
     df = np.asarray(welch_df(va, vb, n_a, n_b))
-    return TestArrays(diff, se, df, _p_values(diff, se, df, min(n_a, n_b), resolution))
+    with np.errstate(all="ignore"):
+        p = 2.0 * student_t.sf(np.abs(diff) / se, df)
+    p = np.where((se == 0) | (min(n_a, n_b) < 2) | ~np.isfinite(p), 1.0, p)
+    return TestArrays(diff, se, df, p)
 
 
-def paired(a, b, resolution: float = math.inf) -> TestArrays:
-    """Paired t-test of a (..., n) against b (..., n): the per-seed differences a − b, last axis."""
+def paired(a, b) -> TestArrays:
+    """The exact sign-flip test of a (..., n) against b (..., n): the per-seed differences
+    a − b over the last axis (`sign_flip_p`); se = sd(d)/√n, for reference."""
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     if a.shape != b.shape:
         raise ValueError(f"expected a and b of one shape (paired by seed), got {a.shape} and {b.shape}")
@@ -171,7 +232,7 @@ def paired(a, b, resolution: float = math.inf) -> TestArrays:
     se = d.std(-1, ddof=1) / math.sqrt(n) if n > 1 else np.full(diff.shape, np.nan)
     se = np.where(_no_spread(se, np.abs(a).max(-1)), 0.0, se)
     df = np.full(diff.shape, float(max(n - 1, 1)))
-    return TestArrays(diff, se, df, _p_values(diff, se, df, n, resolution))
+    return TestArrays(diff, se, df, sign_flip_p(d))
 
 
 def holm_levels(p, alpha: float = ALPHA) -> tuple[np.ndarray, np.ndarray]:
@@ -206,17 +267,26 @@ class Test:
     se: float                 # standard error of diff; NaN where a group has one value
     df: float
     p: float                  # two-sided p-value
-    paired: bool
+    paired: bool              # True: the exact sign-flip test; False: Welch's t-test
     n: int                    # seeds (paired) or the smaller group
-    resolution: float = math.inf   # one test example, 1/n_test (the zero-spread rule)
     level: float = ALPHA      # the level it was tested at
-    t_crit: float = math.nan  # Student's t at 1 − level/2, df
     clear: bool = False
+    diffs: tuple[float, ...] = ()   # paired: the per-seed differences (for the margin)
 
     @property
     def margin(self) -> float:
-        """t_crit · SE: the difference is clear where |diff| exceeds it (SE > 0)."""
-        return self.t_crit * self.se
+        """The difference is clear where |diff| exceeds it: the sign-flip margin at `level`
+        (paired), t_crit · SE (Welch); NaN with fewer than 2 values."""
+        if self.n < 2 or not math.isfinite(self.se):
+            return math.nan
+        if self.paired:
+            return float(sign_flip_margin(np.asarray(self.diffs), self.level))
+        return t_critical(self.level, self.df) * self.se
+
+    @property
+    def possible(self) -> bool:
+        """Whether this test could be clear at its level with its seeds (2/2ⁿ ≤ level)."""
+        return self.n >= 2 and (not self.paired or smallest_p(self.n) <= self.level * (1 + _TOL))
 
     @property
     def sign(self) -> int:
@@ -224,45 +294,44 @@ class Test:
         return 0 if not self.clear else (1 if self.diff > 0 else -1)
 
 
-def _one(arrays: TestArrays, paired_: bool, n: int, resolution: float) -> Test:
+def _one(arrays: TestArrays, paired_: bool, n: int, diffs=()) -> Test:
     d, se, df, p = (float(np.asarray(v)) for v in (arrays.diff, arrays.se, arrays.df, arrays.p))
-    return Test(d, se, df, p, paired_, n, resolution, ALPHA, t_critical(ALPHA, df), p <= ALPHA)
+    return Test(d, se, df, p, paired_, n, ALPHA, p <= ALPHA, tuple(float(x) for x in diffs))
 
 
-def welch_test(a: Sequence[float], b: Sequence[float], resolution: float = math.inf) -> Test:
+def welch_test(a: Sequence[float], b: Sequence[float]) -> Test:
     """Welch's test of two independent groups of values (unadjusted, level α)."""
-    return _one(welch(a, b, resolution), False, min(len(a), len(b)), resolution)
+    return _one(welch(a, b), False, min(len(a), len(b)))
 
 
-def paired_test(a: Sequence[float], b: Sequence[float], resolution: float = math.inf) -> Test:
-    """The paired test of a[k] − b[k] over seeds k (unadjusted, level α)."""
-    return _one(paired(a, b, resolution), True, len(a), resolution)
+def paired_test(a: Sequence[float], b: Sequence[float]) -> Test:
+    """The exact sign-flip test of a[k] − b[k] over seeds k (unadjusted, level α)."""
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    return _one(paired(a, b), True, len(a), a - b)
 
 
 def holm(tests: Sequence[Test], alpha: float = ALPHA) -> list[Test]:
-    """The same tests with Holm's levels, critical values and decisions (see `holm_levels`)."""
+    """The same tests with Holm's levels and decisions (see `holm_levels`)."""
     if not tests:
         return []
     clear, level = holm_levels([t.p for t in tests], alpha)
-    return [dataclasses.replace(t, level=float(lv), t_crit=t_critical(float(lv), t.df), clear=bool(c))
+    return [dataclasses.replace(t, level=float(lv), clear=bool(c))
             for t, c, lv in zip(tests, clear, level)]
 
 
-def separated(a: Summary, b: Summary, level: float = ALPHA, resolution: float | None = None) -> bool:
+def separated(a: Summary, b: Summary, level: float = ALPHA) -> bool:
     """True where a's mean beats b's by more than the seed-to-seed spread allows by chance:
 
         mean_a − mean_b > t · √(sd_a²/n_a + sd_b²/n_b)
 
     with t = `critical_t` at `level` (Welch's test, two-sided, one comparison: no correction).
-    Never with fewer than 2 values in either group; with zero spread in both, only where the gap
-    exceeds `resolution` (one test example), and never without one."""
+    Never with fewer than 2 values in either group, nor without spread (a t-test needs it)."""
     if a.n < 2 or b.n < 2:
         return False
     se = math.sqrt(a.sd**2 / a.n + b.sd**2 / b.n)
-    diff = a.mean - b.mean
     if _no_spread(se, max(abs(a.mean), abs(b.mean))):
-        return resolution is not None and diff > resolution * (1.0 + _TOL)
-    return diff > critical_t(a, b, level) * se
+        return False
+    return a.mean - b.mean > critical_t(a, b, level) * se
 
 
 # ----------------------------------------------------------------------------- ranking

@@ -25,7 +25,7 @@ def test_defaults_open_on_the_regularisation_claim_and_wait_for_run():
     at = open_page()
     assert at.title[0].value == "BN as a regulariser, and its alternatives"
     assert at.radio(key="norms_choice").value == "regular"
-    assert "Press **Run** to train 60 networks (3 stacks" in at.info[0].value
+    assert "Press **Run** to train 120 networks (3 stacks" in at.info[0].value
     assert at.pills(key="norms_regular_batch_sizes").value == [8, 32, 128]
     assert len(at.get("plotly_chart")) == 0
     at.radio(key="norms_choice").set_value("batch").run()        # the "which axis" grid, static

@@ -30,7 +30,7 @@ def test_the_page_opens_on_noisy_bn_and_waits_for_run():
     at = open_page()
     assert at.title[0].value == "Why does BN work?"
     assert at.radio(key="why_choice").value == "noise"
-    assert "Press **Run**" in at.info[0].value and "15 networks" in at.info[0].value
+    assert "Press **Run**" in at.info[0].value and "30 networks" in at.info[0].value
     assert len(at.get("plotly_chart")) == 0
     assert "What the evidence supports, and what is disputed" in texts(at)
     assert "n_σ = 1.25" in texts(at)                          # the noise model, as used

@@ -144,9 +144,9 @@ class NormsConfig(ExperimentConfig):
 
 
 _DEFAULTS = {
-    "regular": dict(batch_sizes=(8, 32, 128), seeds=5, dropout=0.5, train_size=300, epochs=100,
+    "regular": dict(batch_sizes=(8, 32, 128), seeds=10, dropout=0.5, train_size=300, epochs=100,
                     depth=2, width=64),
-    "shift": dict(seeds=5, dropout=0.5, steps=1500, batch_size=32, depth=3, width=64),
-    "batch": dict(batch_sizes=(2, 4, 8, 16, 32), seeds=5, examples=4800, depth=2, width=64,
+    "shift": dict(seeds=10, dropout=0.5, steps=1500, batch_size=32, depth=3, width=64),
+    "batch": dict(batch_sizes=(2, 4, 8, 16, 32), seeds=10, examples=4800, depth=2, width=64,
                   groups=8),
 }

@@ -1,11 +1,11 @@
 """The lesson's verdicts: what the data say, with the error of every conclusion controlled across
-the comparisons it makes: paired t-tests by seed (the networks compared share their initial
-weights and mini-batch orders), Holm's correction over each question's family of comparisons
+all the comparisons the page shows after one Run: exact sign-flip tests paired by seed (the
+networks compared share their initial weights and mini-batch orders), one Holm family per Run
 (bn_core.stats; the sentences' helpers: bn_core.experiments.prose).
 
     verdict(result)      the verdicts of the result's experiment (a list of Verdicts)
-    rule(result, vs)     one plain sentence: how "clear" is decided, with the t values used
-    few_seeds(result)    why little can be clear with fewer than ENOUGH_SEEDS seeds
+    rule(result, vs)     how "clear" is decided: the family, the test, what the ± means
+    few_seeds(result)    what the seeds can show, where they are too few for anything clear
 """
 
 from __future__ import annotations
@@ -16,13 +16,12 @@ import numpy as np
 
 from bn_core.alternatives.config import NORM_LABELS, REGULARISER_LABELS
 from bn_core.alternatives.training import Result
-from bn_core.experiments.prose import (RULE, Verdict, family, fmt, join_words, over, points,
-                                       seed_pairs, within_sentence)
-from bn_core.stats import ALPHA, rank, summarize, t_critical
+from bn_core.experiments.prose import (Verdict, family, few_seeds_text, fmt, join_words, over,
+                                       page_rule, points, seed_pairs, untestable,
+                                       within_sentence)
+from bn_core.stats import rank, seeds_needed, summarize
 
-__all__ = ["verdict", "rule", "few_seeds", "regular_tests", "ENOUGH_SEEDS", "PAPER_NOTE"]
-
-ENOUGH_SEEDS = 5
+__all__ = ["verdict", "rule", "few_seeds", "regular_tests", "PAPER_NOTE"]
 PAPER_NOTE = ("The 2015 paper never tested this claim on its own: its BN-Inception dropped "
               "dropout *together with* five other changes (a 5–30× higher learning rate, 5× less "
               "L2, faster decay, no local response normalisation, more shuffling), and it has no "
@@ -40,19 +39,26 @@ def _acc(result: Result, what: str = "test_acc"):
     return lambda r: result.chance if r.diverged else getattr(r, what)
 
 
-def _tests(result: Result, pairs: dict, what: str = "test_acc") -> dict:
-    """key → (runs a, runs b): paired by seed, one Holm family."""
+def _pairs(result: Result, pairs: dict, what: str = "test_acc") -> dict:
+    """key → (runs a, runs b) as key → (a's values, b's values), paired by seed."""
     value = _acc(result, what)
-    return family({k: seed_pairs(a, b, value) for k, (a, b) in pairs.items()}, result.resolution)
+    return {k: seed_pairs(a, b, value) for k, (a, b) in pairs.items()}
 
 
 # ----------------------------------------------------------------------------- regular
 
 def regular_tests(result: Result) -> dict:
-    """(batch size, a, b) → Test of a − b in test accuracy, all batch sizes one family."""
-    sel = result.select
-    return _tests(result, {(b, x, y): (sel(x, b), sel(y, b)) for b in result.config.batch_sizes
-                           for x, y in PAIRS})
+    """(batch size, a, b) → Test of a − b in test accuracy, and "gain" → the test of whether
+    BN's gain over neither differs between the smallest and the largest batch: one Holm family,
+    the page's."""
+    sel, sizes = result.select, list(result.config.batch_sizes)
+    pairs = _pairs(result, {(b, x, y): (sel(x, b), sel(y, b)) for b in sizes for x, y in PAIRS})
+    if len(sizes) > 1:
+        value = _acc(result)
+        d_lo = seed_pairs(sel("bn", sizes[0]), sel("none", sizes[0]), value)
+        d_hi = seed_pairs(sel("bn", sizes[-1]), sel("none", sizes[-1]), value)
+        pairs["gain"] = (d_lo[0] - d_lo[1], d_hi[0] - d_hi[1])
+    return family(pairs)
 
 
 def _said(t, a: str, b: str) -> str:
@@ -74,11 +80,15 @@ def regular_verdict(result: Result) -> list[Verdict]:
     elif hurt:
         head = (f"**Adding dropout to BN hurt** at batch size {join_words([str(b) for b in hurt])}"
                 f": on this data BN needed no dropout")
+    elif cfg.seeds < seeds_needed(len(tests)):
+        head = (f"**Not testable with {cfg.seeds} seed{'s' if cfg.seeds > 1 else ''}**: "
+                f"{untestable(cfg.seeds, len(tests))}, so these seeds can't say whether "
+                f"dropout still adds something to BN")
     else:
         head = ("**No clear effect of adding dropout to BN** at any batch size tried: consistent "
                 "with “BN makes dropout unnecessary” here — though not separated is not equal")
-    claim = Verdict(head + ".", tests=list(tests.values()))
-    claim.details.append("BN + dropout − BN, per seed (mean ± t·SE): " + "; ".join(
+    claim = Verdict(head + ".", tests=[t for k, t in tests.items() if k != "gain"])
+    claim.details.append("BN + dropout − BN, per seed (mean ± the margin to be clear): " + "; ".join(
         f"batch {b}: {points(tests[(b, 'bn_dropout', 'bn')])}" for b in sizes) + ".")
     claim.details.append(PAPER_NOTE)
     out = [claim]
@@ -97,8 +107,9 @@ def regular_verdict(result: Result) -> list[Verdict]:
             text = (f"Batch size {b}: **{names[ranking.winner]} is best**, "
                     f"{fmt(s[ranking.winner])}, against "
                     f"{listing([g for g in ranking.order if g != ranking.winner])} {where}.")
-        elif cfg.seeds < 2:
-            text = f"Batch size {b}: {listing(ranking.order)} {where}; one seed can't settle it."
+        elif cfg.seeds < seeds_needed(len(tests)):
+            text = (f"Batch size {b}: {listing(ranking.order)} {where}; "
+                    f"{untestable(cfg.seeds, len(tests))}.")
         else:
             text = (f"Batch size {b}: **no clear winner** among {listing(ranking.tied)}"
                     + (f"; {'both' if len(ranking.tied) == 2 else 'all'} beat "
@@ -106,7 +117,7 @@ def regular_verdict(result: Result) -> list[Verdict]:
                     + within_sentence(ranking, names))
         v = Verdict(text)
         if cfg.seeds > 1:
-            v.details.append("Differences per seed (mean ± t·SE): " + "; ".join(
+            v.details.append("Differences per seed (mean ± the margin to be clear): " + "; ".join(
                 _said(tests[(b, x, y)], x, y) for x, y in PAIRS) + ".")
         gaps = {g: np.mean([r.train_acc - r.test_acc for r in result.select(g, b)
                             if not r.diverged] or [math.nan]) for g in REGULARISER_LABELS}
@@ -116,10 +127,7 @@ def regular_verdict(result: Result) -> list[Verdict]:
     # 3. does BN's effect shrink as the batch grows? (its own question: one test)
     if len(sizes) > 1:
         lo, hi = sizes[0], sizes[-1]
-        value = _acc(result)
-        d_lo = seed_pairs(result.select("bn", lo), result.select("none", lo), value)
-        d_hi = seed_pairs(result.select("bn", hi), result.select("none", hi), value)
-        t = family({0: (d_lo[0] - d_lo[1], d_hi[0] - d_hi[1])}, result.resolution)[0]
+        t = tests["gain"]
         if t.sign > 0:
             text = (f"BN's gain over no regulariser was **larger at batch {lo} than at batch {hi}**"
                     f" ({points(t)}): as expected if its regularising noise shrinks with the batch.")
@@ -130,9 +138,9 @@ def regular_verdict(result: Result) -> list[Verdict]:
             text = (f"BN's gain over no regulariser at batch {lo} and at batch {hi} **can't be "
                     f"told apart** ({points(t)}).")
         v = Verdict(text, tests=[t])
-        v.details.append(f"(BN − neither at batch {lo}) − (BN − neither at batch {hi}), per seed; "
-                         f"its own question, tested alone. The batch sizes tried stop at {lo} and "
-                         f"{hi}.")
+        v.details.append(f"(BN − neither at batch {lo}) − (BN − neither at batch {hi}), per seed, "
+                         f"tested with the page's other comparisons. The batch sizes tried stop "
+                         f"at {lo} and {hi}.")
         out.append(v)
     return out
 
@@ -176,7 +184,7 @@ def shift_verdict(result: Result) -> list[Verdict]:
     rec = seed_pairs(sel("all"), sel("all"), _acc(result, "recomputed_acc"))[0]
     last, trained = seed_pairs(sel("last"), sel("all"), _acc(result))
     tests = family({"recompute": (rec, trained), "last": (last, trained),
-                    "last_vs_recompute": (last, rec)}, result.resolution)
+                    "last_vs_recompute": (last, rec)})
     fix2, fix1 = tests["recompute"], tests["last"]
     if fix2.sign > 0:
         head = (f"**The variance shift cost accuracy**: recomputing BN's statistics with "
@@ -184,6 +192,10 @@ def shift_verdict(result: Result) -> list[Verdict]:
     elif fix2.sign < 0:
         head = (f"Recomputing BN's statistics with dropout off **lowered** test accuracy "
                 f"({points(fix2)})")
+    elif cfg.seeds < seeds_needed(len(tests)):
+        head = (f"**Not testable with {cfg.seeds} seed{'s' if cfg.seeds > 1 else ''}**: "
+                f"recomputing BN's statistics with dropout off changed test accuracy by "
+                f"{points(fix2)}, but {untestable(cfg.seeds, len(tests))}")
     else:
         head = (f"**The variance shift cost no measurable accuracy here**: recomputing BN's "
                 f"statistics with dropout off changed test accuracy by {points(fix2)}")
@@ -208,21 +220,32 @@ def shift_verdict(result: Result) -> list[Verdict]:
 def batch_verdict(result: Result) -> list[Verdict]:
     cfg, sel = result.config, result.select
     sizes, norms = list(cfg.batch_sizes), list(cfg.norms)
-    out = []
+    out, pairs = [], {}
+    if len(sizes) > 1:
+        pairs.update(_pairs(result, {("size", n): (sel(n, sizes[0]), sel(n, sizes[-1]))
+                                     for n in norms}))
+    if "batch" in norms and len(norms) > 1:
+        pairs.update(_pairs(result, {("vs", n): (sel(n, sizes[0]), sel("batch", sizes[0]))
+                                     for n in norms if n != "batch"}))
+    every = family(pairs)                                   # one Holm family: the page's
     if len(sizes) > 1:
         lo, hi = sizes[0], sizes[-1]
-        tests = _tests(result, {n: (sel(n, lo), sel(n, hi)) for n in norms})
+        tests = {k[1]: t for k, t in every.items() if k[0] == "size"}
         fell = [n for n in norms if tests[n].sign < 0]
         steady = [n for n in norms if tests[n].sign == 0]
         head = (f"From batch {hi} down to batch {lo}, **{join_words([NORM_LABELS[n] for n in fell])} "
                 f"lost accuracy clearly**" if fell else
                 f"No normaliser's accuracy fell clearly from batch {hi} to batch {lo}")
-        if steady:
+        if cfg.seeds < seeds_needed(len(every)):
+            head = (f"**Not testable with {cfg.seeds} seed{'s' if cfg.seeds > 1 else ''}**: "
+                    f"{untestable(cfg.seeds, len(every))}, so these seeds can't say whose "
+                    f"accuracy fell from batch {hi} to batch {lo}")
+        elif steady:
             head += (f"; {join_words([NORM_LABELS[n] for n in steady])}: not clearly different "
                      f"between the two")
         v = Verdict(head + ".", tests=list(tests.values()))
         v.details.append(f"Eval-mode test accuracy at batch {lo} − at batch {hi}, per seed (mean ± "
-                         f"t·SE): " + "; ".join(f"{NORM_LABELS[n]} {points(tests[n])}"
+                         f"the margin to be clear): " + "; ".join(f"{NORM_LABELS[n]} {points(tests[n])}"
                                                 for n in norms) + ".")
         v.details.append(f"The batch sizes tried stop at {lo} and {hi}; each trained on "
                          f"{cfg.examples:,} examples.")
@@ -230,10 +253,11 @@ def batch_verdict(result: Result) -> list[Verdict]:
     if "batch" in norms and len(norms) > 1:
         b = sizes[0]
         others = [n for n in norms if n != "batch"]
-        tests = _tests(result, {n: (sel(n, b), sel("batch", b)) for n in others})
+        tests = {k[1]: t for k, t in every.items() if k[0] == "vs"}
         better = [n for n in others if tests[n].sign > 0]
         v = Verdict((f"At batch {b}, **{join_words([NORM_LABELS[n] for n in better])} beat "
-                     f"BatchNorm**" if better else f"At batch {b}, nothing clearly beat BatchNorm")
+                     f"BatchNorm**" if better else f"At batch {b}, nothing clearly beat BatchNorm"
+                     if cfg.seeds >= seeds_needed(len(every)) else f"At batch {b}")
                     + f" (eval-mode test accuracy, {over(cfg.seeds)}: " + "; ".join(
                         f"{NORM_LABELS[n]} {fmt(summarize(result.values(sel(n, b))))}"
                         for n in norms) + ").", tests=list(tests.values()))
@@ -259,29 +283,13 @@ def batch_verdict(result: Result) -> list[Verdict]:
 # ----------------------------------------------------------------------------- the rule
 
 def rule(result: Result, verdicts=None) -> str:
-    """How to read the verdicts, with the critical values they actually used."""
+    """How to read the verdicts: one family for the whole Run, the exact test, the ±."""
     verdicts = verdict(result) if verdicts is None else verdicts
-    tests = [t for v in verdicts for t in v.tests if t.n >= 2 and math.isfinite(t.t_crit)]
-    parts = [RULE]
-    if tests:
-        lo, hi = min(t.t_crit for t in tests), max(t.t_crit for t in tests)
-        t_text = f"t = {lo:.3g}" if math.isclose(lo, hi, rel_tol=1e-3) else f"t from {lo:.3g} to {hi:.3g}"
-        parts.append(f"Here: a mean per-seed difference larger than t·SE, with {t_text} "
-                     f"(Student's t, {result.config.seeds - 1} degrees of freedom); the ± after a "
-                     f"difference in points is that t·SE, after an accuracy the sd over seeds.")
-    parts.append(f"Seeds that all agree count only for a gap of more than one test example "
-                 f"(1/{result.n_test}); a diverged run counts as chance accuracy.")
-    return " ".join(parts)
+    return (page_rule([t for v in verdicts for t in v.tests]) + " The ± after an accuracy is "
+            "the standard deviation over seeds; a diverged run counts as chance accuracy.")
 
 
-def few_seeds(result: Result) -> str | None:
-    n = result.config.seeds
-    if n >= ENOUGH_SEEDS:
-        return None
-    if n < 2:
-        return (f"With one seed per network there is no spread to compare a difference with, so "
-                f"nothing can be tested: use {ENOUGH_SEEDS} or more seeds.")
-    return (f"With {n} seeds a difference has {n - 1} degree{'s' if n > 2 else ''} of freedom: "
-            f"to count as clear it must exceed {t_critical(ALPHA, n - 1):.3g} standard errors "
-            f"even in a single comparison. Use {ENOUGH_SEEDS} or more seeds (t = "
-            f"{t_critical(ALPHA, ENOUGH_SEEDS - 1):.3g}).")
+def few_seeds(result: Result, verdicts=None) -> str | None:
+    """What the seeds can show, where they are too few for anything to be clear."""
+    verdicts = verdict(result) if verdicts is None else verdicts
+    return few_seeds_text(result.config.seeds, [t for v in verdicts for t in v.tests])

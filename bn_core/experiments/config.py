@@ -188,9 +188,9 @@ class SweepConfig(ExperimentConfig):
 
 
 _DEFAULTS = {
-    "placement": dict(seeds=5, steps=500, lr=0.5),
-    "lr": dict(seeds=3, steps=300, depth=3, lr_min=1e-3, lr_max=10.0, points=9),
-    "init": dict(seeds=3, steps=300, lr=0.5, init_min=1e-4, init_max=1.0, points=9),
-    "batch": dict(seeds=3, steps=300, activation="relu", lr=0.1,
+    "placement": dict(seeds=10, steps=500, lr=0.5),
+    "lr": dict(seeds=10, steps=300, depth=3, lr_min=1e-3, lr_max=10.0, points=9),
+    "init": dict(seeds=10, steps=300, lr=0.5, init_min=1e-4, init_max=1.0, points=9),
+    "batch": dict(seeds=10, steps=300, activation="relu", lr=0.1,
                   batch_sizes=(2, 4, 8, 16, 64, 256), budget="examples", examples=6400),
 }

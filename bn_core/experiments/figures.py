@@ -78,7 +78,8 @@ def placement_figure(result: SweepResult):
 def placement_final_figure(result: SweepResult):
     """Final test accuracy, paired by seed: for each pair of placements and each activation,
     every seed's difference (dot; × where either run diverged), their mean (diamond; filled
-    where the verdict calls it clear) and mean ± t·SE, the margin the verdict uses (bar)."""
+    where the verdict calls it clear) and mean ± the margin the verdict uses (bar: the exact
+    test's, at its Holm level)."""
 
     cfg = result.config
     acts = list(cfg.activations)
@@ -113,7 +114,8 @@ def placement_final_figure(result: SweepResult):
                                             thickness=2, width=6),
                                showlegend=False,
                                hovertemplate=(f"{name}<br>mean %{{y:+.1f}} ± {margin:.1f} points "
-                                              f"(t = {t.t_crit:.3g} × SE)<br>{verdict_text}"
+                                              f"(the margin at level {t.level:.2g})<br>"
+                                              f"{verdict_text}"
                                               "<extra></extra>")), row=1, col=c)
         fig.add_hline(y=0, line=dict(color="#888", width=1), row=1, col=c)
         fig.update_xaxes(tickvals=list(range(len(PLACEMENT_PAIRS))),
@@ -121,7 +123,7 @@ def placement_final_figure(result: SweepResult):
                          range=[-0.5, 2.6], row=1, col=c)
     fig.update_yaxes(title_text="difference in final accuracy (points)", row=1, col=1)
     fig = _layout(fig, "Final accuracy, paired by seed: each seed's difference (dot; ×: a run "
-                       "diverged), mean ± t·SE as in the verdict (bar; filled: clear)", 360)
+                       "diverged), mean ± the margin to be clear, as in the verdict (bar; filled: clear)", 360)
     return fig.update_layout(margin=dict(b=60))                    # no legend under it
 
 
@@ -266,13 +268,16 @@ def batch_figure(result: SweepResult):
     bn = cfg.placement
     fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.1,
                         subplot_titles=["Final test accuracy (eval mode)",
-                                        f"{cap(network_label(bn))}: eval vs training mode"])
+                                        f"{cap(network_label(bn))}: eval mode (solid, as on the "
+                                        f"left) vs training mode"])
     _grid_panel(fig, result, 1, 1, result.final)
     settings = cfg.settings
-    modes = (("eval mode (running averages)", COLORS[bn], "solid", "circle", lambda r: r.final_acc),
+    # eval mode is the left panel's BN line (diverged runs left out): one legend entry for both
+    modes = (("eval mode (running averages)", COLORS[bn], "solid", "circle", lambda r: r.final_acc,
+              False),
              ("training mode (each test batch's own statistics)", TRAIN_MODE_COLOR, "dash",
-              "square-open", lambda r: r.train_mode_acc))
-    for mode, color, dash, symbol, get in modes:
+              "square-open", lambda r: r.train_mode_acc, True))
+    for mode, color, dash, symbol, get, legend in modes:
         med, lo, hi, xs = [], [], [], []
         for v in settings:
             vals = np.array([get(r) for r in result.select(bn, setting=v) if not r.diverged])
@@ -286,6 +291,7 @@ def batch_figure(result: SweepResult):
             fig.add_trace(dict(type="scatter", x=xs, y=med, mode="lines+markers",
                                line=dict(color=color, dash=dash, width=2.5),
                                marker=dict(symbol=symbol, size=8), name=f"BN in {mode}",
+                               showlegend=legend, legendgroup=None if legend else bn,
                                hovertemplate=f"{mode}<br>batch %{{x}}: %{{y:.1%}}<extra></extra>"),
                           row=1, col=2)
     for c in (1, 2):

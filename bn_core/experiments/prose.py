@@ -1,5 +1,6 @@
-"""The experiments' verdicts in words: the Verdict record, number formats, and the paired,
-Holm-corrected comparisons the verdicts are built from (the statistics: bn_core.stats)."""
+"""The experiments' verdicts in words: the Verdict record, number formats, the paired,
+Holm-corrected comparisons the verdicts are built from (the statistics: bn_core.stats), and the
+sentences every page with such verdicts shares: its rule and what its seeds can show."""
 
 from __future__ import annotations
 
@@ -11,17 +12,18 @@ import numpy as np
 
 from bn_core.experiments.training import SweepResult
 from bn_core.records import network_label
-from bn_core.stats import ALPHA, Ranking, Summary, Test, holm, paired_test
+from bn_core.stats import (ALPHA, Ranking, Summary, Test, holm, paired_test, seeds_needed,
+                          smallest_p)
 
 __all__ = ["Verdict", "RULE", "pct", "fmt", "points", "over", "num", "cap", "a_or_an",
            "join_words", "within_sentence", "seed_pairs", "family", "final_of", "setting_tests",
-           "by_setting"]
+           "by_setting", "page_rule", "few_seeds_text", "untestable", "bare_points"]
 
 
 @dataclass
 class Verdict:
     """A headline and supporting sentences (markdown), computed from the data; `tests`: the
-    comparisons it makes (Holm-corrected together with the rest of its question)."""
+    comparisons it makes (Holm-corrected together with every other test of its page's Run)."""
 
     headline: str
     details: list[str] = field(default_factory=list)
@@ -42,11 +44,17 @@ def fmt(s: Summary) -> str:
 
 
 def points(t: Test) -> str:
-    """'+12.3 ± 4.5 points': a difference of accuracies and its margin t·SE (the verdict's)."""
+    """'+12.3 ± 4.5 points': a difference of accuracies and the margin it had to exceed to be
+    clear at its Holm level (the exact test's; '+12.3 points' where it can't be tested)."""
     diff = f"{100 * t.diff:+.1f}".replace("-", "−")
-    if not math.isfinite(t.se):
+    if not math.isfinite(t.margin):
         return f"{diff} points"
     return f"{diff} ± {100 * t.margin:.1f} points"
+
+
+def bare_points(t: Test) -> str:
+    """'+12.3 points': a difference of accuracies alone."""
+    return f"{100 * t.diff:+.1f}".replace("-", "−") + " points"
 
 
 def over(n: int) -> str:
@@ -71,9 +79,40 @@ def join_words(items: Sequence[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
-RULE = ("Each question below compares several pairs at once, so a difference is called clear only "
-        "if it passes a paired t-test after Holm's correction, which keeps the chance of even one "
-        "false “clear” per question under 5%.")
+def page_rule(tests: Sequence[Test]) -> str:
+    """How "clear" is decided on a page: one family for everything its Run shows."""
+    m = len(tests)
+    if not m:
+        return "Nothing here is tested: no comparison makes a “clear” claim."
+    return (f"Everything this Run shows is one family of {m} comparison{'s' if m > 1 else ''}: "
+            "a difference is called clear only if it passes an exact paired test (the sign-flip "
+            "test: the same seed on both sides; its p-value counts the ways of swapping the two "
+            "networks within seeds that give a mean difference at least as large) after Holm's "
+            f"correction across all {m}, which keeps the chance of even one false “clear” on this "
+            "page under 5%. The ± after a difference is the margin it had to exceed at its level.")
+
+
+def untestable(seeds: int, m: int) -> str:
+    """'with 3 seeds no difference can be clear (use 9 or more)'."""
+    return (f"with {seeds} seed{'s' if seeds != 1 else ''} no difference can be clear (use "
+            f"{seeds_needed(m)} or more)")
+
+
+def few_seeds_text(seeds: int, tests: Sequence[Test]) -> str | None:
+    """What a page's seeds can show, said plainly where they can't show anything; None where
+    they can."""
+    m = max(len(tests), 1)
+    need = seeds_needed(m)
+    if seeds >= need:
+        return None
+    if seeds < 2:
+        return (f"With one seed per network there is no spread to compare a difference with, so "
+                f"nothing can be tested: use {need} or more seeds.")
+    return (f"With {seeds} seeds nothing on this page can be clear: the exact paired test's "
+            f"smallest possible p-value with {seeds} seeds is 2/2^{seeds} = {smallest_p(seeds):.3g} "
+            f"(every seed agreeing), and Holm tests the strongest of this page's {m} comparisons "
+            f"at 5%/{m} = {ALPHA / m:.3g}. The numbers show what happened in these seeds, not "
+            f"what is clear. Use {need} or more seeds (2/2^{need} = {smallest_p(need):.2g}).")
 
 
 def seed_pairs(runs_a, runs_b, value) -> tuple[np.ndarray, np.ndarray]:
@@ -85,11 +124,11 @@ def seed_pairs(runs_a, runs_b, value) -> tuple[np.ndarray, np.ndarray]:
             np.array([b[s] for s in seeds], dtype=float))
 
 
-def family(pairs: Mapping, resolution: float) -> dict:
-    """Paired tests of each (a, b) in `pairs` (key → (a values, b values)), Holm-corrected
-    together: key → Test."""
+def family(pairs: Mapping) -> dict:
+    """Exact paired tests of each (a, b) in `pairs` (key → (a values, b values)), Holm-corrected
+    together (a page's whole Run is one family): key → Test."""
     keys = list(pairs)
-    tests = holm([paired_test(*pairs[k], resolution=resolution) for k in keys], ALPHA)
+    tests = holm([paired_test(*pairs[k]) for k in keys], ALPHA)
     return dict(zip(keys, tests))
 
 
@@ -104,12 +143,19 @@ def setting_tests(result: SweepResult) -> dict[float, Test]:
     final = final_of(result)
     pairs = {v: seed_pairs(result.select(cfg.placement, setting=v),
                             result.select("none", setting=v), final) for v in cfg.settings}
-    return family(pairs, result.resolution)
+    return family(pairs)
 
 
-def by_setting(bn: str, tests: Mapping[float, Test], noun: str, unit_fmt=num) -> str:
+def by_setting(bn: str, tests: Mapping[float, Test], noun: str, unit_fmt=num,
+               seeds: int = 0, m: int = 0) -> str:
     """'BN before activation against without BN, learning rate by learning rate: clearly
-    better at 1 (+40.1 ± 9.2 points), …; clearly worse at …; the data don't separate them at …'"""
+    better at 1 (+40.1 ± 9.2 points), …; clearly worse at …; the data don't separate them at …';
+    where the page's seeds can't make anything clear (m: the page's tests), it says so and gives
+    the differences."""
+    head = f"{cap(network_label(bn))} against without BN, {noun}: "
+    if m and seeds < seeds_needed(m):
+        return (head + untestable(seeds, m) + "; the mean per-seed differences were " +
+                ", ".join(f"{bare_points(t)} at {unit_fmt(v)}" for v, t in tests.items()) + ".")
     better = [f"{unit_fmt(v)} ({points(t)})" for v, t in tests.items() if t.sign > 0]
     worse = [f"{unit_fmt(v)} ({points(t)})" for v, t in tests.items() if t.sign < 0]
     same = [unit_fmt(v) for v, t in tests.items() if t.sign == 0]
@@ -120,7 +166,7 @@ def by_setting(bn: str, tests: Mapping[float, Test], noun: str, unit_fmt=num) ->
         parts.append(f"clearly worse at {', '.join(worse)}")
     if same:
         parts.append(f"the data don't separate them at {', '.join(same)}")
-    return f"{cap(network_label(bn))} against without BN, {noun}: " + "; ".join(parts) + "."
+    return head + "; ".join(parts) + "."
 
 
 def within_sentence(ranking: Ranking, names: Mapping[str, str]) -> str:

@@ -1,10 +1,10 @@
 """The experiments' verdicts: what the data say, with the error of every conclusion controlled
-across all the comparisons it makes (bn_core.stats: paired t-tests by seed, Holm's correction
-per question; see bn_core.experiments.prose).
+across all the comparisons the page shows after one Run (bn_core.stats: exact sign-flip tests
+paired by seed, one Holm family per Run; see bn_core.experiments.prose).
 
     verdict(result)      the verdicts of the result's experiment
-    rule(result)         one plain sentence: how "clear" is decided, with the t values used
-    few_seeds(result)    why little is clear with fewer than ENOUGH_SEEDS seeds
+    rule(result)         how "clear" is decided: the family, the test, what the ± means
+    few_seeds(result)    what the seeds can show, where they are too few for anything clear
 """
 
 from __future__ import annotations
@@ -16,18 +16,17 @@ import numpy as np
 
 from bn_core.batchnorm import PYTORCH_EPS
 from bn_core.experiments.config import ACTIVATION_NAMES
-from bn_core.experiments.prose import (RULE, Verdict, a_or_an, by_setting, cap, family,
-                                       final_of, fmt, join_words, num, over, pct, points,
-                                       seed_pairs, setting_tests, within_sentence)
+from bn_core.experiments.prose import (Verdict, a_or_an, bare_points, by_setting, cap, family,
+                                       few_seeds_text, final_of, fmt, join_words, num, over,
+                                       page_rule, pct, points, seed_pairs, setting_tests,
+                                       untestable, within_sentence)
 from bn_core.experiments.ranges import (beyond, describe_range, range_ends, trainable_range)
 from bn_core.experiments.training import SweepResult
 from bn_core.records import network_label
-from bn_core.stats import ALPHA, Ranking, Summary, rank, summarize, t_critical
+from bn_core.stats import Ranking, Summary, rank, seeds_needed, summarize
 
 __all__ = ["verdict", "rule", "few_seeds", "placement_tests", "placement_verdict", "lr_verdict",
-           "init_verdict", "batch_verdict", "budget_sentence", "ENOUGH_SEEDS"]
-
-ENOUGH_SEEDS = 5           # fewer: the page says why little can be clear
+           "init_verdict", "batch_verdict", "budget_sentence", "family_size"]
 
 
 def verdict(result: SweepResult) -> list[Verdict]:
@@ -36,61 +35,45 @@ def verdict(result: SweepResult) -> list[Verdict]:
             "batch": batch_verdict}[result.config.experiment](result)
 
 
+def family_size(config) -> int:
+    """How many comparisons one Run of this config tests (its Holm family)."""
+    if config.experiment == "placement":
+        return 6 * len(config.activations)
+    if config.experiment == "batch":
+        return 2 * len(config.settings)
+    return len(config.settings)
+
+
 def rule(result: SweepResult, verdicts: Sequence[Verdict] | None = None) -> str:
-    """How to read the verdicts, with the critical values they actually used."""
+    """How to read the verdicts: one family for the whole Run, the exact test, the ±."""
     verdicts = verdict(result) if verdicts is None else verdicts
-    tests = [t for v in verdicts for t in v.tests if t.n >= 2 and math.isfinite(t.t_crit)]
-    parts = [RULE]
-    if tests:
-        lo, hi = min(t.t_crit for t in tests), max(t.t_crit for t in tests)
-        dfs = sorted({int(round(t.df)) for t in tests})
-        df_text = " or ".join(map(str, dfs)) + (" degree" if dfs == [1] else " degrees")
-        t_text = f"t = {lo:.3g}" if math.isclose(lo, hi, rel_tol=1e-3) else f"t from {lo:.3g} to {hi:.3g}"
-        parts.append(
-            f"Here that means a mean per-seed difference larger than t·SE, with {t_text} "
-            f"(Student's t, {df_text} of freedom; t grows as Holm divides the 5% among a "
-            f"question's comparisons); the ± after a difference in points is that t·SE.")
-    tail = "± after an accuracy is the standard deviation over seeds; a diverged run counts as " \
-           "chance accuracy"
+    parts = [page_rule([t for v in verdicts for t in v.tests])]
+    tail = "The ± after an accuracy is the standard deviation over seeds; a diverged run counts " \
+           "as chance accuracy"
     if result.config.experiment == "batch":
         tail += (", except in the eval- vs training-mode comparison, which leaves diverged "
                  "runs out (a diverged network has neither accuracy)")
+    if result.config.experiment == "placement":
+        tail += (f"; in speed, a run that never reaches the target counts as the run's length "
+                 f"plus one record interval ({result.config.record_every} steps)")
     parts.append(tail + ".")
-    if result.n_test:
-        speed = (f"; in speed, one record interval ({result.config.record_every} steps)"
-                 if result.config.experiment == "placement" else "")
-        parts.append(f"Seeds that all agree (no spread) count only for a gap of more than one "
-                     f"test example (1/{result.n_test}){speed}.")
     return " ".join(parts)
 
 
 def few_seeds(result: SweepResult, verdicts: Sequence[Verdict] | None = None) -> str | None:
-    """Why little can be clear with few seeds, and how many to use; None with enough."""
-    n = result.config.seeds
-    if n >= ENOUGH_SEEDS:
-        return None
-    if n < 2:
-        return (f"With one seed per setting there is no spread to compare a difference with, so "
-                f"nothing can be tested: use {ENOUGH_SEEDS} or more seeds.")
+    """What the seeds can show, where they are too few for anything to be clear; None where
+    they are enough."""
     verdicts = verdict(result) if verdicts is None else verdicts
-    m = max([len(v.tests) for v in verdicts] + [1])
-    t1, tm = t_critical(ALPHA, n - 1), t_critical(ALPHA / m, n - 1)
-    e1, em = t_critical(ALPHA, ENOUGH_SEEDS - 1), t_critical(ALPHA / m, ENOUGH_SEEDS - 1)
-    clear = sum(t.clear for v in verdicts for t in v.tests)
-    first = "" if m == 1 else f", and {tm:.3g} for the first of the {m} comparisons of a question"
-    return (f"With {n} seeds a difference has only {n - 1} degree{'s' if n > 2 else ''} of freedom: "
-            f"to count as clear it must exceed {t1:.3g} standard errors in a single comparison"
-            f"{first}, so only very large differences can"
-            + (" (none does here)" if not clear else "") +
-            f". Use {ENOUGH_SEEDS} or more seeds: with {ENOUGH_SEEDS}, t is {e1:.3g}"
-            + (f" and {em:.3g}" if m > 1 else "") + ".")
+    return few_seeds_text(result.config.seeds, [t for v in verdicts for t in v.tests])
 
 
-def _compare_sentence(ranking: Ranking, names: Mapping[str, str], fmt=fmt,
+def _compare_sentence(ranking: Ranking, names: Mapping[str, str], m: int, fmt=fmt,
                       wins="wins", beat="beat", what: str = "") -> Verdict:
     """'X wins: … against …' or 'No clear winner: the data don't separate X (…) and Y (…);
-    both beat Z (…).' `what` closes the sentence, e.g. '(final test accuracy, mean ± sd …)'."""
+    both beat Z (…).' `what` closes the sentence, e.g. '(final test accuracy, mean ± sd …)';
+    m: the page's family size (with too few seeds for it, the sentence says so)."""
     s = ranking.summaries
+    seeds = max(v.n for v in s.values())
     tail = f" {what}" if what else ""
 
     def listing(group):
@@ -100,9 +83,12 @@ def _compare_sentence(ranking: Ranking, names: Mapping[str, str], fmt=fmt,
         w = ranking.winner
         return Verdict(f"**{cap(names[w])} {wins}**: {fmt(s[w])}, against "
                        f"{listing([n for n in ranking.order if n != w])}{tail}.", winner=w)
-    if all(v.n < 2 for v in s.values()):
+    if seeds < 2:
         return Verdict(f"One seed per network can't settle it: {listing(ranking.order)}{tail}. "
-                       f"Use {ENOUGH_SEEDS} or more seeds.")
+                       f"Use {seeds_needed(m)} or more seeds.")
+    if seeds < seeds_needed(m):
+        return Verdict(f"**Not testable with {seeds} seeds**: {listing(ranking.order)}{tail}; "
+                       f"{untestable(seeds, m)}.")
     text = f"**No clear winner**: the data don't separate {listing(ranking.tied)}"
     if ranking.beaten:
         both = "both" if len(ranking.tied) == 2 else "all"
@@ -114,10 +100,10 @@ PLACEMENT_PAIRS = (("before", "none"), ("after", "none"), ("before", "after"))
 
 
 def placement_tests(result: SweepResult) -> tuple[dict, dict]:
-    """Every pair of placements for every activation, paired by seed, one Holm family for the
-    final accuracy and one for the speed (steps to the target; a run that never reaches it
-    counts as the run's length plus one record interval): (act, a, b) → Test of a − b (speed:
-    b − a in steps, so positive: a is faster)."""
+    """Every pair of placements for every activation, paired by seed, in the final accuracy and
+    in the speed (steps to the target; a run that never reaches it counts as the run's length
+    plus one record interval), all one Holm family (the page's): (act, a, b) → Test of a − b
+    (speed: b − a in steps, so positive: a is faster); returns (accuracy, speed)."""
     cfg = result.config
     never = cfg.steps + cfg.record_every
     final = final_of(result)
@@ -125,14 +111,15 @@ def placement_tests(result: SweepResult) -> tuple[dict, dict]:
     def steps(r):
         return r.steps_to_target if math.isfinite(r.steps_to_target) else never
 
-    acc, speed = {}, {}
+    pairs = {}
     for act in cfg.activations:
         for a, b in PLACEMENT_PAIRS:
             ra, rb = result.select(a, act), result.select(b, act)
-            acc[(act, a, b)] = seed_pairs(ra, rb, final)
-            xb, xa = seed_pairs(rb, ra, steps)
-            speed[(act, a, b)] = (xb, xa)                  # b's steps − a's steps
-    return family(acc, result.resolution), family(speed, float(cfg.record_every))
+            pairs[("acc", act, a, b)] = seed_pairs(ra, rb, final)
+            pairs[("speed", act, a, b)] = seed_pairs(rb, ra, steps)   # b's steps − a's steps
+    tests = family(pairs)
+    return ({k[1:]: t for k, t in tests.items() if k[0] == "acc"},
+            {k[1:]: t for k, t in tests.items() if k[0] == "speed"})
 
 
 def _beats(tests: Mapping, act: str):
@@ -153,6 +140,7 @@ def placement_verdict(result: SweepResult) -> list[Verdict]:
     names = {p: network_label(p) for p in cfg.networks}
     never = cfg.steps + cfg.record_every
     acc_tests, speed_tests = placement_tests(result)
+    m = len(acc_tests) + len(speed_tests)
     short = {"none": "no BN", "before": "BN before", "after": "BN after"}
 
     def fmt_steps(s: Summary) -> str:
@@ -164,19 +152,19 @@ def placement_verdict(result: SweepResult) -> list[Verdict]:
 
     for act in cfg.activations:
         groups = {p: result.final(result.select(p, act)) for p in cfg.networks}
-        v = _compare_sentence(rank(groups, _beats(acc_tests, act)), names,
+        v = _compare_sentence(rank(groups, _beats(acc_tests, act)), names, m,
                               what=f"(final test accuracy, {over(cfg.seeds)})")
         v.headline = f"{ACTIVATION_NAMES[act]} — " + v.headline
         mine = [acc_tests[(act, a, b)] for a, b in PLACEMENT_PAIRS]
         v.tests = mine + [speed_tests[(act, a, b)] for a, b in PLACEMENT_PAIRS]
-        if cfg.seeds > 1:
+        if cfg.seeds >= seeds_needed(m):
             v.details.append(
-                "Differences per seed (mean ± t·SE): " + "; ".join(
+                "Differences per seed (mean ± the margin to be clear): " + "; ".join(
                     f"{short[a]} − {short[b]} {points(t)}{' (clear)' if t.clear else ''}"
                     for (a, b), t in zip(PLACEMENT_PAIRS, mine)) + ".")
         speed = {p: [-(r.steps_to_target if math.isfinite(r.steps_to_target) else never)
                      for r in result.select(p, act)] for p in cfg.networks}
-        sv = _compare_sentence(rank(speed, _beats(speed_tests, act)), names, fmt_steps,
+        sv = _compare_sentence(rank(speed, _beats(speed_tests, act)), names, m, fmt_steps,
                                wins="gets there first", beat="are faster than")
         v.details.append(f"Speed (steps to reach {pct(cfg.target)} test accuracy) — "
                          + sv.headline.replace("**", ""))
@@ -194,8 +182,6 @@ def placement_verdict(result: SweepResult) -> list[Verdict]:
     return verdicts
 
 
-
-
 def _grid_verdict(result: SweepResult, what: str, unit_fmt=num) -> list[Verdict]:
     """lr and init: the widest range that trains for each network (a bound where it meets the
     grid's end), where BN is clearly better or worse (one Holm family over the settings), and
@@ -207,6 +193,7 @@ def _grid_verdict(result: SweepResult, what: str, unit_fmt=num) -> list[Verdict]
                                             for v in settings], cfg.target)
               for p in cfg.networks}
     tests = setting_tests(result)
+    m, seeds = len(tests), cfg.seeds
     width = {p: (0 if ranges[p] is None else
                  settings.index(ranges[p][1]) - settings.index(ranges[p][0]) + 1)
              for p in cfg.networks}
@@ -241,15 +228,24 @@ def _grid_verdict(result: SweepResult, what: str, unit_fmt=num) -> list[Verdict]
         only = [v for v in settings if ranges[wider][0] <= v <= ranges[wider][1]
                 and not (ranges[other] and ranges[other][0] <= v <= ranges[other][1])]
         backed = [v for v in only if tests[v].sign == (1 if wider == bn else -1)]
+        unbacked = [v for v in only if v not in backed]
         if backed:
             winner = wider
             head = (f"**{cap(network_label(wider))}** trains over a wider range of {what}s (clearly "
-                    f"better at {', '.join(unit_fmt(v) for v in backed)}, where only it reached "
-                    f"{pct(cfg.target)})")
+                    f"better at {', '.join(unit_fmt(v) for v in backed)}, where only its median "
+                    f"reached {pct(cfg.target)}")
+            if unbacked:
+                head += (f"; at {', '.join(unit_fmt(v) for v in unbacked)} only its median did "
+                         f"too, but there the seeds disagree too much for the difference to be "
+                         f"clear")
+            head += ")"
+        elif seeds < seeds_needed(m):
+            head = (f"{cap(network_label(wider))}'s median reached {pct(cfg.target)} over more "
+                    f"{what}s, but {untestable(seeds, m)}: not settled")
         else:
-            head = (f"{cap(network_label(wider))} reached {pct(cfg.target)} over more {what}s, but at "
-                    f"none of the {what}s where only it did is the difference clear with "
-                    f"{cfg.seeds} seed{'s' if cfg.seeds > 1 else ''}: not settled")
+            head = (f"{cap(network_label(wider))}'s median reached {pct(cfg.target)} over more "
+                    f"{what}s, but at none of the {what}s where only it did is the difference "
+                    f"clear with {seeds} seeds: not settled")
     v = Verdict(f"{head} — {describe('none')}; {describe(bn)}.", winner=winner,
                 tests=list(tests.values()))
     v.details.append(
@@ -279,7 +275,7 @@ def _grid_verdict(result: SweepResult, what: str, unit_fmt=num) -> list[Verdict]
             f"set by the {cfg.steps}-step budget and the {pct(cfg.target)} target, not by a "
             f"failure to train: more steps or a lower target would move it.")
     if cfg.seeds > 1:
-        v.details.append(by_setting(bn, tests, f"{what} by {what}", unit_fmt))
+        v.details.append(by_setting(bn, tests, f"{what} by {what}", unit_fmt, seeds, m))
     v.details += diverged
     return [v]
 
@@ -354,21 +350,15 @@ def budget_sentence(result: SweepResult) -> str:
 
 
 def batch_verdict(result: SweepResult) -> list[Verdict]:
-    """BN against without BN at each batch size (one Holm family), and BN's eval-mode against
-    training-mode test accuracy at each batch size (another; runs that diverged left out)."""
+    """BN against without BN at each batch size, and BN's eval-mode against training-mode test
+    accuracy at each batch size (runs that diverged left out): one Holm family, the page's."""
     cfg = result.config
     bn = cfg.placement
-    tests = setting_tests(result)
-    if cfg.seeds < 2:
-        head = Verdict(f"One seed per batch size can't separate the networks; use "
-                       f"{ENOUGH_SEEDS} or more seeds.", tests=list(tests.values()))
-    else:
-        head = Verdict(by_setting(bn, tests, "eval-mode test accuracy at each batch size",
-                                   lambda b: str(int(b))), tests=list(tests.values()))
-    head.details.append(budget_sentence(result))
-    # BN's eval-mode vs training-mode accuracy, the same network measured twice
-    gap = Verdict("")
-    sizes, pairs, left_out = [], {}, 0
+    final = final_of(result)
+    pairs, sizes, left_out = {}, [], 0
+    for b in cfg.settings:
+        pairs[("bn", b)] = seed_pairs(result.select(bn, setting=b),
+                                      result.select("none", setting=b), final)
     for b in cfg.settings:
         all_runs = result.select(bn, setting=b)
         runs = [r for r in all_runs if not r.diverged]
@@ -377,10 +367,22 @@ def batch_verdict(result: SweepResult) -> list[Verdict]:
             continue
         sizes.append((int(b), summarize([r.final_acc for r in runs]),
                       summarize([r.train_mode_acc for r in runs])))
-        pairs[int(b)] = seed_pairs(runs, runs, lambda r: r.final_acc)[0], \
-            seed_pairs(runs, runs, lambda r: r.train_mode_acc)[0]
-    gap_tests = family(pairs, result.resolution)
-    gap.tests = list(gap_tests.values())
+        pairs[("mode", int(b))] = (seed_pairs(runs, runs, lambda r: r.final_acc)[0],
+                                   seed_pairs(runs, runs, lambda r: r.train_mode_acc)[0])
+    every = family(pairs)
+    tests = {k[1]: t for k, t in every.items() if k[0] == "bn"}
+    gap_tests = {k[1]: t for k, t in every.items() if k[0] == "mode"}
+    m, seeds = len(every), cfg.seeds
+    if seeds < 2:
+        head = Verdict(f"One seed per batch size can't separate the networks; use "
+                       f"{seeds_needed(m)} or more seeds.", tests=list(tests.values()))
+    else:
+        head = Verdict(by_setting(bn, tests, "eval-mode test accuracy at each batch size",
+                                  lambda b: str(int(b)), seeds, m), tests=list(tests.values()))
+    head.details.append(_best_sizes(result))
+    head.details.append(budget_sentence(result))
+    # BN's eval-mode vs training-mode accuracy, the same network measured twice
+    gap = Verdict("", tests=list(gap_tests.values()))
     if sizes:
         b0, ev0, tr0 = sizes[0]
         b1, ev1, tr1 = sizes[-1]
@@ -390,19 +392,38 @@ def batch_verdict(result: SweepResult) -> list[Verdict]:
             f"{cap(network_label(bn))}, eval mode against training mode: at batch size {b0}, "
             f"{fmt(ev0)} against {fmt(tr0)} (test batches of {b0}); at {b1}, {fmt(ev1)} "
             f"against {fmt(tr1)} (test accuracy, {runs_text}).")
-        if cfg.seeds >= 2:
-            clear = [f"{b} ({points(t)})" for b, t in gap_tests.items() if t.clear]
+        clear = [f"{b} ({points(t)})" for b, t in gap_tests.items() if t.clear]
+        if 2 <= seeds < seeds_needed(m):
             gap.details.append(
-                "Eval mode minus training mode, per seed (mean ± t·SE): clearly different at "
-                "batch size " + ", ".join(clear) + "." if clear else
+                f"Eval minus training mode, per seed: {untestable(seeds, m)}; the mean "
+                f"differences were " + "; ".join(f"{b}: {bare_points(t)}"
+                                                 for b, t in gap_tests.items()) + ".")
+        elif seeds >= 2:
+            gap.details.append(
+                "Eval mode minus training mode, per seed (mean ± the margin to be clear): "
+                "clearly different at batch size " + ", ".join(clear) + "." if clear else
                 "The data don't separate the two modes at any batch size (eval minus training "
-                "mode, mean ± t·SE: " + "; ".join(f"{b}: {points(t)}" for b, t in gap_tests.items())
-                + ").")
+                "mode, mean ± the margin to be clear: " + "; ".join(
+                    f"{b}: {points(t)}" for b, t in gap_tests.items()) + ").")
         gap.details.append(
             "In eval mode BN uses its running averages of the training batches' statistics; in "
             "training mode each test batch is normalised with its own mean and variance, so a "
-            "prediction depends on the other examples in the batch.")
+            "prediction depends on the other examples in the batch — the smaller the batch, the "
+            "noisier those statistics.")
     else:
         gap.headline = f"Every {network_label(bn)} run diverged: no train/eval comparison."
     return [head, gap]
 
+
+def _best_sizes(result: SweepResult) -> str:
+    """What batch size changed for each network (medians over seeds; described, not tested)."""
+    cfg = result.config
+    parts = []
+    for p in cfg.networks:
+        med = {int(b): float(np.median(result.final(result.select(p, setting=b))))
+               for b in cfg.settings}
+        hi, lo = max(med, key=med.get), min(med, key=med.get)
+        parts.append(f"{network_label(p)} did best with batches of {hi} ({pct(med[hi])}) and "
+                     f"worst with {lo} ({pct(med[lo])})")
+    return ("What batch size changed (median eval-mode test accuracy over seeds, described, not "
+            "tested): " + "; ".join(parts) + ".")

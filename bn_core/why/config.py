@@ -157,9 +157,9 @@ class WhyConfig(ExperimentConfig):
 
 
 _DEFAULTS = {
-    "noise": dict(seeds=5, steps=500, lr=0.5, depth=3),
-    "ics": dict(seeds=5, steps=500, lr=0.1, depth=8, activation="relu", checks=20),
-    "landscape": dict(seeds=5, steps=500, lr=0.1, depth=8, activation="relu", checks=20,
+    "noise": dict(seeds=10, steps=500, lr=0.5, depth=3),
+    "ics": dict(seeds=10, steps=500, lr=0.1, depth=8, activation="relu", checks=20),
+    "landscape": dict(seeds=10, steps=500, lr=0.1, depth=8, activation="relu", checks=20,
                       points=8),
-    "scale": dict(seeds=3, steps=1500, lr=1.0, depth=3, activation="relu"),
+    "scale": dict(seeds=10, steps=1500, lr=1.0, depth=3, activation="relu"),
 }

@@ -1,12 +1,13 @@
 """What the data say, per experiment, and whether Santurkar et al.'s (2018) result reproduces here.
 
 Every verdict compares kinds of network paired by seed (the same seed gives the same initial
-weights and mini-batches), with paired t-tests (bn_core.stats), Holm-corrected across all the
-comparisons of its experiment: the chance of even one false "clear" per experiment stays ≤ 5 %.
+weights and mini-batches), with exact sign-flip tests (bn_core.stats), Holm-corrected across all
+the comparisons of its experiment — everything the page shows after one Run: the chance of even
+one false "clear" on the page stays ≤ 5 %.
 
     verdict(result)      [Verdict]: the headline first, then the supporting ones
-    rule(result, …)      how "clear" is decided, with the t values used
-    few_seeds(result)    why little can be clear with fewer than ENOUGH_SEEDS seeds
+    rule(result, …)      how "clear" is decided: the family, the test, what the ± means
+    few_seeds(result)    what the seeds can show, where they are too few for anything clear
 
 The summaries tested, per network (one number per seed):
 
@@ -27,13 +28,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from bn_core.stats import ALPHA, Test, holm, paired_test, t_critical
+from bn_core.experiments.prose import few_seeds_text, page_rule
+from bn_core.stats import ALPHA, Test, holm, paired_test, seeds_needed
 from bn_core.why.config import SCALE_FACTOR
 from bn_core.why.training import WhyResult
 
-__all__ = ["ENOUGH_SEEDS", "SETTLED", "Verdict", "few_seeds", "rule", "summaries", "verdict"]
-
-ENOUGH_SEEDS = 5
+__all__ = ["SETTLED", "Verdict", "few_seeds", "rule", "summaries", "verdict", "family_size"]
 SETTLED = 0.05          # ‖W‖ "settled": changed by less than 5 % over the last quarter of the run
 TINY = 1e-12            # floor before a log10 (a range of exactly 0)
 
@@ -61,12 +61,13 @@ def _acc(values) -> str:
 
 
 def _signed(t: Test, scale: float = 1.0, unit: str = "", digits: int = 1) -> str:
-    if math.isfinite(t.se) and 0 < scale * t.margin < 10 ** -digits * 5:
+    margin = t.margin if t.possible else math.nan    # a margin no difference can pass: left out
+    if math.isfinite(margin) and 0 < scale * margin < 10 ** -digits * 5:
         digits += 1                                   # "+0.4 ± 0.4" would hide a clear gap
     d = f"{scale * t.diff:+.{digits}f}".replace("-", "−")
-    if not math.isfinite(t.se):
+    if not math.isfinite(margin):
         return f"{d}{unit}"
-    return f"{d} ± {scale * t.margin:.{digits}f}{unit}"
+    return f"{d} ± {scale * margin:.{digits}f}{unit}"
 
 
 def _clear(t: Test, sign: int) -> bool:
@@ -124,9 +125,15 @@ def _final_loss(result: WhyResult, kind: str) -> np.ndarray:
     return np.where(result.diverged_at[i] >= 0, np.inf, result.loss[i, -1])
 
 
-def _family(pairs: dict, resolution: float = math.inf) -> dict[str, Test]:
-    """Paired tests of each (a, b) over the seeds where both are finite, Holm-corrected
-    together: key → Test of a − b (with no such seed: untestable, p = 1)."""
+def family_size(config) -> int:
+    """How many comparisons one Run of this config tests (its Holm family)."""
+    return {"noise": 6, "ics": 3, "landscape": 3}.get(
+        config.experiment, len(config.decays) - 1 + bool(config.multiply))
+
+
+def _family(pairs: dict) -> dict[str, Test]:
+    """Exact paired tests of each (a, b) over the seeds where both are finite, Holm-corrected
+    together (the page's family): key → Test of a − b (with no such seed: untestable, p = 1)."""
     keys, tests = list(pairs), []
     for k in keys:
         a, b = (np.asarray(v, dtype=float) for v in pairs[k])
@@ -134,8 +141,7 @@ def _family(pairs: dict, resolution: float = math.inf) -> dict[str, Test]:
         if not ok.any():
             tests.append(Test(math.nan, math.nan, math.nan, 1.0, True, 0))
             continue
-        tests.append(paired_test(a[ok], b[ok], resolution=resolution
-                                 if k.startswith(("final", "auc")) else math.inf))
+        tests.append(paired_test(a[ok], b[ok]))
     return dict(zip(keys, holm(tests, ALPHA)))
 
 
@@ -160,14 +166,14 @@ def verdict(result: WhyResult) -> list[Verdict]:
 def _noise(result: WhyResult) -> list[Verdict]:
     cfg, s = result.config, summaries(result)
     n = cfg.seeds
-    res = 1.0 / result.n_test if result.n_test else math.inf
     pairs = {}
     for m in ("auc", "final"):
         pairs[f"{m} noisy-none"] = (s[m]["noisy"], s[m]["none"])
         pairs[f"{m} noisy-before"] = (s[m]["noisy"], s[m]["before"])
     pairs["shift noisy-none"] = (s["shift"]["noisy"], s["shift"]["none"])
     pairs["shift noisy-before"] = (s["shift"]["noisy"], s["shift"]["before"])
-    t = _family(pairs, res)
+    t = _family(pairs)
+    need = seeds_needed(len(t))
     shift = {k: 10 ** s["shift"][k] for k in cfg.kinds}
     details = [
         f"**Stability** (the lab's shift rate: how fast the layers' input distributions move, "
@@ -192,7 +198,7 @@ def _noise(result: WhyResult) -> list[Verdict]:
         head, rep = ("**With noise ×0 the noisy network *is* the BN network**: nothing to test. "
                      "Raise the noise strength."), None
     elif n < 2:
-        head, rep = "**One seed can't settle it**: use 5 or more seeds.", None
+        head, rep = f"**One seed can't settle it**: use {need} or more seeds.", None
     elif unstable and beats_none and not worse_than_bn:
         above = _clear(t["auc noisy-before"], 1) or _clear(t["final noisy-before"], 1)
         head, rep = ("**Reproduces**: noisy BN has the least stable layer inputs, yet it trains "
@@ -211,7 +217,8 @@ def _noise(result: WhyResult) -> list[Verdict]:
         head, rep = (f"**Not settled by {n} seeds**: " + ("noisy BN's inputs are clearly the "
                      "least stable, but its advantage over the network without BN is not clear"
                      if unstable else "not every comparison the claim needs is clear") +
-                     (". Use 5 or more seeds." if n < ENOUGH_SEEDS else ".")), None
+                     (f": with {n} seeds no difference can be clear. Use {need} or more seeds."
+                      if n < need else ".")), None
     return [Verdict(head, details, rep, list(t.values()))]
 
 
@@ -225,6 +232,8 @@ def _says(t: Test) -> str:
         return "no seed to compare"
     if not math.isfinite(t.se) or t.n < 2:
         return "one seed: not testable"
+    if not t.possible:
+        return f"can't be clear with {t.n} seeds"
     return "clear" if t.clear else "not clear"
 
 
@@ -240,8 +249,8 @@ def _ics(result: WhyResult) -> list[Verdict]:
         pairs["loss"] = (s["loss"]["before"][finite], s["loss"]["none"][finite])
     else:
         pairs["final"] = (s["final"]["before"], s["final"]["none"])
-    res = 1.0 / result.n_test if result.n_test else math.inf
-    t = _family(pairs, res)
+    t = _family(pairs)
+    need = seeds_needed(len(t))
     what = "the deep linear network" if linear else "the MLP"
     details = [
         f"**cos(G, G′)** (1: the update of the layers below does not change layer i's gradient), "
@@ -264,7 +273,7 @@ def _ics(result: WhyResult) -> list[Verdict]:
     reduced = _clear(t["cos"], 1) or _clear(t["diff"], -1)
     increased = _clear(t["cos"], -1) or _clear(t["diff"], 1)
     if cfg.seeds < 2:
-        head, rep = "**One seed can't settle it**: use 5 or more seeds.", None
+        head, rep = f"**One seed can't settle it**: use {need} or more seeds.", None
     elif reduced and not increased:
         head, rep = (f"**Does not reproduce here**: in {what}, BN clearly *reduced* the internal "
                      "covariate shift (G′ closer to G)."), "no"
@@ -273,10 +282,10 @@ def _ics(result: WhyResult) -> list[Verdict]:
                      "as the paper defines it — it clearly *increased* it (G and G′ further "
                      "apart), as the paper found."), "yes"
     elif not reduced:
-        head, rep = (f"**Not settled by {cfg.seeds} seeds**: in {what}, the data don't separate "
-                     "the shift with and without BN" + (" (use 5 or more seeds)"
-                                                        if cfg.seeds < ENOUGH_SEEDS else "") +
-                     "; they don't show BN reducing it either."), None
+        head, rep = (f"**Not settled by {cfg.seeds} seeds**: in {what}, " + (
+            f"with {cfg.seeds} seeds no difference can be clear (use {need} or more)."
+            if cfg.seeds < need else "the data don't separate the shift with and without BN; "
+            "they don't show BN reducing it either.")), None
     else:
         head, rep = ("**Mixed**: by one measure BN reduced the shift, by the other it increased "
                      "it."), "partly"
@@ -297,6 +306,7 @@ def _landscape(result: WhyResult) -> list[Verdict]:
              "change": "gradient predictiveness (largest ‖∇L(θ − ηg) − ∇L(θ)‖)",
              "beta": "effective β-smoothness (largest gradient change per distance)"}
     t = _family({k: (s[k]["before"], s[k]["none"]) for k in names})
+    need = seeds_needed(len(t))
     details = [f"**{cap(text)}**: with BN {_geo(s[k]['before'])}, without {_geo(s[k]['none'])} "
                f"(geometric means over seeds of the mean over the measured steps, in log scale); "
                f"BN's is {_ratio(t[k])} the other's ({_says(t[k])})." for k, text in names.items()]
@@ -304,7 +314,7 @@ def _landscape(result: WhyResult) -> list[Verdict]:
     rougher = [k for k in names if _clear(t[k], 1)]
     rough = f", but clearly rougher by {_names(rougher)}" if rougher else ""
     if cfg.seeds < 2:
-        head, rep = "**One seed can't settle it**: use 5 or more seeds.", None
+        head, rep = f"**One seed can't settle it**: use {need} or more seeds.", None
     elif len(smoother) == 3:
         head, rep = ("**Reproduces**: with BN the loss varies less along the gradient, the "
                      "gradient is more predictive and the effective β-smoothness is lower: a "
@@ -317,9 +327,10 @@ def _landscape(result: WhyResult) -> list[Verdict]:
                      f"landscape clearly smoother; it is clearly rougher by {_names(rougher)}."
                      ), "no"
     else:
-        more = " (use 5 or more seeds)." if cfg.seeds < ENOUGH_SEEDS else "."
-        head, rep = (f"**Not settled by {cfg.seeds} seeds**: the data don't separate the two "
-                     "landscapes by any of the three measures" + more), None
+        head, rep = (f"**Not settled by {cfg.seeds} seeds**: " + (
+            f"with {cfg.seeds} seeds no difference can be clear (use {need} or more)."
+            if cfg.seeds < need else "the data don't separate the two landscapes by any of the "
+            "three measures.")), None
     return [Verdict(head, details, rep, list(t.values()))]
 
 
@@ -378,7 +389,7 @@ def _scale(result: WhyResult) -> list[Verdict]:
             why = (f"an equilibrium: the decay's pull and the gradient steps' push balance "
                    f"(time scale 1/(2ηλ) = {tau:,.0f} steps)" if steady else
                    f"still moving towards its equilibrium (time scale 1/(2ηλ) = {tau:,.0f} "
-                   f"steps{', longer than the run' if tau > cfg.steps / 2 else ''})")
+                   f"steps{_against_run(tau, cfg.steps)})")
         lines.append(f"Weight decay {d:g}: mean ‖W‖ {_sd(start, digits=2)} at step 0 → "
                      f"{_sd(end, digits=2)} at the end; over the last quarter of the run "
                      f"{_sd(change, 100)}%: {why}.".replace("-", "−"))
@@ -393,8 +404,10 @@ def _scale(result: WhyResult) -> list[Verdict]:
                 "each step is orthogonal to W, so ‖W‖ can only grow)")
     else:
         head = f"**With the smallest decay ({decays[0]:g}) ‖W‖ changed {grow:.3g}×**"
-    if len(decays) > 1 and cfg.seeds < 2:
-        head += "; one seed: the norms are not tested."
+    need = seeds_needed(max(len(t), 1))
+    if len(decays) > 1 and cfg.seeds < need:
+        head += (f"; with {cfg.seeds} seed{'s' if cfg.seeds > 1 else ''} no difference can be "
+                 f"clear (use {need} or more).")
     elif len(decays) == 2:
         head += ("; the larger decay ends with a clearly smaller norm." if smaller else
                  "; the larger decay's norm is not clearly smaller.")
@@ -410,41 +423,27 @@ def _scale(result: WhyResult) -> list[Verdict]:
     return out
 
 
+def _against_run(tau: float, steps: int) -> str:
+    """', longer than the run' where the time scale is; ', over half the run' where it is only
+    that long (#23: the old wording said 'longer' from half the run on)."""
+    if tau > steps:
+        return ", longer than the run"
+    return ", over half the run" if tau > steps / 2 else ""
+
+
 # ----------------------------------------------------------------------------- the rule
 
-RULE = ("Each experiment compares several pairs at once, so a difference is called clear only if "
-        "it passes a paired t-test (the same seed on both sides) after Holm's correction, which "
-        "keeps the chance of even one false “clear” per experiment under 5%.")
-
-
 def rule(result: WhyResult, verdicts: list[Verdict] | None = None) -> str:
+    """How to read the verdicts: one family for the whole Run, the exact test, the ±."""
     verdicts = verdict(result) if verdicts is None else verdicts
-    tests = [t for v in verdicts for t in v.tests if t.n >= 2 and math.isfinite(t.t_crit)]
-    parts = [RULE]
-    if tests:
-        lo, hi = min(t.t_crit for t in tests), max(t.t_crit for t in tests)
-        t_text = f"t = {lo:.3g}" if math.isclose(lo, hi, rel_tol=1e-3) else \
-            f"t from {lo:.3g} to {hi:.3g}"
-        parts.append(f"Here that means a mean per-seed difference larger than t·SE, with "
-                     f"{t_text} (Student's t, {tests[0].n - 1} degrees of freedom); the ± after "
-                     f"a difference is that t·SE, the ± after a value the standard deviation "
-                     f"over seeds.")
+    text = page_rule([t for v in verdicts for t in v.tests])
+    text += " The ± after a value is the standard deviation over seeds."
     if result.n_test:
-        parts.append(f"A diverged network counts as chance accuracy; seeds that all agree count "
-                     f"only for an accuracy gap of more than one test example (1/{result.n_test}).")
-    return " ".join(parts)
+        text += " A diverged network counts as chance accuracy."
+    return text
 
 
 def few_seeds(result: WhyResult, verdicts: list[Verdict] | None = None) -> str | None:
-    n = result.config.seeds
-    if n >= ENOUGH_SEEDS:
-        return None
-    if n < 2:
-        return (f"With one seed there is no spread to compare a difference with, so nothing "
-                f"can be tested: use {ENOUGH_SEEDS} or more seeds.")
+    """What the seeds can show, where they are too few for anything to be clear."""
     verdicts = verdict(result) if verdicts is None else verdicts
-    m = max([len(v.tests) for v in verdicts] + [1])
-    return (f"With {n} seeds a difference has only {n - 1} degree{'s' if n > 2 else ''} of "
-            f"freedom: to count as clear it must exceed {t_critical(ALPHA / m, n - 1):.3g} "
-            f"standard errors in the first of the {m} comparisons. Use {ENOUGH_SEEDS} or more "
-            f"seeds.")
+    return few_seeds_text(result.config.seeds, [t for v in verdicts for t in v.tests])

@@ -7,7 +7,7 @@ from bn_core.alternatives import figures, verdicts
 from bn_core.alternatives.config import NormsConfig
 from bn_core.alternatives.training import Member, NetworkResult, Result
 
-SEEDS = 5
+SEEDS = 10
 
 
 def result(experiment, acc, **config):
@@ -27,7 +27,7 @@ def result(experiment, acc, **config):
 
 
 def noise(s):
-    return [0.004, -0.003, 0.001, -0.002, 0.0][s]
+    return [0.004, -0.003, 0.001, -0.002, 0.0, 0.003, -0.001, 0.002, -0.004, 0.001][s]
 
 
 def text(vs):
@@ -83,10 +83,28 @@ def test_shift_reads_the_variances_and_the_fixes():
 
 def test_rule_and_few_seeds():
     r = result("regular", lambda g, b, s: (0.9 + noise(s), 1.0, np.nan, np.nan))
-    assert "Holm's correction" in verdicts.rule(r) and "4 degrees of freedom" in verdicts.rule(r)
+    rule = verdicts.rule(r)
+    assert "Holm's correction across all 19" in rule and "one family of 19 comparisons" in rule
     assert verdicts.few_seeds(r) is None
     r.config = r.config.replace(seeds=1)
     assert "one seed" in verdicts.few_seeds(r)
+
+
+def test_too_few_seeds_for_the_page_say_so_and_claim_nothing():
+    """#23 items 5–6: with 5 seeds the regularisation page's 19 comparisons can't make anything
+    clear (the exact test's smallest p, 2/2^5, is above 5%/19): no sentence claims an effect
+    or its absence, and the page says how many seeds it needs."""
+    global SEEDS
+    SEEDS, keep = 5, SEEDS
+    try:
+        r = result("regular", lambda g, b, s: (0.9 + noise(s) + (0.05 if g == "bn" else 0),
+                                                1.0, np.nan, np.nan))
+    finally:
+        SEEDS = keep
+    vs = verdicts.verdict(r)
+    assert vs[0].headline.startswith("**Not testable with 5 seeds**")
+    assert "clearly" not in text(vs) and "**no clear winner**" not in text(vs)
+    assert "Use 10 or more seeds" in verdicts.few_seeds(r, vs)
 
 
 @pytest.mark.parametrize("experiment", ["regular", "shift", "batch"])

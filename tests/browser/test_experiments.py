@@ -17,7 +17,7 @@ def test_a_tiny_learning_rate_sweep_in_the_browser(page, app_url, tmp_path):
     assert verdict.count() >= 1 and verdict.first.is_visible()
     rule = page.locator("[data-testid='stCaptionContainer']", has_text="Holm's correction")
     assert rule.count() == 1 and rule.first.is_visible()          # how the error is controlled
-    assert page.get_by_text("Use 5 or more seeds").first.is_visible()   # 2 seeds: says why
+    assert page.get_by_text("Use 7 or more seeds").first.is_visible()   # 2 seeds: says why
     assert "lr_min" not in page.url and "exp=lr" in page.url and "points=3" in page.url
     assert page.get_by_role("button", name="Results (CSV)").count() == 1
     page.set_viewport_size({"width": 1400, "height": 2000})          # the whole result

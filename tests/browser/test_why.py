@@ -1,4 +1,4 @@
-"""The "Why does BN work?" page in a real browser: the default experiment (noisy BN, five seeds)
+"""The "Why does BN work?" page in a real browser: the default experiment (noisy BN, ten seeds)
 from the Run button to its verdict, charts and downloads."""
 
 from tests.browser.conftest import assert_no_exception, wait_idle
@@ -9,7 +9,7 @@ def test_the_default_noisy_bn_experiment_in_the_browser(page, app_url, tmp_path)
     wait_idle(page)
     page.get_by_role("heading", name="Why does BN work?").wait_for()
     assert_no_exception(page)
-    assert page.get_by_text("Press Run to train 15 networks").first.is_visible()
+    assert page.get_by_text("Press Run to train 30 networks").first.is_visible()
     page.get_by_role("button", name="Run").click()
     page.get_by_text("What the data say").wait_for(timeout=120_000)
     wait_idle(page, timeout_ms=120_000)

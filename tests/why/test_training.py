@@ -69,7 +69,7 @@ def test_rules_between_knobs_and_the_size_check():
                                                      points=12))
     for e in EXPERIMENTS:                                       # the defaults run
         check(WhyConfig.default(e))
-    assert len(members(WhyConfig.default("noise"))) == 15
+    assert len(members(WhyConfig.default("noise"))) == 30
 
 
 def test_a_diverging_network_is_stopped_and_reported():

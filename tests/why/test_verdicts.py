@@ -10,7 +10,7 @@ from bn_core.why import verdicts
 from bn_core.why.config import WhyConfig
 from bn_core.why.training import WhyResult, members
 
-SEEDS, C, J = 6, 4, 5
+SEEDS, C, J = 8, 4, 5
 
 
 def result(experiment, scale, seeds=SEEDS, **config):
@@ -41,7 +41,7 @@ def result(experiment, scale, seeds=SEEDS, **config):
 
 @pytest.mark.parametrize("scale,says,reproduces", [(0.3, "**Reproduces**", "yes"),
                                                    (3.0, "**Does not reproduce here**", "no"),
-                                                   (1.0, "**Not settled by 6 seeds**", None)])
+                                                   (1.0, "**Not settled by 8 seeds**", None)])
 def test_landscape_verdict(scale, says, reproduces):
     v = verdicts.verdict(result("landscape", scale))[0]
     assert v.headline.startswith(says) and v.reproduces == reproduces
@@ -62,6 +62,29 @@ def test_one_seed_is_never_a_verdict_and_the_rule_names_holm():
     r = result("landscape", 0.3, seeds=1)
     said = verdicts.verdict(r)
     assert said[0].headline.startswith("**One seed") and said[0].reproduces is None
-    assert "use 5 or more" in verdicts.few_seeds(r, said)
+    assert "use 7 or more" in verdicts.few_seeds(r, said)
     text = verdicts.rule(result("landscape", 0.3), verdicts.verdict(result("landscape", 0.3)))
-    assert "Holm's correction" in text and "5 degrees of freedom" in text
+    assert "Holm's correction across all 3" in text and "sign-flip" in text
+    # too few seeds for anything to be clear: the verdict says so, not "don't separate"
+    r = result("landscape", 0.3, seeds=5)
+    said = verdicts.verdict(r)
+    assert said[0].headline == ("**Not settled by 5 seeds**: with 5 seeds no difference can be "
+                                "clear (use 7 or more).")
+    assert "Use 7 or more seeds" in verdicts.few_seeds(r, said)
+
+
+def test_the_time_scale_is_longer_than_the_run_only_where_it_is():
+    """#23 item 12: 1/(2ηλ) = 1,000 steps in a run of 1,500 is over half the run, not longer
+    than it; 5,000 steps is longer."""
+    cfg = WhyConfig.default("scale").replace(seeds=2, lr=1.0, steps=1500, decays=(0.0, 5e-4))
+    group = members(cfg)
+    M = len(group)
+    r = WhyResult(cfg, group, np.arange(C) * 500, np.full((M, C), 0.9), np.full((M, C), 0.3),
+                  np.full(M, -1), n_test=360, n_classes=10)
+    r.norms = np.ones((M, C, 3)) * (1.1 ** np.arange(C))[None, :, None]      # still growing
+    lines = " ".join(verdicts.verdict(r)[-1].details)
+    assert "time scale 1/(2ηλ) = 1,000 steps, over half the run)" in lines
+    assert "longer than the run" not in lines
+    r.config = cfg.replace(decays=(0.0, 1e-4))                          # the same networks
+    lines = " ".join(verdicts.verdict(r)[-1].details)
+    assert "1/(2ηλ) = 5,000 steps, longer than the run)" in lines
