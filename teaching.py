@@ -1,5 +1,5 @@
-"""Teacher mode's Streamlit pieces: an exercise's task card and the learner's runs compared (on
-the lab), and the exercises' links (on the Teacher page). The computations are bn_core's
+"""Teacher mode's Streamlit pieces: an exercise's task card, the learner's runs compared, and the
+guard of a shared server (a run too long for it is refused, saying how to shorten it). The computations are bn_core's
 (bn_core.lab.exercises, bn_core.lab.compare); the links' lock= and hide= are ui.read_lists."""
 
 from __future__ import annotations
@@ -9,8 +9,10 @@ import streamlit as st
 import ui
 from bn_core.lab.compare import compare_figure, run_labels
 from bn_core.lab.exercises import EXERCISES, Exercise
+from bn_core.lab.presets import estimate_seconds
+from classroom import setting
 
-__all__ = ["exercise_from_link", "task_card", "compare_runs"]
+__all__ = ["exercise_from_link", "task_card", "compare_runs", "run_time"]
 
 
 def exercise_from_link(problems: list[str]) -> Exercise | None:
@@ -59,3 +61,23 @@ def compare_runs(runs: list, layer: int, unit: int, log_x: bool) -> None:
     st.plotly_chart(compare_figure([runs[i].history for i in chosen],
                                    [labels[i] for i in chosen], layer, unit, log_x),
                     config={"displaylogo": False}, key="lab_compare_chart")
+
+
+def run_time(config, run) -> tuple[float | None, str | None]:
+    """Before a run starts: about how long it takes here (`estimate_seconds`, measured once per
+    config), and, where that is longer than BN_LAB_MAX_RUN_S (default 300 s), the notice that
+    refuses it and says how to shorten it; (None, None) once it has started."""
+    ss = st.session_state
+    if run is None or run.step > 0:
+        return None, None
+    if ss.get("lab_estimate", (None,))[0] != config:
+        with ui.friendly_errors("the time estimate"):     # 20 throwaway steps
+            ss.lab_estimate = (config, estimate_seconds(config))
+    seconds = ss.get("lab_estimate", (None, None))[1]
+    most = setting("BN_LAB_MAX_RUN_S", 300.0, float, lo=1.0)
+    if seconds is None or seconds <= most:
+        return seconds, None
+    return seconds, (f"**This run would take about {seconds / 60:,.0f} min here**; this server "
+                     f"allows {most / 60:,.0f} min a run, so that every learner's run finishes. "
+                     f"Use about {int(config.steps * most / seconds):,} steps or fewer (More "
+                     "settings), a smaller network or a larger batch.")

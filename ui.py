@@ -10,6 +10,7 @@ import contextlib
 import inspect
 import json
 import math
+import os
 import re
 import weakref
 from pathlib import Path
@@ -432,6 +433,15 @@ def show_verdicts(said, few: str | None, rule: str) -> None:
     if few:
         st.info(few, icon=":material/casino:")
     st.caption(rule)
+
+
+def trace(line: str) -> None:
+    """Append a line to the file named by BN_LAB_TRACE, if set (benchmarks/bench_lab.py reads
+    when draws and Pause happened from it)."""
+    path = os.environ.get("BN_LAB_TRACE")
+    if path:
+        with open(path, "a") as f:
+            f.write(line + "\n")
 
 
 def made_on_click(make, obj, *args):

@@ -15,7 +15,6 @@ second (live_chart: only what changed goes to the browser).
 
 from __future__ import annotations
 
-import os
 import time
 from urllib.parse import urlencode
 
@@ -35,17 +34,10 @@ from bn_core.lab.state import LabState  # noqa: E402
 from bn_core.trainer import TrainConfig  # noqa: E402
 
 P, ss = "lab_", st.session_state
-TRACE = os.environ.get("BN_LAB_TRACE")     # a file: benchmarks/bench_lab.py times Pause with it
 MORE = ("activation", "depth", "width", "dataset", "scaling", "batch_size", "optimizer",
         "momentum", "init_scale", "steps", "seed")
 TABS = {"layer": "All units of the layer", "shift": "Shift as a speed",
         "histograms": "Every layer", "health": "Saturation and gradients"}
-
-
-def trace(line: str) -> None:
-    if TRACE:
-        with open(TRACE, "a") as f:
-            f.write(line + "\n")
 
 
 # ---------------------------------------------------------------- controls → config → one state
@@ -90,8 +82,12 @@ if ui.arrived():
 with ui.friendly_errors("the networks"):
     lab.show(config)
 with ui.friendly_errors("this step"):
-    lab.apply(ss.pop("lab_action", None) if lab.run is not None else None)
+    action = ss.pop("lab_action", None) if lab.run is not None else None
+    if action == "pause":
+        ui.trace(f"pause {time.time():.4f} {lab.run.step}")        # for bench_lab
+    lab.apply(action)
 run = lab.run
+estimate, too_long = teaching.run_time(config, run)      # about how long; too long here?
 
 with setup_notes:
     if presets.setup_of(ss.lab_config) in presets.NOTES:           # also from a link (setup=…)
@@ -115,7 +111,7 @@ with st.container(horizontal=True, vertical_alignment="bottom", key="lab_actions
     st.button({"new": "Train", "paused": "Resume", "done": "Train again"}.get(mode, "Train"),
               key="lab_train", type="primary", icon=":material/play_arrow:",
               on_click=ui.set_state, kwargs={"lab_action": "train"},
-              disabled=mode == "running" or waiting,
+              disabled=mode == "running" or waiting or bool(too_long),
               help="Make your prediction first (above)." if waiting else
               "Train all networks from where they are (a finished run starts again).")
     st.button("Pause", key="lab_pause", icon=":material/pause:", disabled=mode != "running",
@@ -131,6 +127,8 @@ with st.container(horizontal=True, vertical_alignment="bottom", key="lab_actions
               width=150)
     ui.widget(view_knob("unit"), P + "view_unit",
               options=list(range(1, min(config.width, 16) + 1)), width=100)
+if too_long:
+    st.warning(too_long, icon=":material/timer_off:")
 view, _ = ui.config_from_widgets(presets.LabView, P + "view_", ss.lab_view)
 ss.lab_view = view
 query = ui.write_url(presets.link_query(ss.lab_config), extra={
@@ -196,6 +194,8 @@ def draw(run, live: bool) -> None:
 
 def show_progress(rate: float | None = None) -> None:
     text = progress_text(run, rate)
+    if estimate is not None and run.step == 0:
+        text += f" · about {estimate:,.0f} s at full speed"
     if lab.cleared and run.step == 0:
         text += " · the settings changed: a new run (the last one is under Compare runs)"
     progress.progress(run.step / run.config.steps, text=text)
@@ -217,7 +217,7 @@ if lab.training:
                 t0 = time.perf_counter()
                 draw(run, live=True)
                 pacer.drawn(time.perf_counter() - t0)
-                trace(f"draw {time.perf_counter() - t0:.4f}")   # the benchmark reads these
+                ui.trace(f"draw {time.perf_counter() - t0:.4f}")   # for bench_lab
             snap_at = max(snap_at + pace, time.perf_counter())    # watchable: a snapshot at
             time.sleep(max(0.0, snap_at - time.perf_counter()))   # most every `pace` seconds
     lab.finished()

@@ -132,3 +132,16 @@ def test_break_it_then_compare_the_two_runs_side_by_side():
     assert boxes == ["lr 0.5", "lr 10"]
     chart = at.get("plotly_chart")
     assert chart and any("lr 10, without BN" in str(c.proto.spec) for c in chart)
+
+
+def test_a_run_longer_than_the_server_allows_is_refused_with_a_way_out(monkeypatch):
+    monkeypatch.setenv("BN_LAB_MAX_RUN_S", "1")
+    at = open_page("pages/1_lab.py", steps="100000", width="256", depth="8")
+    assert at.button(key="lab_train").disabled
+    notice = next(w.value for w in at.warning if "would take about" in w.value)
+    assert "steps or fewer" in notice
+    assert "about" in at.get("progress")[0].proto.text
+    monkeypatch.setenv("BN_LAB_MAX_RUN_S", "100000")
+    at.run()
+    assert not at.button(key="lab_train").disabled
+    assert not any("would take about" in w.value for w in at.warning)
