@@ -35,6 +35,8 @@ from collections.abc import Callable
 
 import streamlit as st
 
+import streamlit_compat
+
 _LOG = logging.getLogger("bn_lab.classroom")
 
 
@@ -265,14 +267,13 @@ def _every(janitor: Janitor, period_s: float) -> None:
 
 @st.cache_resource
 def janitor() -> Janitor | None:
-    """The server's one Janitor and its thread (None outside a real server, e.g. in AppTest)."""
-    from streamlit.runtime import Runtime
-
-    if not Runtime.exists():
+    """The server's one Janitor and its thread (None outside a real server, e.g. in AppTest, or
+    where Streamlit's private session API is gone: streamlit_compat)."""
+    is_active = streamlit_compat.is_active_session()
+    if is_active is None:
         return None
     after = setting("BN_LAB_RELEASE_AFTER_S", 15.0, float, lo=0.0)
-    runtime = Runtime.instance()
-    j = Janitor(runtime.is_active_session, after)
+    j = Janitor(is_active, after)
     threading.Thread(target=_every, args=(j, min(5.0, max(0.2, after / 2))),
                      name="bn-lab-janitor", daemon=True).start()
     return j
@@ -282,8 +283,6 @@ def watch_session() -> bool:
     """Call on every script run (ui.page_setup does): lets the janitor release this session's
     heavy state once it has been closed for a while. True if that happened since this session's
     last run: the page then says why its run is gone."""
-    from streamlit.runtime.scriptrunner import get_script_run_ctx
-
-    ctx = get_script_run_ctx(suppress_warning=True)
-    j = janitor()
-    return ctx is not None and j is not None and j.watch(ctx.session_id, ctx.session_state)
+    ctx = streamlit_compat.script_context()
+    j = janitor() if ctx is not None else None
+    return j is not None and j.watch(*ctx)

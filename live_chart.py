@@ -56,6 +56,8 @@ from typing import Any
 import numpy as np
 import streamlit as st
 
+import streamlit_compat
+
 __all__ = [
     "FEED_SLOTS",
     "KEYFRAME_EVERY",
@@ -414,10 +416,7 @@ class _Mount:
 def _run_token():
     """An object that changes with every script run (the run context's cursors dict, which each
     run replaces), so that a placeholder that outlives a run (st.sidebar) mounts again."""
-    from streamlit.runtime.scriptrunner import get_script_run_ctx
-
-    ctx = get_script_run_ctx(suppress_warning=True)
-    return getattr(ctx, "cursors", None) if ctx is not None else None
+    return streamlit_compat.run_token()
 
 
 _MOUNTS: weakref.WeakKeyDictionary[Any, _Mount] = weakref.WeakKeyDictionary()

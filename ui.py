@@ -18,6 +18,7 @@ from typing import NamedTuple
 
 import streamlit as st
 
+import streamlit_compat
 from bn_core.controls import Config, Control
 from classroom import replace, training_slot, watch_session
 
@@ -100,11 +101,7 @@ def session_was_lost() -> bool:
     behind a proxy that moved the learner) starts a fresh session with empty state."""
     if "_ui_page" in st.session_state:
         return False
-    try:
-        protocols = (st.context.headers.get("Sec-Websocket-Protocol") or "").split(",")
-    except Exception:  # noqa: BLE001 - no headers (AppTest): not a reconnect
-        return False
-    return len(protocols) >= 3 and protocols[2].strip() != ""
+    return streamlit_compat.old_session_named()
 
 
 def arrived() -> bool:

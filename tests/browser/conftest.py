@@ -33,15 +33,17 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def streamlit_server(script: str = "app.py", env: dict | None = None):
+def streamlit_server(script: str = "app.py", env: dict | None = None, launcher: str | None = None):
     """`streamlit run script` on a free port (headless); yields its base URL once
-    /_stcore/health answers ok; stops it afterwards. env: extra environment variables."""
+    /_stcore/health answers ok; stops it afterwards. env: extra environment variables;
+    launcher: a Python file to start Streamlit's CLI with instead of `-m streamlit`."""
     if CHROMIUM is None:
         pytest.skip("no Chromium found (install Debian's chromium: apt-get install -y chromium)")
     port = _free_port()
     log = open(Path(os.environ.get("TMPDIR", "/tmp")) / f"streamlit-{port}.log", "w")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", script, "--server.headless", "true",
+        [sys.executable, *([launcher] if launcher else ["-m", "streamlit"]), "run", script,
+         "--server.headless", "true",
          "--server.port", str(port), "--server.address", "127.0.0.1"],
         cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})},
     )
