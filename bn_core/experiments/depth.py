@@ -245,7 +245,7 @@ def depth_verdict(result: SweepResult) -> list[Verdict]:
                 f"{d} layers {t.diff:+.2f} ± {t.margin:.2f}{' (clear)' if t.clear else ''}"
                 .replace("+-", "−") for d, t in zip(depths, flat)) + "." +
             (f" BN clearly flattens the trend at {join_words([str(d) for d in less])} layers."
-             if less else " BN clearly flattens the trend at no depth."))
+             if less else " At no depth is BN's flattening of the trend clear."))
     out[1].details.append(_noise_detail(result))
     # accuracy against depth
     acc = Verdict("")
@@ -294,8 +294,8 @@ def _notes_verdict(result: SweepResult, tests: dict, enough: bool) -> Verdict:
         head = (f"**The notes' depth claim, with {cfg.seeds} seeds: not settled** — the numbers "
                 f"above show what happened in these seeds, not what is clear")
     elif not grows["none"]:
-        head = ("**The data do not support the notes here**: without BN, drift does not clearly "
-                "grow from the shallower to the deeper layers at any depth")
+        head = ("**The data do not support the notes here**: without BN, at no depth is the "
+                "drift's growth from the shallower to the deeper layers clear")
     elif suffers:
         head = ("**The data agree with the notes' description**: without BN the shift grows from "
                 "layer to layer, and the deeper networks train worse")
@@ -327,8 +327,8 @@ def _notes_verdict(result: SweepResult, tests: dict, enough: bool) -> Verdict:
                 + (f", but BN clearly flattens it (at {join_words([str(d) for d in flat])} "
                    f"layers; the slopes above)" if flat else "") + ".")
         elif flat:
-            v.details.append(f"BN stops it: with BN, drift does not clearly grow from layer to "
-                             f"layer, and BN clearly flattens the trend (at "
+            v.details.append(f"BN stops it: with BN, no growth of drift from layer to layer is "
+                             f"clear, and BN clearly flattens the trend (at "
                              f"{join_words([str(d) for d in flat])} layers).")
     v.details.append("That drift and trouble go together does not make one the cause of the "
                      "other. " + SANTURKAR)
