@@ -35,9 +35,18 @@ CLAIMS = {
         "**same number of training examples**: at the same number of steps, batches of 256 would "
         "see 128× more data than batches of 2, and the comparison would mix batch size with the "
         "amount of training (switch the budget to see that too)."),
+    "depth": (
+        "**Claim** (the course notes): internal covariate shift \"is especially severe for deep "
+        "networks, because small changes in shallower hidden layers will be amplified as they "
+        "propagate within the network, resulting in significant shift in deeper hidden layers\". "
+        "Here the same network trains at several depths, without and with BN, from several "
+        "seeds; for every layer we measure how far its inputs moved, as the lab does (a typical "
+        "unit's median, in units of its spread, against its own noise floor), early (the first "
+        "10 % of the steps) and late. Does the drift grow from layer to layer, and does BN stop "
+        "it? Does training suffer with depth?"),
 }
 # where each knob goes on the form; a knob is shown only where its experiment uses it (RELEVANT)
-TOP = ("activations", "batch_sizes", "placement", "seeds")
+TOP = ("activations", "batch_sizes", "depths", "placement", "seeds")
 MIDDLE = ("budget", "examples", "steps", "target", "points", "activation", "dataset")
 MORE = ("depth", "width", "lr", "batch_size", "init_scale", "optimizer", "seed")
 RANGES = {"lr": ("lr_min", "lr_max"), "init": ("init_min", "init_max")}
@@ -131,7 +140,8 @@ name = f"bn-{config.experiment}-{config.dataset}"
 cols[0].download_button("Results (CSV)", result.summary_frame().to_csv(index=False),
                         file_name=f"{name}.csv", mime="text/csv", icon=":material/download:",
                         help="One row per network: settings, final accuracy, steps to the "
-                             "target, divergence, each layer's input std.")
+                             "target, divergence, each layer's input std (depth: also each "
+                             "layer's early and late drift, noise floor and collapse).")
 cols[1].download_button("Curves (CSV)", result.curves_frame().to_csv(index=False),
                         file_name=f"{name}-curves.csv", mime="text/csv",
                         icon=":material/download:",

@@ -30,9 +30,11 @@ def test_the_page_opens_on_placement_and_waits_for_run():
     ({"exp": "lr", "points": "3"}, "learning rate"),
     ({"exp": "init", "points": "3"}, "activation input at step 0"),
     ({"exp": "batch", "batch_sizes": "2,16", "examples": "100"}, "eval mode against training mode"),
+    ({"exp": "depth", "depths": "1,3"}, "drift"),
 ])
 def test_each_experiment_runs_with_tiny_settings(query, expect):
-    at = press_run(open_page({**query, **TINY}))
+    tiny = {k: v for k, v in TINY.items() if k != "depth" or query["exp"] != "depth"}
+    at = press_run(open_page({**query, **tiny}))
     assert at.subheader[0].value == "What the data say"
     assert expect in texts(at)
     assert "Holm's correction" in texts(at)                     # how the error is controlled
@@ -41,7 +43,7 @@ def test_each_experiment_runs_with_tiny_settings(query, expect):
     assert len(at.get("download_button")) == 2
     assert at.query_params["exp"] == [query["exp"]] or at.query_params["exp"] == query["exp"]
     # the same settings again: from the cache, the same numbers
-    again = press_run(open_page({**query, **TINY}))
+    again = press_run(open_page({**query, **tiny}))
     assert [m.value for m in again.markdown] == [m.value for m in at.markdown]
 
 
@@ -100,3 +102,17 @@ def test_the_batch_budget_is_equal_examples_by_default_or_equal_steps():
     at = press_run(open_page({"exp": "batch", "batch_sizes": "2,16", "budget": "steps", **TINY}))
     assert "8× more training examples" in texts(at) and "10 steps each" in texts(at)
     assert at.query_params["budget"] in ("steps", ["steps"])
+
+
+def test_the_depth_experiment_by_link_shows_both_charts_the_notes_and_the_why_link():
+    at = press_run(open_page({"exp": "depth", "depths": "2,3", "seeds": "2", "steps": "50",
+                              "width": "16", "activation": "relu"}))
+    assert not at.exception and not at.warning                   # every value of the link used
+    assert at.pills(key="experiments_depth_depths").value == [2, 3]
+    assert at.selectbox(key="experiments_depth_activation").value == "relu"
+    said = texts(at)
+    assert "Without BN" in said and "The notes' depth claim, with 2 seeds: not settled" in said
+    assert "(/why)" in said and "Santurkar" in said
+    assert len(at.get("plotly_chart")) == 2                      # drift by layer; accuracy by depth
+    assert len(at.get("download_button")) == 2
+    assert at.query_params["depths"] in ("2,3", ["2,3"])

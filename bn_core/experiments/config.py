@@ -6,6 +6,8 @@ its relevant knobs that differ from its defaults.
     lr          a log-spaced learning-rate grid, without BN and with BN
     init        a log-spaced grid of the initial weights' Gaussian std, without and with BN
     batch       batch sizes 2 … 512, without and with BN; BN's train- vs eval-mode accuracy
+    depth       the same network at several depths, without and with BN: how far each layer's
+                inputs drift (bn_core.experiments.depth), and the final accuracy
 """
 
 from __future__ import annotations
@@ -20,13 +22,15 @@ from bn_core.controls import ExperimentConfig, knob
 from bn_core.engine import ACTIVATIONS, OPTIMIZERS
 
 __all__ = ["SweepConfig", "EXPERIMENTS", "EXPERIMENT_LABELS", "SWEEP_DATASETS", "BATCH_CHOICES",
-           "ACTIVATION_NAMES", "CURVE_POINTS", "log_grid"]
+           "ACTIVATION_NAMES", "CURVE_POINTS", "DEPTH_CHOICES", "log_grid"]
 
-EXPERIMENTS = ("placement", "lr", "init", "batch")
+EXPERIMENTS = ("placement", "lr", "init", "batch", "depth")
 EXPERIMENT_LABELS = {"placement": "Where to put BN", "lr": "Learning rate",
-                     "init": "Initialisation scale", "batch": "Batch size"}
+                     "init": "Initialisation scale", "batch": "Batch size",
+                     "depth": "Depth and drift"}
 SWEEP_DATASETS = ("digits", "moons", "circles", "spiral", "xor")   # mnist: too big for sweeps
 BATCH_CHOICES = (2, 4, 8, 16, 32, 64, 128, 256, 512)
+DEPTH_CHOICES = (1, 2, 3, 4, 5, 6, 7, 8)
 ACTIVATION_NAMES = {"sigmoid": "Sigmoid", "tanh": "Tanh", "relu": "ReLU"}
 CURVE_POINTS = 50          # test accuracy recorded about this many times per network
 LR_LADDER = (1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 0.5, 1.0, 3.0, 10.0)
@@ -101,6 +105,9 @@ class SweepConfig(ExperimentConfig):
     batch_sizes: tuple[int, ...] = knob(
         (2, 8, 32, 128, 512), "Batch sizes", choices=BATCH_CHOICES, widget="pills",
         help="One stack per batch size.")
+    depths: tuple[int, ...] = knob(
+        (2, 4, 6, 8), "Depths (hidden layers)", choices=DEPTH_CHOICES, widget="pills",
+        help="One stack of networks per depth: without and with BN, each seed.")
     budget: str = knob("examples", "Budget", choices=("examples", "steps"), widget="radio",
                        labels={"examples": "Equal examples seen", "steps": "Equal steps"},
                        help="Equal examples: each batch size trains examples ÷ m steps (the fair "
@@ -120,6 +127,8 @@ class SweepConfig(ExperimentConfig):
                  "lr", "batch_size", "optimizer", "target", "init_min", "init_max", "points"),
         "batch": ("dataset", "activation", "placement", "depth", "width", "seeds", "seed", "steps",
                   "lr", "init_scale", "optimizer", "target", "batch_sizes", "budget", "examples"),
+        "depth": ("dataset", "activation", "placement", "depths", "width", "seeds", "seed",
+                  "steps", "lr", "batch_size", "init_scale", "optimizer", "target"),
     }
 
     def check(self) -> None:
@@ -129,6 +138,11 @@ class SweepConfig(ExperimentConfig):
         if list(self.batch_sizes) != sorted(set(self.batch_sizes)):
             raise ValueError(f"batch_sizes: expected increasing sizes, each once, got "
                              f"{self.batch_sizes!r}")
+        if list(self.depths) != sorted(set(self.depths)):
+            raise ValueError(f"depths: expected increasing depths, each once, got {self.depths!r}")
+        if self.experiment == "depth" and max(self.depths) < 2:
+            raise ValueError(f"depths: expected at least one depth of 2 or more hidden layers (a "
+                             f"trend across layers needs two), got {self.depths!r}")
         if self.lr_min >= self.lr_max:
             raise ValueError(f"lr_min: expected less than lr_max ({self.lr_max:g}), got "
                              f"{self.lr_min:g}")
@@ -163,14 +177,23 @@ class SweepConfig(ExperimentConfig):
 
     @property
     def settings(self) -> list[float]:
-        """The swept values: learning rates, init scales or batch sizes (placement: none)."""
+        """The swept values: learning rates, init scales, batch sizes or depths (placement:
+        none)."""
         if self.experiment == "lr":
             return log_grid(self.lr_min, self.lr_max, self.points)
         if self.experiment == "init":
             return log_grid(self.init_min, self.init_max, self.points)
         if self.experiment == "batch":
             return [float(b) for b in self.batch_sizes]
+        if self.experiment == "depth":
+            return [float(d) for d in self.depths]
         return []
+
+    def hidden_for(self, setting: float) -> tuple[int, ...]:
+        """The hidden layers of the networks at this setting: (width,) × depth, the depth being
+        the setting itself in the depth experiment."""
+        depth = int(setting) if self.experiment == "depth" else int(self.depth)
+        return (int(self.width),) * depth
 
     def steps_for(self, batch_size: int) -> int:
         """Optimizer steps of the networks with this batch size: `steps`, or for the batch
@@ -193,4 +216,7 @@ _DEFAULTS = {
     "init": dict(seeds=10, steps=300, lr=0.5, init_min=1e-4, init_max=1.0, points=9),
     "batch": dict(seeds=10, steps=300, activation="relu", lr=0.1,
                   batch_sizes=(2, 4, 8, 16, 64, 256), budget="examples", examples=6400),
+    # 4 stacks of 20 networks, 300 steps: ≈ 20–26 s on the project's busy 2-core machine
+    # (benchmarks/bench_sweep.py --depth); 10 seeds: what its family of 22 tests needs
+    "depth": dict(seeds=10, steps=300, depths=(2, 4, 6, 8), width=64, lr=0.5),
 }

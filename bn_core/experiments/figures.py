@@ -12,6 +12,8 @@ import numpy as np
 from plotly.subplots import make_subplots
 
 from bn_core.experiments.config import ACTIVATION_NAMES
+from bn_core.experiments.depth import broke_text
+from bn_core.experiments.drift import EARLY_SHARE
 from bn_core.experiments.prose import cap, final_of, pct, seed_pairs
 from bn_core.experiments.ranges import describe_range, range_ends, trainable_range
 from bn_core.experiments.training import SweepResult
@@ -20,7 +22,7 @@ from bn_core.records import network_label
 from bn_core.style import COLORS, FONT, fill
 
 __all__ = ["figure", "placement_figure", "placement_final_figure", "lr_figure", "init_figure",
-           "batch_figure", "TRAIN_MODE_COLOR"]
+           "batch_figure", "depth_drift_figure", "depth_accuracy_figure", "TRAIN_MODE_COLOR"]
 
 TRAIN_MODE_COLOR = "#CC79A7"          # BN evaluated in training mode (Okabe–Ito purple)
 
@@ -305,9 +307,83 @@ def batch_figure(result: SweepResult):
                         f"{'s' if cfg.seeds > 1 else ''} per point (median; band: range)", 460)
 
 
+def _lead(result: SweepResult, title: str) -> str:
+    """A title that leads with what broke (bn_core.experiments.depth.broke_text), if anything."""
+    broke = broke_text(result)
+    return f"{broke}.<br>{title}" if broke else title
+
+
+def depth_drift_figure(result: SweepResult):
+    """How far each layer's inputs moved against the layer index (log scale), one line per depth
+    (the median over seeds; thicker = deeper network): without BN beside with BN, late (10 % of
+    the steps → the end) above early (step 0 → 10 %); dotted: the late noise floor."""
+    cfg = result.config
+    nets = cfg.networks
+    fig = make_subplots(rows=2, cols=2, shared_xaxes=True, shared_yaxes=True,
+                        horizontal_spacing=0.05, vertical_spacing=0.1,
+                        subplot_titles=[f"{cap(network_label(p))}, {w}" for w in (
+                            "late", f"early (first {EARLY_SHARE:.0%} of the steps)")
+                            for p in nets])
+    depths = list(cfg.depths)
+    for c, p in enumerate(nets, start=1):
+        for i, d in enumerate(depths):
+            runs = [r for r in result.select(p, setting=float(d))
+                    if r.drift_late is not None and not r.diverged]
+            if not runs:
+                continue
+            layers = list(range(1, d + 1))
+            width = 1.2 + 2.3 * (i + 1) / len(depths)
+            for row, (values, dash) in enumerate(((lambda r: r.drift_late, "solid"),
+                                                  (lambda r: r.drift_early, "solid"),
+                                                  (lambda r: r.noise, "dot")), start=1):
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", RuntimeWarning)
+                    med = np.nanmedian(np.array([values(r) for r in runs]), axis=0)   # (d,)
+                med = np.where(med > 0, med, np.nan)                       # log axis: no zeros
+                floor = dash == "dot"
+                text = [""] * (d - 1) + [f"{d}"] if not floor else None
+                fig.add_trace(dict(
+                    type="scatter", x=layers, y=med.tolist(),
+                    mode="lines" if floor else "lines+markers+text", text=text,
+                    textposition="middle right", textfont=dict(color=COLORS[p], size=11),
+                    line=dict(color=COLORS[p], width=1 if floor else width, dash=dash),
+                    opacity=0.5 if floor else 0.45 + 0.55 * (i + 1) / len(depths),
+                    marker=dict(size=5), showlegend=False,
+                    hovertemplate=(f"{network_label(p)}, {d} layers<br>layer %{{x}}: "
+                                   f"{'noise floor' if floor else 'drift'} %{{y:.3g}}"
+                                   "<extra></extra>")), row=1 if row == 3 else row, col=c)
+    for name, dash in (("drift (median over seeds; the number: the network's depth)", "solid"),
+                       ("noise floor (late jitter)", "dot")):
+        fig.add_trace(dict(type="scatter", x=[None], y=[None], mode="lines",
+                           line=dict(color="#555", dash=dash), name=name), row=1, col=1)
+    fig.update_yaxes(type="log", dtick=1, exponentformat="power")
+    fig.update_yaxes(title_text="move ÷ the unit's spread (log)", row=1, col=1)
+    fig.update_yaxes(title_text="move ÷ the unit's spread (log)", row=2, col=1)
+    fig.update_xaxes(title_text="hidden layer", dtick=1, row=2)
+    return _layout(fig, _lead(result, f"How far each layer's inputs moved, against the layer: "
+                                      f"one line per depth, {cfg.seeds} seed"
+                                      f"{'s' if cfg.seeds > 1 else ''} each"), 640)
+
+
+def depth_accuracy_figure(result: SweepResult):
+    """Final test accuracy against depth, without and with BN: median over seeds (line), range
+    (band), diverged runs (×), the target (dotted)."""
+    cfg = result.config
+    fig = make_subplots(rows=1, cols=1)
+    _grid_panel(fig, result, 1, 1, result.final, log_x=False)
+    fig.update_xaxes(title_text="hidden layers", tickvals=list(cfg.depths), row=1, col=1)
+    fig.update_yaxes(title_text="final test accuracy", tickformat=".0%", range=[-0.05, 1.05],
+                     row=1, col=1)
+    return _layout(fig, _lead(result, f"Final test accuracy against depth after {cfg.steps} "
+                                      f"steps: median of {cfg.seeds} seed"
+                                      f"{'s' if cfg.seeds > 1 else ''} (line), range (band)"), 420)
+
+
 def figure(result: SweepResult) -> list:
     """The figures of a sweep, by experiment."""
     exp = result.config.experiment
     if exp == "placement":
         return [placement_figure(result), placement_final_figure(result)]
+    if exp == "depth":
+        return [depth_drift_figure(result), depth_accuracy_figure(result)]
     return [{"lr": lr_figure, "init": init_figure, "batch": batch_figure}[exp](result)]

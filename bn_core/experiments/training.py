@@ -7,7 +7,7 @@ and what each one did.
 
 Batching. The networks of a sweep that share an activation and a batch size are trained together
 in one `Run` (K = settings × seeds networks in lockstep, batched products); a batch-size sweep
-needs one per batch size (N differs). Network k has its own `NetSpec` (placement, lr,
+needs one per batch size (N differs), a depth sweep one per depth (the layers differ). Network k has its own `NetSpec` (placement, lr,
 init_scale, seed) and its own mini-batches (`BatchOrder(n_train, batch_size, seed_k)`), so every
 network of a sweep is step for step the same network as a `Run` of it alone
 (`tests/experiments/test_training.py` checks it; `run_sweep(config, batched=False)` trains them
@@ -18,8 +18,10 @@ CURVE_POINTS times, the final accuracy, the first recorded step at which it reac
 accuracy, the standard deviation of each hidden layer's activation input over the probe set
 (bn_core.records) at step 0 and at the end, and for the batch-size experiment the test accuracy
 with BN in training mode (each test mini-batch of the training batch size normalised with its
-own statistics). A network whose loss becomes NaN or infinite is stopped there and marked
-diverged; the others go on.
+own statistics). The depth experiment records every layer at every snapshot and keeps, per
+layer, its early and late drift, noise floor and whether it collapsed
+(bn_core.experiments.drift). A network whose loss becomes NaN or infinite is stopped there and
+marked diverged; the others go on.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from bn_core.batchnorm import PYTORCH_EPS, PYTORCH_MOMENTUM
 from bn_core.data import N_CLASSES, N_FEATURES, load_dataset
 from bn_core.engine import NetSpec
 from bn_core.experiments.config import SweepConfig
+from bn_core.experiments.drift import layer_drifts
 from bn_core.records import network_label
 from bn_core.stats import summarize
 from bn_core.trainer import Run, TrainConfig
@@ -74,6 +77,10 @@ def plan(config: SweepConfig) -> list[tuple[str, int, list[Member]]]:
         return [(config.activation, int(b),
                  [Member("", p, float(b), s) for p in config.networks for s in seeds])
                 for b in config.batch_sizes]
+    if config.experiment == "depth":
+        return [(config.activation, config.batch_size,
+                 [Member("", p, float(d), s) for p in config.networks for s in seeds])
+                for d in config.depths]
     return [(config.activation, config.batch_size,
              [Member("", p, v, s) for p in config.networks for v in config.settings for s in seeds])]
 
@@ -83,10 +90,10 @@ def work(config: SweepConfig, n_features: int | None = None) -> float:
     networks × batch × weights per network. The default sweeps are 1–2 × 10¹⁰."""
     d_in = n_features or N_FEATURES[config.dataset]
     classes = N_CLASSES[config.dataset]
-    dims = [d_in, *config.hidden, classes]
-    weights = sum(a * b for a, b in zip(dims[:-1], dims[1:]))
     total = 0.0
     for _, batch, members in plan(config):
+        dims = [d_in, *config.hidden_for(members[0].setting), classes]
+        weights = sum(a * b for a, b in zip(dims[:-1], dims[1:]))
         total += 3.0 * config.steps_for(batch) * len(members) * batch * weights
     return total
 
@@ -128,6 +135,10 @@ class NetworkResult:
     z_std_end: np.ndarray              # (L,) … at the last step (nan if diverged); over the
                                        # probe set (bn_core.records), as the lab measures it
     train_mode_acc: float = math.nan   # batch experiment: test accuracy with BN in training mode
+    drift_early: np.ndarray | None = None   # depth experiment, (L,) each: drift from step 0 to
+    drift_late: np.ndarray | None = None    #   10 % of the steps, and from there to the end;
+    noise: np.ndarray | None = None         #   the noise floor; collapsed at the end
+    collapsed: np.ndarray | None = None     #   (bn_core.experiments.drift); NaN if diverged
 
     @property
     def diverged(self) -> bool:
@@ -187,6 +198,7 @@ class SweepResult:
                    "lr": m.setting if cfg.experiment == "lr" else cfg.lr,
                    "init_scale": m.setting if cfg.experiment == "init" else cfg.init_scale,
                    "batch_size": int(m.setting) if cfg.experiment == "batch" else cfg.batch_size,
+                   "depth": len(r.z_std_start),
                    "steps": int(r.steps[-1]), "final_test_accuracy": r.final_acc,
                    f"steps_to_{cfg.target:g}": r.steps_to_target, "diverged": r.diverged,
                    "diverged_at_step": r.diverged_at}
@@ -195,6 +207,12 @@ class SweepResult:
             for l, (s0, s1) in enumerate(zip(r.z_std_start, r.z_std_end)):
                 row[f"layer{l + 1}_input_std_step0"] = s0
                 row[f"layer{l + 1}_input_std_end"] = s1
+            if r.drift_late is not None:
+                for l in range(len(r.drift_late)):
+                    row[f"layer{l + 1}_drift_early"] = r.drift_early[l]
+                    row[f"layer{l + 1}_drift_late"] = r.drift_late[l]
+                    row[f"layer{l + 1}_noise_floor"] = r.noise[l]
+                    row[f"layer{l + 1}_collapsed"] = bool(r.collapsed[l])
             rows.append(row)
         return pd.DataFrame(rows)
 
@@ -224,8 +242,8 @@ def summary_table(result: SweepResult):
     rows = []
     groups = list(cfg.activations) if cfg.experiment == "placement" else [""]
     settings = cfg.settings or [math.nan]
-    setting_name = {"lr": "learning rate", "init": "init std", "batch": "batch size"}.get(
-        cfg.experiment)
+    setting_name = {"lr": "learning rate", "init": "init std", "batch": "batch size",
+                    "depth": "hidden layers"}.get(cfg.experiment)
     for g in groups:
         for p in cfg.networks:
             for v in settings:
@@ -237,7 +255,7 @@ def summary_table(result: SweepResult):
                     row["activation"] = g
                 row["network"] = network_label(p)
                 if setting_name:
-                    row[setting_name] = int(v) if cfg.experiment == "batch" else v
+                    row[setting_name] = int(v) if cfg.experiment in ("batch", "depth") else v
                 if cfg.experiment == "batch":
                     row["steps"] = cfg.steps_for(int(v))
                 row.update({"seeds": s.n, "mean": s.mean, "sd": s.sd,
@@ -271,11 +289,14 @@ def train_job(config: SweepConfig, activation: str, batch_size: int,
     """Train `members` together in one `Run` for config.steps_for(batch_size) steps and return
     what each did (see the module doc). progress(steps_done) is called at every snapshot."""
     steps = config.steps_for(batch_size)
-    job = TrainConfig(dataset=config.dataset, depth=config.depth, width=config.width,
+    depth = len(config.hidden_for(members[0].setting))
+    measure_drift = config.experiment == "depth"
+    job = TrainConfig(dataset=config.dataset, depth=depth, width=config.width,
                       activation=activation, optimizer=config.optimizer, batch_size=batch_size,
                       steps=steps, record_every=config.record_every_for(batch_size))
     run = Run(job, networks=[str(k) for k in range(len(members))],
-              specs=[_spec(config, m) for m in members], layers="ends", early=False)
+              specs=[_spec(config, m) for m in members],
+              layers="all" if measure_drift else "ends", early=False)
     for frame in run.stream():
         if progress is not None:
             progress(run.step)
@@ -297,14 +318,16 @@ def train_job(config: SweepConfig, activation: str, batch_size: int,
         reached = np.flatnonzero(curve >= config.target)
         first, last = h.frames[0][name].layers, h.frames[-1].get(name)
         std = lambda layers: np.array([rec.std for rec in layers])  # noqa: E731
+        drifts = layer_drifts(h, name, depth, steps) if measure_drift else (None,) * 4
         results.append(NetworkResult(
             member=m, steps=steps_arr, test_acc=curve,
             final_acc=math.nan if div is not None else float(curve[-1]),
             steps_to_target=float(steps_arr[reached[0]]) if reached.size else math.nan,
             diverged_at=None if div is None else div.step, z_std_start=std(first),
-            z_std_end=(np.full(config.depth, np.nan) if div is not None or last is None
+            z_std_end=(np.full(depth, np.nan) if div is not None or last is None
                        else std(last.layers)),
-            train_mode_acc=math.nan if div is not None else float(train_acc[k])))
+            train_mode_acc=math.nan if div is not None else float(train_acc[k]),
+            drift_early=drifts[0], drift_late=drifts[1], noise=drifts[2], collapsed=drifts[3]))
     return results
 
 
@@ -326,13 +349,16 @@ def run_sweep(config: SweepConfig, progress: Callable[[float, str], None] | None
     jobs = []
     for act, batch, members in plan(config):
         jobs += [(act, batch, g) for g in ([members] if batched else [[m] for m in members])]
-    costs = [config.steps_for(b) * len(g) * (b + 60) for _, b, g in jobs]   # + a step's fixed cost
+    costs = [config.steps_for(b) * len(g) * (b + 60) * len(config.hidden_for(g[0].setting))
+             for _, b, g in jobs]                                # + a step's fixed cost; per layer
     total, done = float(sum(costs)), 0.0
     t0 = time.perf_counter()
     networks = []
     for (act, batch, group), cost in zip(jobs, costs):
         what = ("training " + (f"{act} networks" if config.experiment == "placement" else
                                f"with batch size {batch}" if config.experiment == "batch" else
+                               f"the {int(group[0].setting)}-layer networks"
+                               if config.experiment == "depth" else
                                "the networks"))
 
         def tick(steps_done, done=done, cost=cost, what=what, steps=config.steps_for(batch)):

@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from bn_core.batchnorm import PYTORCH_EPS
+from bn_core.experiments.depth import depth_family_size, depth_verdict
 from bn_core.experiments.config import ACTIVATION_NAMES
 from bn_core.experiments.prose import (Verdict, a_or_an, bare_points, by_setting, cap, family,
                                        few_seeds_text, final_of, fmt, join_words, num, over,
@@ -32,7 +33,7 @@ __all__ = ["verdict", "rule", "few_seeds", "placement_tests", "placement_verdict
 def verdict(result: SweepResult) -> list[Verdict]:
     """The verdicts of a sweep, by experiment."""
     return {"placement": placement_verdict, "lr": lr_verdict, "init": init_verdict,
-            "batch": batch_verdict}[result.config.experiment](result)
+            "batch": batch_verdict, "depth": depth_verdict}[result.config.experiment](result)
 
 
 def family_size(config) -> int:
@@ -41,6 +42,8 @@ def family_size(config) -> int:
         return 6 * len(config.activations)
     if config.experiment == "batch":
         return 2 * len(config.settings)
+    if config.experiment == "depth":
+        return depth_family_size(config)
     return len(config.settings)
 
 
@@ -50,6 +53,11 @@ def rule(result: SweepResult, verdicts: Sequence[Verdict] | None = None) -> str:
     parts = [page_rule([t for v in verdicts for t in v.tests])]
     tail = "The ± after an accuracy is the standard deviation over seeds; a diverged run counts " \
            "as chance accuracy"
+    if result.config.experiment == "depth":
+        tail += ("; a slope is each seed's least-squares slope of log₁₀ drift on the layer "
+                 "index (layers that collapsed left out; a drift below 0.0001 of the spread "
+                 "counts as 0.0001), tested against 0 (one sample) or between the networks "
+                 "(paired by seed), and its ± is the margin to be clear")
     if result.config.experiment == "batch":
         tail += (", except in the eval- vs training-mode comparison, which leaves diverged "
                  "runs out (a diverged network has neither accuracy)")

@@ -27,6 +27,10 @@ at every snapshot), per unit j of a layer:
                 units, per 100 steps: 100 · shift / (t − t′). It is the layer's internal
                 covariate shift as a speed: large while the layers below are changing it
 
+    first/last  last_over_first: the last hidden layer's drift ÷ the first's over the same
+                steps, where both are above their noise floors and neither layer collapsed (the
+                course notes: shifts grow as they propagate to the deeper layers)
+
     collapsed   the layer's typical unit spread is below COLLAPSED (0.1 %) of its typical |z|
                 (or of 0.01 where that is smaller): every example gives nearly the same value, so the layer passes
                 almost nothing on. A drift measured on such a layer is not drift
@@ -42,6 +46,7 @@ import numpy as np
 from bn_core.records import History, LayerRecord, Snapshot
 
 __all__ = ["Drift", "drift", "noise_floor", "shift_rates", "collapsed", "late_start",
+           "last_over_first",
            "LATE_FROM", "COLLAPSED", "NOISE_PAIRS", "NOISE_MIN_PAIRS", "DRIFT_HELP", "NOISE_HELP", "SPREAD_HELP"]
 
 LATE_FROM = 0.02          # "late" drift: from the snapshot at 2 % of the run to the last
@@ -196,3 +201,25 @@ def shift_rates(history: History, network: str, layer: int) -> tuple[np.ndarray,
             typical = np.median(shift, axis=1)
     rates = 100.0 * typical / np.diff(steps)
     return steps[1:], rates
+
+
+def last_over_first(history: History, network: str, start: int | None = None
+                    ) -> tuple[float | None, str]:
+    """(last layer's drift ÷ the first layer's, "") from step `start` to the end, both drifts
+    as `drift` measures them; (None, why) where it is not a fair ratio: "one layer" (depth 1),
+    "not measured" (no drift), "collapsed" (either layer), "no floor" (too few snapshots
+    for a noise floor), "noise" (either drift at or below its noise floor)."""
+    depth = len(history.snapshots(network)[0].layers) if history.snapshots(network) else 0
+    if depth < 2:
+        return None, "one layer"
+    first, last = drift(history, network, 0, start=start), drift(history, network, depth - 1,
+                                                                 start=start)
+    if first is None or last is None:
+        return None, "not measured"
+    if first.collapsed or last.collapsed:
+        return None, "collapsed"
+    if not (math.isfinite(first.noise) and math.isfinite(last.noise)):
+        return None, "no floor"
+    if first.within_noise or last.within_noise or first.moved <= 0:
+        return None, "noise"
+    return last.moved / first.moved, ""

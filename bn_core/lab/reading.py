@@ -44,7 +44,7 @@ import numpy as np
 
 from bn_core.data import N_CLASSES
 from bn_core.lab.measures import (DRIFT_HELP, NOISE_HELP, NOISE_PAIRS, SPREAD_HELP, Drift,
-                                  collapsed, drift, late_start)
+                                  collapsed, drift, last_over_first, late_start)
 from bn_core.records import History, network_label
 
 __all__ = ["Reading", "read_history", "progress_text", "accuracy_target", "first_reached", "learned",
@@ -286,6 +286,13 @@ def _drift_lines(history: History, layer: int, reading: Reading, so_far: str) ->
     if early and shown:
         lines.append(f"Before that (step 0 → {start:,}), the range of a typical unit's inputs "
                      + ", and ".join(early) + ".")
+    ratios = {n: last_over_first(history, n, start) for n in shown}
+    said = [f"{_who(n)} the last layer's inputs moved {_num(r)}× as far as the first layer's"
+            for n, (r, _) in ratios.items() if r is not None]
+    said += [f"{_who(n)} the first or last layer's move is no bigger than its noise, so no "
+             f"ratio" for n, (r, why) in ratios.items() if why == "noise"]
+    if said:
+        lines.append(f"From layer to layer (step {start:,} on): " + "; ".join(said) + ".")
     return lines
 
 
