@@ -50,10 +50,21 @@ def layer_one(notes: dict) -> str:
 
 
 def deeper_layer(notes: dict) -> str:
-    """Why Algorithm 2 overcorrects the last hidden layer (a network of two or more)."""
+    """Why Algorithm 2 overcorrects the last hidden layer (a network of two or more), and by how
+    much: Algorithm 2 = m/(m−1) · mean σ²_B, and the m/(m−1) only undoes the (m−1)/m by which m
+    eval-mode inputs would under-spread; so its ratio to the exact variance is the inflation I
+    of the training batches' spread, measured against the layer-by-layer estimate (the same
+    Algorithm 2 on inputs that come through an eval-mode layer 1):
+
+        I = ratio(Algorithm 2) / ratio(layer by layer)
+          = m/(m−1)               (layer 1's x̂ has within-batch variance 1, not (m−1)/m)
+          × I · (m−1)/m           (the rest: how layer 2's inputs add up those values)
+    """
     ratios, m = notes["ratios"], notes["m"]
     last = len(ratios)
     r1, r2 = ratios.loc[1], ratios.loc[last]
+    inflation = r2["paper"] / r2["layer by layer"]
+    rest = inflation * (m - 1) / m
     return (f"In hidden layer {last} the paper's estimate is **{r2['paper']:.3f}×** the exact "
             f"variance, the notes' {r2['notes']:.3f}× (test accuracy: Algorithm 2 "
             f"{notes['acc_paper']:.1%}, the notes {notes['acc_notes']:.1%}). In training mode, "
@@ -61,9 +72,18 @@ def deeper_layer(notes: dict) -> str:
             "training batch it has variance exactly 1**. In eval mode it is normalised with "
             "fixed statistics, and m examples of it have a within-batch variance of only "
             f"(m−1)/m on average ({(m - 1) / m:.3g} here). So the layer-{last} inputs of a "
-            "training batch are already spread more than m eval-mode inputs would be, by about "
-            "m/(m−1), and Algorithm 2 multiplies by m/(m−1) once more: it **overcorrects**. "
-            "The notes' formula leaves the m/(m−1) out (its n_B/(n_B−1) is about 1): it "
+            "training batch are already spread more than m eval-mode inputs would be, and "
+            "Algorithm 2 multiplies by m/(m−1) once more: it **overcorrects**. By how much? "
+            f"The same Algorithm 2 on layer-{last} inputs that came through an eval-mode layer 1 "
+            f"gives {r2['layer by layer']:.3f}×, so layer 1's training-mode normalisation "
+            f"inflated the spread {inflation:.2f}-fold. The variance of x̂ accounts for "
+            f"m/(m−1) = {m / (m - 1):.2f} of that; the remaining **{rest:.2f}×** comes from how "
+            f"layer {last} adds those values up: "
+            + ("with m = 2 every unit of layer 1 sits at exactly −1 or +1, all of them at their "
+               "extremes at once, and the weighted sum of such pinned values spreads further "
+               "than the sum of eval-mode values of the same variance. "
+               if m == 2 else "each unit's values pinned to the batch's own spread at once. ")
+            + "The notes' formula leaves the m/(m−1) out (its n_B/(n_B−1) is about 1): it "
             "undercorrects, which in this layer partly cancels the inflation — right for the "
             f"wrong reason, as layer 1 shows ({r1['notes']:.3f}×).")
 

@@ -22,6 +22,11 @@ def test_the_lesson_sentences_quote_its_numbers(lesson):
     assert f"m/(m−1) = **{16 / 15:.4f}**" in reading.factors(notes)
     r = notes["ratios"]
     assert f"the paper's **{r.loc[1, 'paper']:.3f}×**" in reading.layer_one(notes)
-    assert f"**{r.loc[2, 'paper']:.3f}×** the exact" in reading.deeper_layer(notes)
+    deeper, m = reading.deeper_layer(notes), notes["m"]
+    assert f"**{r.loc[2, 'paper']:.3f}×** the exact" in deeper
+    inflation = r.loc[2, "paper"] / r.loc[2, "layer by layer"]      # the decomposition adds up:
+    assert f"inflated the spread {inflation:.2f}-fold" in deeper      # m/(m−1) × the rest
+    assert f"m/(m−1) = {m / (m - 1):.2f}" in deeper
+    assert f"**{inflation * (m - 1) / m:.2f}×** comes from how" in deeper
     assert f"becomes **{r.loc[2, 'layer by layer']:.3f}×**" in reading.remedy(notes)
     assert "12,800 training examples" in reading.sweep_intro(1437)
