@@ -169,7 +169,10 @@ with notes_out:
     )
     st.markdown(reading.factors(nt))
     st.markdown(
-        "**The paper is right; the notes mix up two counts.** A batch variance σ²_B divides "
+        "**The paper's formula is the one to use, and the notes' is an easy slip: it mixes up "
+        "two counts.** (PyTorch and Keras follow neither: they keep running averages; PyTorch "
+        "averages the unbiased σ²_B·m/(m−1), like the paper, Keras the biased σ²_B.) A batch "
+        "variance σ²_B divides "
         "by m and measures the spread around the batch's own mean, which sits closer to the "
         "batch's points than the true mean does: on average it is (m−1)/m of the true "
         "variance. Multiplying the average by m/(m−1) removes that bias (Bessel's "

@@ -29,8 +29,7 @@ __all__ = ["running_estimates", "layerwise_statistics", "predict_with", "varianc
            "momentum_conventions", "NOTES_SOURCE", "KERAS_SOURCE"]
 
 ACT = {"sigmoid": torch.sigmoid, "tanh": torch.tanh, "relu": torch.relu}   # g, by name
-NOTES_SOURCE = ("“Batch Normalization” revision notes, section “Inference”; "
-                "shared/reference/batch-normalization-notes.txt")
+NOTES_SOURCE = "the course notes' “Batch Normalization” revision page, section “Inference”"
 KERAS_SOURCE = ("keras/src/layers/normalization/batch_normalization.py, BatchNormalization.call; "
                 "the variance comes from ops.moments, e.g. keras/src/backend/numpy/nn.py: "
                 "mean(x²) − mean(x)²")

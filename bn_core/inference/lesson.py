@@ -9,8 +9,8 @@ After training, the same test inputs are classified with BN's statistics from ea
                (`bn_core.batchnorm.population_statistics`)
     layerwise  Algorithm 2 one layer at a time, the layers below in eval mode (the remedy)
     notes      the course notes: the mean of μ_B, and 1/(n_B − 1) · Σ_B σ²_B as the variance
-               (a *sum* over the n_B batches: the "Inference" section of the revision notes the
-               app was built from, shared/reference/batch-normalization-notes.txt)
+               (a *sum* over the n_B batches: the "Inference" section of the course notes the
+               app was built from)
     exact      the mean and variance of the whole training set, each layer normalised with
                the exact statistics of the layers below (one full-batch forward pass)
 
