@@ -103,7 +103,8 @@ def test_the_page_explains_the_m_2_contradiction_and_shows_the_layer_by_layer_re
     assert "The remedy: recompute the statistics layer by layer" in text
     assert f"becomes **{r2['layer by layer']:.3f}×** the exact variance" in text
     assert f"test accuracy **{lesson.notes['acc_layerwise']:.1%}**" in text
-    assert "batch-normalization-notes.txt" in text                       # the notes, cited
+    assert "the course notes' “Batch Normalization” revision page" in text  # cited by name
+    assert "batch-normalization-notes.txt" not in text and "shared/" not in text
     accuracy = next(d.value for d in at.dataframe if "test accuracy" in d.value.columns
                     and len(d.value) == len(METHODS))
     assert accuracy.loc[METHODS["layerwise"], "test accuracy"] == pytest.approx(
