@@ -8,6 +8,9 @@ import pytest
 # The lab's "watchable" speed spreads a short run over ~12 s (pages/1_lab.py): the tests train at
 # full speed unless one asks for it (a browser server started with BN_LAB_WATCH_SECONDS=12).
 os.environ.setdefault("BN_LAB_WATCH_SECONDS", "0")
+# ... and start long runs (to pause them) whatever the machine's load makes the estimate say;
+# the run-length guard's own tests set BN_LAB_MAX_RUN_S themselves.
+os.environ.setdefault("BN_LAB_MAX_RUN_S", "100000")
 
 from tests.browser.conftest import CHROMIUM, LAUNCH_ARGS
 

@@ -45,7 +45,7 @@ import numpy as np
 
 from bn_core.records import History, LayerRecord, Snapshot
 
-__all__ = ["Drift", "drift", "noise_floor", "shift_rates", "collapsed", "late_start",
+__all__ = ["Drift", "drift", "noise_floor", "shift_rates", "jitter_and_drift", "collapsed", "late_start",
            "last_over_first",
            "LATE_FROM", "COLLAPSED", "NOISE_PAIRS", "NOISE_MIN_PAIRS", "DRIFT_HELP", "NOISE_HELP", "SPREAD_HELP"]
 
@@ -201,6 +201,41 @@ def shift_rates(history: History, network: str, layer: int) -> tuple[np.ndarray,
             typical = np.median(shift, axis=1)
     rates = 100.0 * typical / np.diff(steps)
     return steps[1:], rates
+
+
+def jitter_and_drift(history: History, network: str, layer: int, start: float = 0.2
+                     ) -> tuple[float, float]:
+    """(jitter, drift per 100 steps) of a layer's unit distributions from `start` of the run on,
+    both independent of how often the run was recorded. Per unit j, its mean and std at the
+    snapshots t (steps x_t) in units of its average std s̄_j, a straight line fitted to each:
+
+        mean_tj / s̄_j ≈ a_j + b_j · x_t,      std_tj / s̄_j ≈ c_j + d_j · x_t
+        drift_j  = 100 · √(b_j² + d_j²)                      (the slow move, per 100 steps)
+        jitter_j = √(Σ_t (residuals of both fits)² / (T − 2))  (what the line leaves)
+
+    medians over the units. A distribution shaken by fresh noise at every step (noisy BN)
+    jitters as much whether the snapshots are 200 or 2,000 steps apart; the shift rate (a
+    change divided by the gap) makes the same noise look 10× faster at 10× closer snapshots.
+    (nan, nan) with fewer than 4 snapshots there."""
+    snaps = [s for s in history.snapshots(network) if s.step >= start * history.config.steps]
+    if len(snaps) < 4:
+        return math.nan, math.nan
+    _check_layer(snaps[0], layer)
+    x = np.array([s.step for s in snaps], np.float64)                          # (T,)
+    mean = np.array([s.layers[layer].unit_mean for s in snaps], np.float64)     # (T, W)
+    std = np.array([s.layers[layer].unit_std for s in snaps], np.float64)
+    s_bar = std.mean(0)
+    keep = s_bar > 0
+    if not keep.any():
+        return math.nan, math.nan
+    design = np.stack([np.ones_like(x), x - x.mean()], axis=1)                  # (T, 2)
+    ys = np.concatenate([mean[:, keep], std[:, keep]], axis=1) / np.tile(s_bar[keep], 2)
+    coef, *_ = np.linalg.lstsq(design, ys, rcond=None)                          # (2, 2W')
+    resid = ys - design @ coef                                                  # (T, 2W')
+    w = int(keep.sum())
+    drift = 100 * np.hypot(coef[1, :w], coef[1, w:])                            # (W',)
+    jitter = np.sqrt((resid[:, :w] ** 2 + resid[:, w:] ** 2).sum(0) / (len(x) - 2))
+    return float(np.median(jitter)), float(np.median(drift))
 
 
 def last_over_first(history: History, network: str, start: int | None = None
