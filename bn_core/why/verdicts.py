@@ -29,7 +29,7 @@ import numpy as np
 
 from bn_core import verdicts as shared
 from bn_core.stats import ALPHA, Test, holm, paired_test, seeds_needed
-from bn_core.why.config import SCALE_FACTOR
+from bn_core.why.config import SCALE_FACTOR, decay_kind
 from bn_core.verdicts import Verdict, cap
 from bn_core.why.training import WhyResult
 
@@ -335,14 +335,14 @@ def _names(keys) -> str:
 def _scale(result: WhyResult) -> list[Verdict]:
     cfg, s = result.config, summaries(result)
     decays = list(cfg.decays)
-    pairs = {f"norm {d:g}": (s["norm"][f"wd{i}"], s["norm"]["wd0"])
+    pairs = {f"norm {d:g}": (s["norm"][decay_kind(i)], s["norm"][decay_kind(0)])
              for i, d in enumerate(decays) if i > 0}
     if cfg.multiply:
-        pairs["slower"] = (s["loss"]["x10"], s["loss"]["wd0"])
+        pairs["slower"] = (s["loss"]["x10"], s["loss"][decay_kind(0)])
     t = _family(pairs)
     out = []
     if cfg.multiply:
-        a, b = result.index("wd0"), result.index("x10")
+        a, b = result.index(decay_kind(0)), result.index("x10")
         dloss = np.abs(result.loss[b, 0] - result.loss[a, 0])
         ratio = result.grad0[a] / result.grad0[b]                            # (seeds, L)
         out.append(Verdict(
@@ -355,14 +355,14 @@ def _scale(result: WhyResult) -> list[Verdict]:
              f"(∇L(aW) = ∇L(W)/a).",
              f"So the same learning rate moves the weights {SCALE_FACTOR ** 2:g}× less relative "
              f"to their size (effective step η/‖w‖²): mean training loss over the run "
-             f"{_sd(s['loss']['x10'], digits=3)} against {_sd(s['loss']['wd0'], digits=3)}; "
+             f"{_sd(s['loss']['x10'], digits=3)} against {_sd(s['loss'][decay_kind(0)], digits=3)}; "
              f"difference {_signed(t['slower'], digits=3)} ({_says(t['slower'])})."],
             reproduces="yes" if _clear(t["slower"], 1) else "partly", tests=[t["slower"]]))
     norms = result.norms                                                    # (M, T, L)
     q = max(0, int(round(0.75 * (len(result.steps) - 1))))
     lines = []
     for i, d in enumerate(decays):
-        idx = result.index(f"wd{i}")
+        idx = result.index(decay_kind(i))
         start, late, end = norms[idx, 0].mean(1), norms[idx, q].mean(1), norms[idx, -1].mean(1)
         change = (end - late) / late                                         # (seeds,)
         steady = bool(np.all(np.abs(change) < SETTLED))
@@ -380,8 +380,8 @@ def _scale(result: WhyResult) -> list[Verdict]:
                      f"{_sd(change, 100)}%: {why}.".replace("-", "−"))
     tests = [t[k] for k in pairs if k.startswith("norm")]
     smaller = [k for k in pairs if k.startswith("norm") and _clear(t[k], -1)]
-    grow = float(np.nanmean(norms[result.index("wd0"), -1].mean(1)
-                            / norms[result.index("wd0"), 0].mean(1)))
+    grow = float(np.nanmean(norms[result.index(decay_kind(0)), -1].mean(1)
+                            / norms[result.index(decay_kind(0)), 0].mean(1)))
     if not math.isfinite(grow):
         head = "**The networks diverged**: the norms can't be compared (lower the learning rate)"
     elif decays[0] == 0:
