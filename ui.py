@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import inspect
-import json
 import math
 import os
 import re
@@ -20,7 +19,7 @@ import streamlit as st
 
 import streamlit_compat
 from bn_core.controls import Config, Control
-from classroom import replace, training_slot, watch_session
+from classroom import replace, training_slot, watch_session  # training_slot: for the pages
 
 ROOT = Path(__file__).resolve().parent
 FAVICON = str(ROOT / "assets" / "favicon.png")   # served by this server: no font CDN, offline
@@ -350,87 +349,8 @@ def _as_linked(control: Control, extra: dict) -> str | None:
     return control.help
 
 
-# ----------------------------------------------------------------------------- experiment pages
-# Each runs experiments of its own config class (bn_core.experiments/why/alternatives .config):
-# one saved config per experiment, and the finished results shared by all visitors.
-
-def experiment_configs(prefix: str, config_cls, experiments, first: str, clear=()):
-    """The page's saved configs, one per experiment, as a dict in session state (plain keys: they
-    survive visits to other pages, unlike widget state), and the link's problems. The link's
-    experiment and settings are read on a visit's first run only; `clear` names widget-key
-    suffixes to drop so the link's values reach those widgets (range sliders)."""
-    ss, problems = st.session_state, []
-    if arrived() or prefix + "configs" not in ss:
-        configs = ss.get(prefix + "configs") or {e: config_cls.default(e) for e in experiments}
-        if st.query_params:
-            query, problems = read_lists(st.query_params.to_dict(), _names(config_cls))
-            url_config, more = config_cls.from_query(query)
-            problems += more
-            configs[url_config.experiment] = url_config
-            for e in experiments:
-                for suffix in clear:
-                    ss.pop(f"{prefix}{e}_{suffix}", None)
-            preset_widgets(url_config, f"{prefix}{url_config.experiment}_")
-            ss[prefix + "choice"] = url_config.experiment
-        ss[prefix + "configs"] = configs
-        ss.setdefault(prefix + "choice", first)
-    return ss[prefix + "configs"], problems
-
-
-@st.cache_data(max_entries=64, show_spinner=False)
-def _stored(key: str, _result=None):
-    """The finished experiments, one per config (key: its class and JSON), shared by all
-    visitors. A lookup without `_result` that misses raises LookupError (not cached); a call
-    with it stores it. So the training itself runs outside the cache, with a live progress bar."""
-    if _result is None:
-        raise LookupError(key)
-    return _result
-
-
-def _result_key(config: Config) -> str:
-    return type(config).__name__ + json.dumps(config.to_dict(), sort_keys=True)
-
-
-def finished(config: Config):
-    """The stored result of this config (trained by anyone on this server), or None."""
-    try:
-        return _stored(_result_key(config))
-    except LookupError:
-        return None
-
-
-def train_with_progress(config: Config, train):
-    """`train(config, progress=…)` in one of the server's training slots, with a progress bar;
-    the result is stored for `finished` and returned. None (and a kind message) where it can't
-    run."""
-    bar, shown = st.progress(0.0, text="Starting…"), {"at": -1.0}
-
-    def progress(fraction: float, what: str) -> None:
-        if fraction - shown["at"] >= 0.01 or fraction >= 1.0:      # ≤ 100 updates
-            shown["at"] = fraction
-            bar.progress(min(1.0, fraction), text=f"{what.capitalize()}… {fraction:.0%}")
-
-    result = None
-    with friendly_errors("this experiment"), training_slot(st.empty()):
-        result = train(config, progress=progress)
-        _stored(_result_key(config), _result=result)
-    bar.empty()
-    return result
-
-
-def show_verdicts(said, few: str | None, rule: str) -> None:
-    """'What the data say': each verdict in a box (headline, then its details as a list), the
-    few-seeds warning where there is one, and the statistical rule they follow."""
-    st.subheader("What the data say")
-    for v in said:
-        with st.container(border=True):
-            st.markdown(v.headline)
-            if v.details:
-                st.markdown("\n".join(f"- {d}" for d in v.details))
-    if few:
-        st.info(few, icon=":material/casino:")
-    st.caption(rule)
-
+# ----------------------------------------------------------------------------- traces and errors
+# (The experiment pages' flow, from the form to the CSV: experiment_page.py.)
 
 def trace(line: str) -> None:
     """Append a line to the file named by BN_LAB_TRACE, if set (benchmarks/bench_lab.py reads

@@ -166,6 +166,7 @@ class Stack:
         self.all_before = all(s.placement == "before" for s in specs)
         self._running = any(r.norm in norms.RUNNING for p in self._runs.values() for r in p)
         self._no_bias = [r[:2] for r in self._runs["before"] if r.norm in norms.RUNNING]
+        self._has_bias = sum(b - a for a, b in self._no_bias) < k  # BN before: (a, b) have none
         self.draws_from = norms.TrainingNoise(specs, len(self.hidden))    # dropout and noisy BN
         self.r_max, self.d_max = np.ones((k, 1, 1), np.float32), np.zeros((k, 1, 1), np.float32)
         self.renorm_schedule = None                       # t → (r_max, d_max): set_renorm_limits
@@ -280,7 +281,7 @@ class Stack:
         with np.errstate(all="ignore"):        # a diverging network may overflow: it is reported
             for l in range(len(self.hidden)):
                 z = np.matmul(u, p.W[l].transpose(0, 2, 1))                       # (K, N, D)
-                if self._no_bias != [(0, self.K)]:            # BN before: no bias (b stays 0)
+                if self._has_bias:                   # (a network without one keeps b = 0)
                     z += p.b[l][:, None, :]
                 args = (p.gamma[l][:, None, :], p.beta[l][:, None, :], self._eps,
                         self._running_mean[l], self._running_var[l], self.r_max, self.d_max)
@@ -412,7 +413,7 @@ class Stack:
                 dz = act_backward(self.activation, da, fwd["z"][l], fwd["a"][l])   # (K, N, D)
                 dz = norms.backward_runs(*lay["before"], dz, *grads)
                 np.matmul(dz.transpose(0, 2, 1), fwd["u"][l], out=g.W[l])        # dW (K, D, Din)
-                if self._no_bias != [(0, self.K)]:
+                if self._has_bias:
                     colsum(dz, out=g.b[l][:, None, :])                           # db (K, D)
                     for start, stop in self._no_bias:
                         g.b[l][start:stop] = 0.0                                 # no bias

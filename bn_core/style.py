@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = ["COLORS", "DASHES", "FONT", "fill", "arr", "line_mode", "axis_id", "grid", "cell",
-           "base_layout", "figure", "CONFIG"]
+           "base_layout", "titled", "figure", "CONFIG"]
 
 COLORS = {"none": "#D55E00", "before": "#0072B2", "after": "#009E73"}
 DASHES = {"none": "solid", "before": "dash", "after": "dot"}   # lines also told apart in grey
@@ -104,6 +104,17 @@ def base_layout(height: int, **extra) -> dict:
     }
     layout.update(extra)
     return layout
+
+
+def titled(fig, title: str, height: int = 420, bottom: int = 110, legend_y: float = -0.2):
+    """A lesson figure's look (experiments, alternatives): the title top left, the legend in a
+    row under the plot (clear of the panel titles), `bottom` pixels below for it. Returns fig."""
+    fig.update_layout(title=dict(text=title, x=0.0, xanchor="left", font=dict(size=15)),
+                      font=FONT, height=height, margin=dict(l=60, r=20, t=80, b=bottom),
+                      template="plotly_white",
+                      legend=dict(orientation="h", yanchor="top", y=legend_y, xanchor="left",
+                                  x=0.0))
+    return fig
 
 
 def figure(data: list, layout: dict, frames: list | None = None, as_dict: bool = False):

@@ -8,10 +8,18 @@ import streamlit as st
 import ui
 from bn_core.experiments import figures, training, verdicts
 from bn_core.experiments.config import CURVE_POINTS, EXPERIMENTS, SweepConfig
+from experiment_page import Download, Lesson, knobs, plural, show
 
 ui.page_setup("Experiments")
 
-P, ss = "experiments_", st.session_state
+P = "experiments_"
+INTRO = (
+    "One training run can't settle a claim about BN: a different random start or a different "
+    "order of mini-batches can change the result. So each experiment here trains the same "
+    "network **many times, from different seeds**, and shows the spread. All the networks of "
+    "an experiment train *together*, stacked along one axis with batched matrix products, each "
+    "with its own weights, mini-batches and BN statistics — that is what makes dozens of runs "
+    "take seconds.")
 CLAIMS = {
     "placement": (
         "**Claim:** the paper puts BN *before* the nonlinearity, on W·u; a widely quoted view puts it "
@@ -50,106 +58,78 @@ TOP = ("activations", "batch_sizes", "depths", "placement", "seeds")
 MIDDLE = ("budget", "examples", "steps", "target", "points", "activation", "dataset")
 MORE = ("depth", "width", "lr", "batch_size", "init_scale", "optimizer", "seed")
 RANGES = {"lr": ("lr_min", "lr_max"), "init": ("init_min", "init_max")}
-knob = SweepConfig.control
+PERCENT = ("mean", "± t·SE (95%)", "median", "min", "max", "training-mode mean (runs that trained)")
 
-configs, problems = ui.experiment_configs(P, SweepConfig, EXPERIMENTS, "placement",
-                                          clear=("lr_range", "init_range"))
 
-st.title("Experiments across seeds")
-st.markdown(
-    "One training run can't settle a claim about BN: a different random start or a different "
-    "order of mini-batches can change the result. So each experiment here trains the same "
-    "network **many times, from different seeds**, and shows the spread. All the networks of "
-    "an experiment train *together*, stacked along one axis with batched matrix products, each "
-    "with its own weights, mini-batches and BN statistics — that is what makes dozens of runs "
-    "take seconds.")
-ui.link_notices(problems)
-ui.reset_notices()
-experiment = ui.widget(knob("experiment"), P + "choice")
-config = configs[experiment]
-prefix = f"{P}{experiment}_"
-ui.preset_widgets(config, prefix, overwrite=False)   # back from another experiment or page
-st.markdown(CLAIMS[experiment])
-shown = SweepConfig.RELEVANT[experiment]
-
-with st.form(P + experiment + "_form", border=True):
+def form(config: SweepConfig, prefix: str, shown) -> None:
+    experiment = config.experiment
     top = iter(st.columns([2, 1, 1]))
     if experiment in RANGES:
         lo, hi = RANGES[experiment]
+        knob = SweepConfig.control
         ui.range_widget(knob(lo), knob(hi), f"{prefix}{experiment}_range",
                         (getattr(config, lo), getattr(config, hi)), next(top))
-    for name in (n for n in TOP if n in shown):
-        ui.widget(knob(name), prefix + name, next(top))
-    middle = iter(st.columns(sum(n in shown for n in MIDDLE)))
-    for name in (n for n in MIDDLE if n in shown):
-        ui.widget(knob(name), prefix + name, next(middle))
+    knobs(LESSON, prefix, TOP, shown, top)
+    knobs(LESSON, prefix, MIDDLE, shown, st.columns(sum(n in shown for n in MIDDLE)))
     with st.expander("Network and training", icon=":material/tune:"):
-        cells = iter(st.columns(4) + st.columns(4))  # filled in order, no gaps
-        for name in (n for n in MORE if n in shown):
-            ui.widget(knob(name), prefix + name, next(cells))
-    submitted = st.form_submit_button("Run", type="primary", icon=":material/play_arrow:")
+        knobs(LESSON, prefix, MORE, shown, st.columns(4) + st.columns(4))  # in order, no gaps
 
-if submitted:
-    new, bad = ui.config_from_widgets(SweepConfig, prefix, config, names=shown)
-    if experiment in RANGES:
-        lo, hi = RANGES[experiment]
-        ends = ss[f"{prefix}{experiment}_range"]
-        try:
-            new = new.replace(**{lo: ends[0], hi: ends[1]})
-        except ValueError as exc:
-            bad.append(f"{exc} (choose two different ends)")
+
+def read(new: SweepConfig, prefix: str, bad: list) -> SweepConfig:
+    """The range slider's two ends (lr, init)."""
+    if new.experiment not in RANGES:
+        return new
+    lo, hi = RANGES[new.experiment]
+    ends = st.session_state[f"{prefix}{new.experiment}_range"]
     try:
-        training.check(new)
+        return new.replace(**{lo: ends[0], hi: ends[1]})
     except ValueError as exc:
-        bad.append(str(exc))
-    if bad:
-        st.error("Can't run these settings: " + "; ".join(bad) + ".", icon=":material/error:")
-        st.stop()
-    config = configs[experiment] = new
-ui.write_url(config)                                 # the URL reproduces what is shown
+        bad.append(f"{exc} (choose two different ends)")
+        return new
 
-result = ui.finished(config)
-if submitted and result is None:
-    result = ui.train_with_progress(config, training.run_sweep)
-plan = training.plan(config)
-networks, stacks = sum(len(m) for _, _, m in plan), len(plan)
-if result is None:
-    if not submitted:
-        st.info(f"Press **Run** to train {networks} networks ({stacks} stack"
-                f"{'s' if stacks > 1 else ''} trained in lockstep). Same settings give the same "
-                "numbers, and the page's link restores these settings.",
-                icon=":material/play_circle:")
-    st.stop()
 
-# ------------------------------------------------------------------ results
-said = verdicts.verdict(result)
-ui.show_verdicts(said, verdicts.few_seeds(result, said), verdicts.rule(result, said))
+def stacks(config: SweepConfig) -> tuple[int, str]:
+    plan = training.plan(config)
+    return sum(len(m) for _, _, m in plan), plural(len(plan), "stack")
 
-for i, fig in enumerate(figures.figure(result)):
-    st.plotly_chart(fig, key=f"{P}fig_{i}", config={"displaylogo": False})
 
-with st.expander("The numbers, per setting", icon=":material/table:"):
-    st.dataframe(training.summary_table(result), hide_index=True,
-                 column_config={c: st.column_config.NumberColumn(format="percent")
-                                for c in ("mean", "± t·SE (95%)", "median", "min", "max",
-                                          "training-mode mean (runs that trained)")}
-                 | {"sd": st.column_config.NumberColumn(format="%.3f")})
+def waiting(config: SweepConfig) -> str:
+    networks, stacked = stacks(config)
+    return (f"Press **Run** to train {networks} networks ({stacked} trained in lockstep). Same "
+            "settings give the same numbers, and the page's link restores these settings.")
 
-cols = st.columns([1, 1, 3])
-name = f"bn-{config.experiment}-{config.dataset}"
-cols[0].download_button("Results (CSV)", result.summary_frame().to_csv(index=False),
-                        file_name=f"{name}.csv", mime="text/csv", icon=":material/download:",
-                        help="One row per network: settings, final accuracy, steps to the "
-                             "target, divergence, each layer's input std (depth: also each "
-                             "layer's early and late drift, noise floor and collapse).")
-cols[1].download_button("Curves (CSV)", result.curves_frame().to_csv(index=False),
-                        file_name=f"{name}-curves.csv", mime="text/csv",
-                        icon=":material/download:",
-                        help="One row per network and recorded step: eval-mode test accuracy.")
-budget = (f"{config.examples:,} training examples each"
-          if config.experiment == "batch" and config.budget == "examples"
-          else f"{config.steps} steps each")
-cols[2].caption(
-    f"{networks} networks, {budget}, trained in {result.seconds:.1f} s ({stacks} "
-    f"stack{'s' if stacks > 1 else ''} in lockstep). Test accuracy is measured in eval mode "
-    f"about {CURVE_POINTS} times per network, on the {result.n_test} test examples.")
+
+def table(result) -> tuple:
+    return ("The numbers, per setting", training.summary_table(result),
+            {c: st.column_config.NumberColumn(format="percent") for c in PERCENT}
+            | {"sd": st.column_config.NumberColumn(format="%.3f")})
+
+
+def downloads(result) -> list[Download]:
+    name = f"bn-{result.config.experiment}-{result.config.dataset}"
+    return [Download("Results (CSV)", result.summary_frame().to_csv(index=False), f"{name}.csv",
+                     "One row per network: settings, final accuracy, steps to the target, "
+                     "divergence, each layer's input std (depth: also each layer's early and "
+                     "late drift, noise floor and collapse)."),
+            Download("Curves (CSV)", result.curves_frame().to_csv(index=False),
+                     f"{name}-curves.csv",
+                     "One row per network and recorded step: eval-mode test accuracy.")]
+
+
+def footnote(result) -> str:
+    config = result.config
+    networks, stacked = stacks(config)
+    budget = (f"{config.examples:,} training examples each"
+              if config.experiment == "batch" and config.budget == "examples"
+              else f"{config.steps} steps each")
+    return (f"{networks} networks, {budget}, trained in {result.seconds:.1f} s ({stacked} in "
+            f"lockstep). Test accuracy is measured in eval mode about {CURVE_POINTS} times per "
+            f"network, on the {result.n_test} test examples.")
+
+
+LESSON = Lesson(
+    "Experiments across seeds", INTRO, P, SweepConfig, EXPERIMENTS, "placement", verdicts,
+    training.check, training.run_sweep, form=form, claim=CLAIMS, waiting=waiting,
+    figures=figures.figure, table=table, downloads=downloads, footnote=footnote, read=read,
+    clear=("lr_range", "init_range"))
+show(LESSON)

@@ -9,10 +9,17 @@ import streamlit as st
 import ui
 from bn_core.alternatives import figures, training, verdicts
 from bn_core.alternatives.config import EXPERIMENTS, NormsConfig
+from experiment_page import Download, Lesson, knobs, plural, show
 
 ui.page_setup("Regularisation and alternatives")
 
-P, ss = "norms_", st.session_state
+P = "norms_"
+INTRO = (
+    "BN normalises each unit with the mean and variance of the current mini-batch. That makes "
+    "every example's output depend on the others in its batch — a noise that may regularise "
+    "like dropout, and a weakness when batches are small. Here real networks train from "
+    "several seeds at once (stacked, each with its own weights, mini-batches and dropout "
+    "masks), and the verdicts say what the data support.")
 CLAIMS = {
     "regular": (
         "**Claim** (the notes): BN “has a regularizing effect … making it unnecessary to use "
@@ -43,25 +50,21 @@ CLAIMS = {
 TOP = ("batch_sizes", "seeds")
 MIDDLE = ("dropout", "train_size", "epochs", "examples", "steps", "batch_size", "groups")
 MORE = ("lr", "scale_lr", "depth", "width", "activation", "seed")
-knob = NormsConfig.control
 
-configs, problems = ui.experiment_configs(P, NormsConfig, EXPERIMENTS, "regular")
 
-st.title("BN as a regulariser, and its alternatives")
-st.markdown(
-    "BN normalises each unit with the mean and variance of the current mini-batch. That makes "
-    "every example's output depend on the others in its batch — a noise that may regularise "
-    "like dropout, and a weakness when batches are small. Here real networks train from "
-    "several seeds at once (stacked, each with its own weights, mini-batches and dropout "
-    "masks), and the verdicts say what the data support.")
-ui.link_notices(problems)
-ui.reset_notices()
-experiment = ui.widget(knob("experiment"), P + "choice")
-config = configs[experiment]
-prefix = f"{P}{experiment}_"
-ui.preset_widgets(config, prefix, overwrite=False)
-st.markdown(CLAIMS[experiment])
-if experiment == "batch":
+def form(config: NormsConfig, prefix: str, shown) -> None:
+    knobs(LESSON, prefix, TOP, shown,
+          st.columns([3, 2]) if config.experiment != "shift" else st.columns([1, 1]))
+    knobs(LESSON, prefix, ("norms",), shown, [st])
+    knobs(LESSON, prefix, MIDDLE, shown, st.columns(sum(n in shown for n in MIDDLE)))
+    with st.expander("Network and training", icon=":material/tune:"):
+        knobs(LESSON, prefix, MORE, shown, st.columns(3) + st.columns(3))
+
+
+def axes(config: NormsConfig) -> None:
+    """Below the batch experiment's claim: which axis each normaliser averages over."""
+    if config.experiment != "batch":
+        return
     st.plotly_chart(figures.axis_figure(), key=P + "axes", config={"displaylogo": False})
     st.caption(
         "Which numbers each normaliser averages over. BN (a column) needs the other examples "
@@ -70,69 +73,49 @@ if experiment == "batch":
         "RMSNorm divides by √(mean of x² + ε) without subtracting the mean, and has no β.")
     st.page_link("pages/2_formula.py", label="BN's formula, step by step",
                  icon=":material/functions:")
-shown = NormsConfig.RELEVANT[experiment]
 
-with st.form(P + experiment + "_form", border=True):
-    top = iter(st.columns([3, 2]) if experiment != "shift" else st.columns([1, 1]))
-    for name in (n for n in TOP if n in shown):
-        ui.widget(knob(name), prefix + name, next(top))
-    if "norms" in shown:
-        ui.widget(knob("norms"), prefix + "norms")
-    middle = iter(st.columns(sum(n in shown for n in MIDDLE)))
-    for name in (n for n in MIDDLE if n in shown):
-        ui.widget(knob(name), prefix + name, next(middle))
-    with st.expander("Network and training", icon=":material/tune:"):
-        cells = iter(st.columns(3) + st.columns(3))
-        for name in (n for n in MORE if n in shown):
-            ui.widget(knob(name), prefix + name, next(cells))
-    submitted = st.form_submit_button("Run", type="primary", icon=":material/play_arrow:")
 
-if submitted:
-    new, bad = ui.config_from_widgets(NormsConfig, prefix, config, names=shown)
-    if not bad:
-        try:
-            training.check(new)
-        except ValueError as exc:
-            bad.append(str(exc))
-    if bad:
-        st.error("Can't run these settings: " + "; ".join(bad) + ".", icon=":material/error:")
-        st.stop()
-    config = configs[experiment] = new
-ui.write_url(config)
+def stacks(config: NormsConfig) -> tuple[int, str]:
+    jobs = training.plan(config)
+    return sum(len(j.members) for j in jobs), plural(len(jobs), "stack")
 
-result = ui.finished(config)
-if submitted and result is None:
-    result = ui.train_with_progress(config, training.run_experiment)
-jobs = training.plan(config)
-networks = sum(len(j.members) for j in jobs)
-if result is None:
-    if not submitted:
-        st.info(f"Press **Run** to train {networks} networks ({len(jobs)} stack"
-                f"{'s' if len(jobs) > 1 else ''} trained in lockstep, about 20 s with the "
-                "defaults). Same settings give the same numbers, and the page's link restores "
-                "these settings.", icon=":material/play_circle:")
-    st.stop()
 
-# ------------------------------------------------------------------ results
-said = verdicts.verdict(result)
-ui.show_verdicts(said, verdicts.few_seeds(result), verdicts.rule(result, said))
+def waiting(config: NormsConfig) -> str:
+    networks, stacked = stacks(config)
+    return (f"Press **Run** to train {networks} networks ({stacked} trained in lockstep, about "
+            "20 s with the defaults). Same settings give the same numbers, and the page's link "
+            "restores these settings.")
 
-for i, fig in enumerate(figures.figures(result)):
-    st.plotly_chart(fig, key=f"{P}fig_{i}", config={"displaylogo": False})
-st.caption(figures.caption(result))
 
-frame = result.summary_frame()
-with st.expander("The numbers, per network and batch size", icon=":material/table:"):
-    table = result.summary_table()
-    st.dataframe(table, hide_index=True, column_config={
-        c: st.column_config.NumberColumn(format="percent") for c in table.columns
+def table(result) -> tuple:
+    frame = result.summary_table()
+    return ("The numbers, per network and batch size", frame, {
+        c: st.column_config.NumberColumn(format="percent") for c in frame.columns
         if "accuracy" in c or c == "gap"})
-cols = st.columns([1, 4])
-cols[0].download_button("Results (CSV)", frame.to_csv(index=False),
-                        file_name=f"bn-{config.experiment}.csv", mime="text/csv",
-                        icon=":material/download:",
-                        help="One row per network: its kind, seed, batch size, accuracies.")
-cols[1].caption(
-    f"{networks} networks in {len(jobs)} stack{'s' if len(jobs) > 1 else ''}, trained in "
-    f"{result.seconds:.1f} s on {result.n_train:,} training examples; test accuracy on the "
-    f"{result.n_test} held-out digits, in eval mode unless said otherwise.")
+
+
+def downloads(result) -> list[Download]:
+    return [Download("Results (CSV)", result.summary_frame().to_csv(index=False),
+                     f"bn-{result.config.experiment}.csv",
+                     "One row per network: its kind, seed, batch size, accuracies.")]
+
+
+def footnote(result) -> str:
+    networks, stacked = stacks(result.config)
+    return (f"{networks} networks in {stacked}, trained in {result.seconds:.1f} s on "
+            f"{result.n_train:,} training examples; test accuracy on the {result.n_test} "
+            "held-out digits, in eval mode unless said otherwise.")
+
+
+def figures_with_caption(result) -> list:
+    """The figures, the caption under the last one."""
+    figs = figures.figures(result)
+    return figs[:-1] + [(figs[-1], figures.caption(result))]
+
+
+LESSON = Lesson(
+    "BN as a regulariser, and its alternatives", INTRO, P, NormsConfig, EXPERIMENTS, "regular",
+    verdicts, training.check, training.run_experiment, form=form, claim=CLAIMS,
+    below_claim=axes, waiting=waiting, figures=figures_with_caption, table=table,
+    downloads=downloads, footnote=footnote, widths=(1, 4))
+show(LESSON)

@@ -6,12 +6,14 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 from plotly.subplots import make_subplots
 
 from bn_core.alternatives.config import NORM_LABELS, REGULARISER_LABELS, SHIFT_LABELS
 from bn_core.alternatives.training import Result
-from bn_core.style import FONT
+from bn_core.style import titled
 
 __all__ = ["figures", "caption", "regular_figure", "shift_variance_figure", "shift_accuracy_figure",
            "batch_figure", "axis_figure", "COLORS"]
@@ -20,14 +22,7 @@ COLORS = {"none": "#D55E00", "dropout": "#E69F00", "bn": "#0072B2", "bn_dropout"
           "batch": "#0072B2", "renorm": "#56B4E9", "layer": "#009E73", "group": "#E69F00",
           "rms": "#CC79A7", "all": "#E69F00", "last": "#009E73", "recomputed": "#0072B2"}
 LOG_TICKS = [m * 10.0 ** e for e in range(-4, 5) for m in (1, 2, 5)]
-
-
-def _layout(fig, title: str, height: int = 420):
-    fig.update_layout(title=dict(text=title, x=0.0, xanchor="left", font=dict(size=15)),
-                      font=FONT, height=height, margin=dict(l=60, r=20, t=80, b=100),
-                      template="plotly_white",
-                      legend=dict(orientation="h", yanchor="top", y=-0.18, xanchor="left", x=0.0))
-    return fig
+_layout = partial(titled, bottom=100, legend_y=-0.18)   # the experiments' look, a shorter legend
 
 
 def figures(result: Result) -> list:

@@ -16,10 +16,10 @@ import numpy as np
 
 from bn_core.alternatives.config import NORM_LABELS, REGULARISER_LABELS
 from bn_core.alternatives.training import Result
-from bn_core.experiments.prose import (Verdict, family, few_seeds_text, fmt, join_words, over,
-                                       page_rule, points, seed_pairs, untestable,
-                                       within_sentence)
+from bn_core.experiments.prose import family, fmt, over, points, seed_pairs, within_sentence
+from bn_core import verdicts as shared
 from bn_core.stats import rank, seeds_needed, summarize
+from bn_core.verdicts import Verdict, join_words, untestable
 
 __all__ = ["verdict", "rule", "few_seeds", "regular_tests", "PAPER_NOTE"]
 PAPER_NOTE = ("The 2015 paper never tested this claim on its own: its BN-Inception dropped "
@@ -285,11 +285,11 @@ def batch_verdict(result: Result) -> list[Verdict]:
 def rule(result: Result, verdicts=None) -> str:
     """How to read the verdicts: one family for the whole Run, the exact test, the ±."""
     verdicts = verdict(result) if verdicts is None else verdicts
-    return (page_rule([t for v in verdicts for t in v.tests]) + " The ± after an accuracy is "
-            "the standard deviation over seeds; a diverged run counts as chance accuracy.")
+    return shared.rule(verdicts, "The ± after an accuracy is the standard deviation over seeds; "
+                                 "a diverged run counts as chance accuracy.")
 
 
 def few_seeds(result: Result, verdicts=None) -> str | None:
     """What the seeds can show, where they are too few for anything to be clear."""
     verdicts = verdict(result) if verdicts is None else verdicts
-    return few_seeds_text(result.config.seeds, [t for v in verdicts for t in v.tests])
+    return shared.few_seeds(result.config.seeds, verdicts)

@@ -26,11 +26,11 @@ from collections.abc import Mapping
 import numpy as np
 
 from bn_core.experiments.drift import DRIFT_FLOOR, log_slope
-from bn_core.experiments.prose import (Verdict, cap, family, final_of, fmt, join_words, over, pct,
-                                       seed_pairs, untestable)
+from bn_core.experiments.prose import family, final_of, fmt, over, pct, seed_pairs
 from bn_core.experiments.training import NetworkResult, SweepResult
 from bn_core.records import network_label
 from bn_core.stats import Test, seeds_needed, summarize
+from bn_core.verdicts import Verdict, cap, join_words, untestable
 
 __all__ = ["WINDOWS", "WHY_LINK", "LEARNED_MARGIN", "trend_depths", "depth_family_size", "slopes",
            "depth_tests", "learned", "broke_text", "first_last_ratio", "depth_verdict"]

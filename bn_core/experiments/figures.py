@@ -19,21 +19,12 @@ from bn_core.experiments.ranges import describe_range, range_ends, trainable_ran
 from bn_core.experiments.training import SweepResult
 from bn_core.experiments.verdicts import PLACEMENT_PAIRS, placement_tests
 from bn_core.records import network_label
-from bn_core.style import COLORS, FONT, fill
+from bn_core.style import COLORS, fill, titled
 
 __all__ = ["figure", "placement_figure", "placement_final_figure", "lr_figure", "init_figure",
            "batch_figure", "depth_drift_figure", "depth_accuracy_figure", "TRAIN_MODE_COLOR"]
 
 TRAIN_MODE_COLOR = "#CC79A7"          # BN evaluated in training mode (Okabe–Ito purple)
-
-
-def _layout(fig, title: str, height: int = 420):
-    """Title top left, legend in a row under the plot (clear of the panel titles)."""
-    fig.update_layout(title=dict(text=title, x=0.0, xanchor="left", font=dict(size=15)),
-                      font=FONT, height=height, margin=dict(l=60, r=20, t=80, b=110),
-                      template="plotly_white",
-                      legend=dict(orientation="h", yanchor="top", y=-0.2, xanchor="left", x=0.0))
-    return fig
 
 
 def _band(fig, x, lo, hi, placement, row=None, col=None, name=None, showlegend=False):
@@ -72,9 +63,9 @@ def placement_figure(result: SweepResult):
         fig.add_hline(y=cfg.target, line=dict(color="#888", dash="dot", width=1), row=1, col=c)
         fig.update_xaxes(title_text="training step", row=1, col=c)
     fig.update_yaxes(title_text="test accuracy", tickformat=".0%", range=[0, 1.02], row=1, col=1)
-    return _layout(fig, f"Test accuracy over training: mean of {cfg.seeds} seed"
-                        f"{'s' if cfg.seeds > 1 else ''} (line) and their range (band); "
-                        f"dotted: the {pct(cfg.target)} target", 430)
+    return titled(fig, f"Test accuracy over training: mean of {cfg.seeds} seed"
+                       f"{'s' if cfg.seeds > 1 else ''} (line) and their range (band); "
+                       f"dotted: the {pct(cfg.target)} target", 430)
 
 
 def placement_final_figure(result: SweepResult):
@@ -124,8 +115,8 @@ def placement_final_figure(result: SweepResult):
                          ticktext=[f"{short[a]}<br>− {short[b]}" for a, b in PLACEMENT_PAIRS],
                          range=[-0.5, 2.6], row=1, col=c)
     fig.update_yaxes(title_text="difference in final accuracy (points)", row=1, col=1)
-    fig = _layout(fig, "Final accuracy, paired by seed: each seed's difference (dot; ×: a run "
-                       "diverged), mean ± the margin to be clear, as in the verdict (bar; filled: clear)", 360)
+    fig = titled(fig, "Final accuracy, paired by seed: each seed's difference (dot; ×: a run "
+                      "diverged), mean ± the margin to be clear, as in the verdict (bar; filled: clear)", 360)
     return fig.update_layout(margin=dict(b=60))                    # no legend under it
 
 
@@ -179,9 +170,9 @@ def lr_figure(result: SweepResult):
                      title_text="learning rate (log scale)")
     fig.update_yaxes(title_text="final test accuracy", tickformat=".0%", range=[-0.12, 1.05],
                      row=1, col=1)
-    return _layout(fig, f"Final test accuracy after {cfg.steps} steps vs learning rate: median "
-                        f"of {cfg.seeds} seed{'s' if cfg.seeds > 1 else ''} (line), range (band); "
-                        f"below: where the median reaches {pct(cfg.target)}", 500)
+    return titled(fig, f"Final test accuracy after {cfg.steps} steps vs learning rate: median "
+                       f"of {cfg.seeds} seed{'s' if cfg.seeds > 1 else ''} (line), range (band); "
+                       f"below: where the median reaches {pct(cfg.target)}", 500)
 
 
 def _range_strip(fig, result, row, col):
@@ -258,8 +249,8 @@ def init_figure(result: SweepResult):
                          title_text="init std of the weights (log scale)", row=1, col=c)
     fig.update_yaxes(type="log", dtick=1, tickformat="~g",
                      title_text="std (log scale; thicker = deeper layer)", row=1, col=2)
-    return _layout(fig, f"Initialisation scale, {cfg.steps} steps, {cfg.seeds} seed"
-                        f"{'s' if cfg.seeds > 1 else ''} per point (median; band: range)", 460)
+    return titled(fig, f"Initialisation scale, {cfg.steps} steps, {cfg.seeds} seed"
+                       f"{'s' if cfg.seeds > 1 else ''} per point (median; band: range)", 460)
 
 
 def batch_figure(result: SweepResult):
@@ -303,8 +294,8 @@ def batch_figure(result: SweepResult):
     fig.update_yaxes(title_text="test accuracy", row=1, col=1)
     budget = (f"{cfg.examples:,} examples each" if cfg.budget == "examples"
               else f"{cfg.steps} steps each")
-    return _layout(fig, f"Batch size, {budget} at lr {cfg.lr:g}, {cfg.seeds} seed"
-                        f"{'s' if cfg.seeds > 1 else ''} per point (median; band: range)", 460)
+    return titled(fig, f"Batch size, {budget} at lr {cfg.lr:g}, {cfg.seeds} seed"
+                       f"{'s' if cfg.seeds > 1 else ''} per point (median; band: range)", 460)
 
 
 def _lead(result: SweepResult, title: str) -> str:
@@ -360,9 +351,9 @@ def depth_drift_figure(result: SweepResult):
     fig.update_yaxes(title_text="move ÷ the unit's spread (log)", row=1, col=1)
     fig.update_yaxes(title_text="move ÷ the unit's spread (log)", row=2, col=1)
     fig.update_xaxes(title_text="hidden layer", dtick=1, row=2)
-    return _layout(fig, _lead(result, f"How far each layer's inputs moved, against the layer: "
-                                      f"one line per depth, {cfg.seeds} seed"
-                                      f"{'s' if cfg.seeds > 1 else ''} each"), 640)
+    return titled(fig, _lead(result, f"How far each layer's inputs moved, against the layer: "
+                                     f"one line per depth, {cfg.seeds} seed"
+                                     f"{'s' if cfg.seeds > 1 else ''} each"), 640)
 
 
 def depth_accuracy_figure(result: SweepResult):
@@ -374,9 +365,9 @@ def depth_accuracy_figure(result: SweepResult):
     fig.update_xaxes(title_text="hidden layers", tickvals=list(cfg.depths), row=1, col=1)
     fig.update_yaxes(title_text="final test accuracy", tickformat=".0%", range=[-0.05, 1.05],
                      row=1, col=1)
-    return _layout(fig, _lead(result, f"Final test accuracy against depth after {cfg.steps} "
-                                      f"steps: median of {cfg.seeds} seed"
-                                      f"{'s' if cfg.seeds > 1 else ''} (line), range (band)"), 420)
+    return titled(fig, _lead(result, f"Final test accuracy against depth after {cfg.steps} "
+                                     f"steps: median of {cfg.seeds} seed"
+                                     f"{'s' if cfg.seeds > 1 else ''} (line), range (band)"), 420)
 
 
 def figure(result: SweepResult) -> list:

@@ -1,34 +1,21 @@
-"""The experiments' verdicts in words: the Verdict record, number formats, the paired,
-Holm-corrected comparisons the verdicts are built from (the statistics: bn_core.stats), and the
-sentences every page with such verdicts shares: its rule and what its seeds can show."""
+"""The experiments' verdicts in words: number formats and the paired, Holm-corrected comparisons
+the verdicts are built from (the statistics: bn_core.stats). The Verdict record and the sentences
+every page with verdicts shares (its rule, what its seeds can show): bn_core.verdicts."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 
 import numpy as np
 
 from bn_core.experiments.training import SweepResult
 from bn_core.records import network_label
-from bn_core.stats import (ALPHA, Ranking, Summary, Test, holm, paired_test, seeds_needed,
-                          smallest_p)
+from bn_core.stats import ALPHA, Ranking, Summary, Test, holm, paired_test, seeds_needed
+from bn_core.verdicts import cap, join_words, untestable
 
-__all__ = ["Verdict", "RULE", "pct", "fmt", "points", "over", "num", "cap", "a_or_an",
-           "join_words", "within_sentence", "seed_pairs", "family", "final_of", "setting_tests",
-           "by_setting", "page_rule", "few_seeds_text", "untestable", "bare_points"]
-
-
-@dataclass
-class Verdict:
-    """A headline and supporting sentences (markdown), computed from the data; `tests`: the
-    comparisons it makes (Holm-corrected together with every other test of its page's Run)."""
-
-    headline: str
-    details: list[str] = field(default_factory=list)
-    winner: str | None = None
-    tests: list[Test] = field(default_factory=list)
+__all__ = ["pct", "fmt", "points", "over", "num", "a_or_an", "within_sentence", "seed_pairs",
+           "family", "final_of", "setting_tests", "by_setting", "bare_points"]
 
 
 def pct(x: float) -> str:
@@ -65,54 +52,8 @@ def num(x: float) -> str:
     return f"{x:g}"
 
 
-def cap(text: str) -> str:
-    """First letter upper case ('BN …' stays 'BN …', unlike str.capitalize)."""
-    return text[:1].upper() + text[1:]
-
-
 def a_or_an(word: str) -> str:
     return ("an " if word[:1].lower() in "aeiou" else "a ") + word
-
-
-def join_words(items: Sequence[str]) -> str:
-    items = list(items)
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
-
-
-def page_rule(tests: Sequence[Test]) -> str:
-    """How "clear" is decided on a page: one family for everything its Run shows."""
-    m = len(tests)
-    if not m:
-        return "Nothing here is tested: no comparison makes a “clear” claim."
-    return (f"Everything this Run shows is one family of {m} comparison{'s' if m > 1 else ''}: "
-            "a difference is called clear only if it passes an exact paired test (the sign-flip "
-            "test: the same seed on both sides; its p-value counts the ways of swapping the two "
-            "networks within seeds that give a mean difference at least as large) after Holm's "
-            f"correction across all {m}, which keeps the chance of even one false “clear” on this "
-            "page under 5%. The ± after a difference is the margin it had to exceed at its level.")
-
-
-def untestable(seeds: int, m: int) -> str:
-    """'with 3 seeds no difference can be clear (use 9 or more)'."""
-    return (f"with {seeds} seed{'s' if seeds != 1 else ''} no difference can be clear (use "
-            f"{seeds_needed(m)} or more)")
-
-
-def few_seeds_text(seeds: int, tests: Sequence[Test]) -> str | None:
-    """What a page's seeds can show, said plainly where they can't show anything; None where
-    they can."""
-    m = max(len(tests), 1)
-    need = seeds_needed(m)
-    if seeds >= need:
-        return None
-    if seeds < 2:
-        return (f"With one seed per network there is no spread to compare a difference with, so "
-                f"nothing can be tested: use {need} or more seeds.")
-    return (f"With {seeds} seeds nothing on this page can be clear: the exact paired test's "
-            f"smallest possible p-value with {seeds} seeds is 2/2^{seeds} = {smallest_p(seeds):.3g} "
-            f"(every seed agreeing), and Holm tests the strongest of this page's {m} comparisons "
-            f"at 5%/{m} = {ALPHA / m:.3g}. The numbers show what happened in these seeds, not "
-            f"what is clear. Use {need} or more seeds (2/2^{need} = {smallest_p(need):.2g}).")
 
 
 def seed_pairs(runs_a, runs_b, value) -> tuple[np.ndarray, np.ndarray]:

@@ -17,14 +17,15 @@ import numpy as np
 from bn_core.batchnorm import PYTORCH_EPS
 from bn_core.experiments.depth import depth_family_size, depth_verdict
 from bn_core.experiments.config import ACTIVATION_NAMES
-from bn_core.experiments.prose import (Verdict, a_or_an, bare_points, by_setting, cap, family,
-                                       few_seeds_text, final_of, fmt, join_words, num, over,
-                                       page_rule, pct, points, seed_pairs, setting_tests,
-                                       untestable, within_sentence)
+from bn_core.experiments.prose import (a_or_an, bare_points, by_setting, family, final_of, fmt,
+                                       num, over, pct, points, seed_pairs, setting_tests,
+                                       within_sentence)
 from bn_core.experiments.ranges import (beyond, describe_range, range_ends, trainable_range)
 from bn_core.experiments.training import SweepResult
 from bn_core.records import network_label
 from bn_core.stats import Ranking, Summary, rank, seeds_needed, summarize
+from bn_core.verdicts import Verdict, cap, join_words, untestable
+from bn_core import verdicts as shared
 
 __all__ = ["verdict", "rule", "few_seeds", "placement_tests", "placement_verdict", "lr_verdict",
            "init_verdict", "batch_verdict", "budget_sentence", "family_size"]
@@ -50,7 +51,6 @@ def family_size(config) -> int:
 def rule(result: SweepResult, verdicts: Sequence[Verdict] | None = None) -> str:
     """How to read the verdicts: one family for the whole Run, the exact test, the ±."""
     verdicts = verdict(result) if verdicts is None else verdicts
-    parts = [page_rule([t for v in verdicts for t in v.tests])]
     tail = "The ± after an accuracy is the standard deviation over seeds; a diverged run counts " \
            "as chance accuracy"
     if result.config.experiment == "depth":
@@ -64,15 +64,14 @@ def rule(result: SweepResult, verdicts: Sequence[Verdict] | None = None) -> str:
     if result.config.experiment == "placement":
         tail += (f"; in speed, a run that never reaches the target counts as the run's length "
                  f"plus one record interval ({result.config.record_every} steps)")
-    parts.append(tail + ".")
-    return " ".join(parts)
+    return shared.rule(verdicts, tail + ".")
 
 
 def few_seeds(result: SweepResult, verdicts: Sequence[Verdict] | None = None) -> str | None:
     """What the seeds can show, where they are too few for anything to be clear; None where
     they are enough."""
     verdicts = verdict(result) if verdicts is None else verdicts
-    return few_seeds_text(result.config.seeds, [t for v in verdicts for t in v.tests])
+    return shared.few_seeds(result.config.seeds, verdicts)
 
 
 def _compare_sentence(ranking: Ranking, names: Mapping[str, str], m: int, fmt=fmt,

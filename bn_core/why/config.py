@@ -21,11 +21,14 @@ from bn_core.engine import ACTIVATIONS
 __all__ = [
     "DATASETS",
     "DECAY_CHOICES",
+    "DECAY_KIND",
     "EXPERIMENTS",
     "EXPERIMENT_LABELS",
     "NETWORK_CHOICES",
     "SCALE_FACTOR",
     "WhyConfig",
+    "decay_index",
+    "decay_kind",
 ]
 
 EXPERIMENTS = ("noise", "ics", "landscape", "scale")
@@ -35,6 +38,20 @@ DATASETS = ("digits", "moons", "circles", "spiral", "xor")       # mnist: too bi
 NETWORK_CHOICES = ("mlp", "linear")
 DECAY_CHOICES = (0.0, 1e-4, 5e-4, 1e-3, 5e-3, 1e-2)
 SCALE_FACTOR = 10.0              # "multiply W by 10"
+DECAY_KIND = "wd"                # the scale experiment's kinds: "wd0", "wd1", … (a decay each)
+
+
+def decay_kind(i: int) -> str:
+    """The kind of network trained with the i-th weight decay of `decays`."""
+    return f"{DECAY_KIND}{i}"
+
+
+def decay_index(kind: str) -> int | None:
+    """Which of `decays` a kind trains with: "wd2" → 2; W × 10 with the first (0); None for the
+    kinds without weight decay."""
+    if kind == "x10":
+        return 0
+    return int(kind.removeprefix(DECAY_KIND)) if kind.startswith(DECAY_KIND) else None
 LR_LADDER = (1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.2, 0.3, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0)
 
 
@@ -147,7 +164,8 @@ class WhyConfig(ExperimentConfig):
         if self.experiment == "noise":
             return ["none", "before", "noisy"]
         if self.experiment == "scale":
-            return [f"wd{i}" for i in range(len(self.decays))] + (["x10"] if self.multiply else [])
+            decays = [decay_kind(i) for i in range(len(self.decays))]
+            return decays + (["x10"] if self.multiply else [])
         return ["none", "before"]
 
     @property

@@ -16,7 +16,7 @@ import plotly.graph_objects as go
 
 from bn_core.lab.figures import bands_figure
 from bn_core.style import COLORS, arr, base_layout, cell, grid, line_mode
-from bn_core.why.config import SCALE_FACTOR
+from bn_core.why.config import DECAY_KIND, SCALE_FACTOR, decay_index
 from bn_core.why.training import WhyResult
 
 __all__ = ["DECAY_COLORS", "NOISY_COLOR", "color", "figures"]
@@ -27,8 +27,8 @@ ICS_PANELS = 4                              # at most this many layers shown (al
 
 
 def color(result: WhyResult, kind: str) -> str:
-    if kind.startswith("wd"):
-        return DECAY_COLORS[int(kind[2:]) % len(DECAY_COLORS)]
+    if kind.startswith(DECAY_KIND):
+        return DECAY_COLORS[decay_index(kind) % len(DECAY_COLORS)]
     return {"noisy": NOISY_COLOR, "x10": NOISY_COLOR}.get(kind, COLORS.get(kind, "#666666"))
 
 

@@ -41,7 +41,7 @@ from bn_core.lab.measures import shift_rates
 from bn_core.records import History
 from bn_core.trainer import Run, TrainConfig
 from bn_core.why import probes
-from bn_core.why.config import SCALE_FACTOR, WhyConfig
+from bn_core.why.config import SCALE_FACTOR, WhyConfig, decay_index
 from bn_core.why.linear import DeepLinear, problem
 
 __all__ = [
@@ -67,9 +67,9 @@ MAX_WORK = 1.5e11          # multiply-adds with the probes (≈ 3× the largest 
 
 
 def kind_label(config: WhyConfig, kind: str) -> str:
-    if kind.startswith("wd"):
-        return f"weight decay {config.decays[int(kind[2:])]:g}"
-    return KIND_LABELS[kind]
+    if kind in KIND_LABELS:
+        return KIND_LABELS[kind]
+    return f"weight decay {config.decays[decay_index(kind)]:g}"
 
 
 @dataclass(frozen=True)
@@ -85,9 +85,8 @@ def members(config: WhyConfig) -> list[Member]:
 
 def spec(config: WhyConfig, m: Member) -> NetSpec:
     lr = config.dln_lr if config.experiment == "ics" and config.network == "linear" else config.lr
-    decay = 0.0
-    if m.kind.startswith("wd") or m.kind == "x10":
-        decay = config.decays[0 if m.kind == "x10" else int(m.kind[2:])]
+    i = decay_index(m.kind)
+    decay = 0.0 if i is None else config.decays[i]
     return NetSpec("none" if m.kind == "none" else "before", float(lr), PYTORCH_EPS,
                    PYTORCH_MOMENTUM, None, int(m.seed), weight_decay=float(decay),
                    noise=float(config.noise) if m.kind == "noisy" else 0.0)

@@ -24,29 +24,18 @@ from __future__ import annotations
 
 import math
 import warnings
-from dataclasses import dataclass, field
 
 import numpy as np
 
-from bn_core.experiments.prose import few_seeds_text, page_rule
+from bn_core import verdicts as shared
 from bn_core.stats import ALPHA, Test, holm, paired_test, seeds_needed
-from bn_core.why.config import SCALE_FACTOR
+from bn_core.why.config import SCALE_FACTOR, decay_kind
+from bn_core.verdicts import Verdict, cap
 from bn_core.why.training import WhyResult
 
 __all__ = ["SETTLED", "Verdict", "few_seeds", "rule", "summaries", "verdict", "family_size"]
 SETTLED = 0.05          # ‖W‖ "settled": changed by less than 5 % over the last quarter of the run
 TINY = 1e-12            # floor before a log10 (a range of exactly 0)
-
-
-@dataclass
-class Verdict:
-    """A headline and supporting sentences (markdown), computed from the data. `reproduces`:
-    "yes", "partly", "no" or None (can't tell); `tests`: the comparisons made."""
-
-    headline: str
-    details: list[str] = field(default_factory=list)
-    reproduces: str | None = None
-    tests: list[Test] = field(default_factory=list)
 
 
 def _sd(values: np.ndarray, scale: float = 1.0, digits: int = 1) -> str:
@@ -219,7 +208,7 @@ def _noise(result: WhyResult) -> list[Verdict]:
                      if unstable else "not every comparison the claim needs is clear") +
                      (f": with {n} seeds no difference can be clear. Use {need} or more seeds."
                       if n < need else ".")), None
-    return [Verdict(head, details, rep, list(t.values()))]
+    return [Verdict(head, details, reproduces=rep, tests=list(t.values()))]
 
 
 def _ratio(t: Test) -> str:
@@ -289,7 +278,7 @@ def _ics(result: WhyResult) -> list[Verdict]:
     else:
         head, rep = ("**Mixed**: by one measure BN reduced the shift, by the other it increased "
                      "it."), "partly"
-    return [Verdict(head, details, rep, list(t.values()))]
+    return [Verdict(head, details, reproduces=rep, tests=list(t.values()))]
 
 
 def _geo(logs) -> str:
@@ -331,11 +320,7 @@ def _landscape(result: WhyResult) -> list[Verdict]:
             f"with {cfg.seeds} seeds no difference can be clear (use {need} or more)."
             if cfg.seeds < need else "the data don't separate the two landscapes by any of the "
             "three measures.")), None
-    return [Verdict(head, details, rep, list(t.values()))]
-
-
-def cap(text: str) -> str:
-    return text[:1].upper() + text[1:]
+    return [Verdict(head, details, reproduces=rep, tests=list(t.values()))]
 
 
 def _names(keys) -> str:
@@ -350,14 +335,14 @@ def _names(keys) -> str:
 def _scale(result: WhyResult) -> list[Verdict]:
     cfg, s = result.config, summaries(result)
     decays = list(cfg.decays)
-    pairs = {f"norm {d:g}": (s["norm"][f"wd{i}"], s["norm"]["wd0"])
+    pairs = {f"norm {d:g}": (s["norm"][decay_kind(i)], s["norm"][decay_kind(0)])
              for i, d in enumerate(decays) if i > 0}
     if cfg.multiply:
-        pairs["slower"] = (s["loss"]["x10"], s["loss"]["wd0"])
+        pairs["slower"] = (s["loss"]["x10"], s["loss"][decay_kind(0)])
     t = _family(pairs)
     out = []
     if cfg.multiply:
-        a, b = result.index("wd0"), result.index("x10")
+        a, b = result.index(decay_kind(0)), result.index("x10")
         dloss = np.abs(result.loss[b, 0] - result.loss[a, 0])
         ratio = result.grad0[a] / result.grad0[b]                            # (seeds, L)
         out.append(Verdict(
@@ -370,14 +355,14 @@ def _scale(result: WhyResult) -> list[Verdict]:
              f"(∇L(aW) = ∇L(W)/a).",
              f"So the same learning rate moves the weights {SCALE_FACTOR ** 2:g}× less relative "
              f"to their size (effective step η/‖w‖²): mean training loss over the run "
-             f"{_sd(s['loss']['x10'], digits=3)} against {_sd(s['loss']['wd0'], digits=3)}; "
+             f"{_sd(s['loss']['x10'], digits=3)} against {_sd(s['loss'][decay_kind(0)], digits=3)}; "
              f"difference {_signed(t['slower'], digits=3)} ({_says(t['slower'])})."],
-            "yes" if _clear(t["slower"], 1) else "partly", [t["slower"]]))
+            reproduces="yes" if _clear(t["slower"], 1) else "partly", tests=[t["slower"]]))
     norms = result.norms                                                    # (M, T, L)
     q = max(0, int(round(0.75 * (len(result.steps) - 1))))
     lines = []
     for i, d in enumerate(decays):
-        idx = result.index(f"wd{i}")
+        idx = result.index(decay_kind(i))
         start, late, end = norms[idx, 0].mean(1), norms[idx, q].mean(1), norms[idx, -1].mean(1)
         change = (end - late) / late                                         # (seeds,)
         steady = bool(np.all(np.abs(change) < SETTLED))
@@ -395,8 +380,8 @@ def _scale(result: WhyResult) -> list[Verdict]:
                      f"{_sd(change, 100)}%: {why}.".replace("-", "−"))
     tests = [t[k] for k in pairs if k.startswith("norm")]
     smaller = [k for k in pairs if k.startswith("norm") and _clear(t[k], -1)]
-    grow = float(np.nanmean(norms[result.index("wd0"), -1].mean(1)
-                            / norms[result.index("wd0"), 0].mean(1)))
+    grow = float(np.nanmean(norms[result.index(decay_kind(0)), -1].mean(1)
+                            / norms[result.index(decay_kind(0)), 0].mean(1)))
     if not math.isfinite(grow):
         head = "**The networks diverged**: the norms can't be compared (lower the learning rate)"
     elif decays[0] == 0:
@@ -419,7 +404,7 @@ def _scale(result: WhyResult) -> list[Verdict]:
     out.append(Verdict(head, lines + [f"{cap(k.replace('norm', 'decay'))} against "
                                       f"{decays[0]:g}: ‖W‖ {_ratio(t[k])} ({_says(t[k])})."
                                       for k in pairs if k.startswith("norm")],
-                       None, tests))
+                       tests=tests))
     return out
 
 
@@ -436,14 +421,13 @@ def _against_run(tau: float, steps: int) -> str:
 def rule(result: WhyResult, verdicts: list[Verdict] | None = None) -> str:
     """How to read the verdicts: one family for the whole Run, the exact test, the ±."""
     verdicts = verdict(result) if verdicts is None else verdicts
-    text = page_rule([t for v in verdicts for t in v.tests])
-    text += " The ± after a value is the standard deviation over seeds."
+    tail = "The ± after a value is the standard deviation over seeds."
     if result.n_test:
-        text += " A diverged network counts as chance accuracy."
-    return text
+        tail += " A diverged network counts as chance accuracy."
+    return shared.rule(verdicts, tail)
 
 
 def few_seeds(result: WhyResult, verdicts: list[Verdict] | None = None) -> str | None:
     """What the seeds can show, where they are too few for anything to be clear."""
     verdicts = verdict(result) if verdicts is None else verdicts
-    return few_seeds_text(result.config.seeds, [t for v in verdicts for t in v.tests])
+    return shared.few_seeds(result.config.seeds, verdicts)
