@@ -164,8 +164,11 @@ def _noise(result: WhyResult, layer: int):
                      "three networks: the 15th, 50th and 85th percentiles of all the layer's "
                      "activation inputs over the same held-out probe examples at every snapshot "
                      "(BN in training mode on the probe set, the noisy network with the noise "
-                     "the next training step would draw). Log time axis."))
-    out.append(_shift_figure(result))
+                     "the next training step would draw). Log time axis. The noisy network's "
+                     "band can look nearly as steady as BN's: its noise shakes each unit around "
+                     "its path by a small part of its spread at every step, without moving it "
+                     "along; the jitter chart below measures by how much."))
+    out.append(_jitter_figure(result))
     return out
 
 
@@ -174,32 +177,33 @@ def _label_of(kind: str) -> str:
     return network_label(kind)
 
 
-def _shift_figure(result: WhyResult):
+def _jitter_figure(result: WhyResult):
     cfg = result.config
     traces, L = [], cfg.depth
     for kind in cfg.kinds:
         i = result.index(kind)
-        mean, lo, hi = _spread(result.shift[i], geometric=True)                  # (L,)
+        mean, lo, hi = _spread(result.jitter[i], geometric=True)                 # (L,)
         c = color(result, kind)
         traces.append({"type": "scatter", "mode": "lines+markers", "x": list(range(1, L + 1)),
                        "y": arr(mean), "name": result.label(kind), "line": {"color": c},
                        "error_y": {"type": "data", "symmetric": False, "array": arr(hi - mean),
                                    "arrayminus": arr(mean - lo), "color": c},
-                       "hovertemplate": f"{result.label(kind)}, layer %{{x}}: %{{y:.3g}} per 100 "
-                                        "steps<extra></extra>"})
+                       "hovertemplate": f"{result.label(kind)}, layer %{{x}}: %{{y:.3g}} of "
+                                        "its std<extra></extra>"})
     layout = base_layout(320, **grid(1, 1))
     layout["xaxis"].update(title={"text": "hidden layer"}, tickvals=list(range(1, L + 1)),
                            range=[0.7, L + 0.3])
-    layout["yaxis"].update(title={"text": "shift per 100 steps"})
+    layout["yaxis"].update(title={"text": "jitter (in stds)"})
     _log_ticks(layout, "yaxis", traces, "y")
     layout["hovermode"] = "closest"
-    fig = go.Figure(data=traces, layout=_titled(layout, "How fast each layer's input "
-                                                "distribution moves (the lab's shift rate)"))
-    return fig, ("Per hidden layer, the lab's shift rate: how far each unit's mean and standard "
-                 "deviation over the probe set move between snapshots, in units of its standard "
-                 "deviation, per 100 steps; the median over the run after its first 2 %, then "
-                 "the geometric mean over seeds (marker) and the range of the seeds (bar). "
-                 "Higher: less stable inputs.")
+    fig = go.Figure(data=traces, layout=_titled(layout, "How much each layer's input "
+                                                "distribution jitters around its trend"))
+    return fig, ("Per hidden layer: each unit's mean and standard deviation over the probe set, "
+                 "from a fifth of the run on, with a straight line fitted through them; the "
+                 "jitter is what the line leaves, in units of the unit's standard deviation "
+                 "(median unit), then the geometric mean over seeds (marker) and the range of "
+                 "the seeds (bar). Higher: less stable inputs. Nothing is divided by the steps "
+                 "between snapshots, so it reads the same at any recording density.")
 
 
 # ----------------------------------------------------------------------------- ics

@@ -37,7 +37,7 @@ import torch
 from bn_core.batchnorm import PYTORCH_EPS, PYTORCH_MOMENTUM
 from bn_core.data import load_dataset
 from bn_core.engine import NetSpec
-from bn_core.lab.measures import shift_rates
+from bn_core.lab.measures import jitter_and_drift
 from bn_core.records import History
 from bn_core.trainer import Run, TrainConfig
 from bn_core.why import probes
@@ -150,7 +150,8 @@ class WhyResult:
     cpu_seconds: float = 0.0          # the process's CPU time for them
     batched: bool = True
     history: History | None = None    # noise: the first seed's three networks, by kind
-    shift: np.ndarray | None = None   # noise: (M, L) median shift rate per 100 steps, per layer
+    jitter: np.ndarray | None = None  # noise: (M, L) jitter around the trend, in stds, per layer
+    drift: np.ndarray | None = None   # noise: (M, L) the slow drift per 100 steps, per layer
     check_steps: np.ndarray | None = None       # ics, landscape: (C,) the measured steps
     ics_layers: list[int] = field(default_factory=list)   # ics: measured layers (0-based)
     ics_diff: np.ndarray | None = None           # (M, C, layers) ‖G − G′‖
@@ -197,15 +198,15 @@ class WhyResult:
 
     def measures_frame(self):
         """One row per network and measurement (the CSV): the probes' numbers; for the noise
-        experiment each layer's shift rate; for the scale experiment ‖∂L/∂W‖ at step 0."""
+        experiment each layer's jitter and drift; for the scale experiment ‖∂L/∂W‖ at step 0."""
         import pandas as pd
 
         rows = []
         for i, m in enumerate(self.members):
             base = {"network": self.label(m.kind), "seed": m.seed}
-            if self.shift is not None:
-                rows += [{**base, "layer": l + 1, "median_shift_per_100_steps": v}
-                         for l, v in enumerate(self.shift[i])]
+            if self.jitter is not None:
+                rows += [{**base, "layer": l + 1, "jitter_in_stds": j, "drift_per_100_steps": d}
+                         for l, (j, d) in enumerate(zip(self.jitter[i], self.drift[i]))]
             if self.grad0 is not None:
                 rows += [{**base, "layer": l + 1, "grad_norm_step0": v}
                          for l, v in enumerate(self.grad0[i])]
@@ -349,8 +350,9 @@ def _merge(config: WhyConfig, parts: list[dict], batched: bool) -> WhyResult:
     exp = config.experiment
     if exp == "noise":
         result.history = _first_seed_history(config, parts)
-        result.shift = np.array([[_median_shift(p["history"], n, l) for l in range(config.depth)]
-                                 for p in parts for n in p["names"]])
+        jd = np.array([[jitter_and_drift(p["history"], n, l) for l in range(config.depth)]
+                       for p in parts for n in p["names"]])                     # (M, L, 2)
+        result.jitter, result.drift = jd[..., 0], jd[..., 1]
     if exp == "scale":
         result.norms = _stack(parts, lambda p: np.array(p["norms"]).transpose(2, 0, 1), T)
         result.grad0 = np.concatenate([np.array(p["grad0"], dtype=float) for p in parts])
@@ -377,14 +379,6 @@ def _merge(config: WhyConfig, parts: list[dict], batched: bool) -> WhyResult:
                 if value is not None:
                     value[i, late] = np.nan
     return result
-
-
-def _median_shift(history: History, network: str, layer: int) -> float:
-    """The median of the network's shift rates (bn_core.lab.measures) after the first 2 % of
-    the run (the first steps move every network's layers)."""
-    steps, rates = shift_rates(history, network, layer)
-    late = rates[(steps > 0.02 * history.config.steps) & np.isfinite(rates)]
-    return float(np.median(late)) if late.size else math.nan
 
 
 def _first_seed_history(config: WhyConfig, parts: list[dict]) -> History:

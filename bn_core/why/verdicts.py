@@ -12,7 +12,10 @@ one false "clear" on the page stays ≤ 5 %.
 The summaries tested, per network (one number per seed):
 
     noise       final test accuracy; average test accuracy over training (the speed); log10 of
-                the lab's shift rate (bn_core.lab.measures), median over the run, mean over layers
+                the jitter of the layers' input distributions around their slow trend
+                (bn_core.lab.measures.jitter_and_drift: no division by the steps between
+                snapshots, so it does not depend on how often a run was recorded), mean over
+                layers
     ics         cos(G, G′) and log10 ‖G − G′‖, mean over steps and layers; final accuracy (MLP)
                 or log10 training loss (linear network)
     landscape   log10 of the loss range, the largest gradient change and the effective
@@ -85,7 +88,7 @@ def summaries(result: WhyResult) -> dict[str, dict[str, np.ndarray]]:
     if cfg.experiment == "noise":
         out["final"] = {k: result.final_acc(k) for k in kinds}
         out["auc"] = {k: _auc(result, k) for k in kinds}
-        out["shift"] = {k: np.nanmean(_log(result.shift[result.index(k)]), 1) for k in kinds}
+        out["jitter"] = {k: np.nanmean(_log(result.jitter[result.index(k)]), 1) for k in kinds}
     elif cfg.experiment == "ics":
         out["cos"] = {k: np.nanmean(result.ics_cos[result.index(k)], (1, 2)) for k in kinds}
         out["diff"] = {k: np.nanmean(_log(result.ics_diff[result.index(k)]), (1, 2))
@@ -159,17 +162,25 @@ def _noise(result: WhyResult) -> list[Verdict]:
     for m in ("auc", "final"):
         pairs[f"{m} noisy-none"] = (s[m]["noisy"], s[m]["none"])
         pairs[f"{m} noisy-before"] = (s[m]["noisy"], s[m]["before"])
-    pairs["shift noisy-none"] = (s["shift"]["noisy"], s["shift"]["none"])
-    pairs["shift noisy-before"] = (s["shift"]["noisy"], s["shift"]["before"])
+    pairs["jitter noisy-none"] = (s["jitter"]["noisy"], s["jitter"]["none"])
+    pairs["jitter noisy-before"] = (s["jitter"]["noisy"], s["jitter"]["before"])
     t = _family(pairs)
     need = seeds_needed(len(t))
-    shift = {k: 10 ** s["shift"][k] for k in cfg.kinds}
+    jitter = {k: 10 ** s["jitter"][k] for k in cfg.kinds}
+    drift = {k: np.nanmean(result.drift[result.index(k)], 1) for k in cfg.kinds}
     details = [
-        f"**Stability** (the lab's shift rate: how fast the layers' input distributions move, "
-        f"median over the run, per 100 steps): noisy BN {_sd(shift['noisy'], digits=2)}, without "
-        f"BN {_sd(shift['none'], digits=2)}, BN {_sd(shift['before'], digits=2)}; noisy BN moves "
-        f"{_ratio(t['shift noisy-none'])} as fast as without BN "
-        f"({_says(t['shift noisy-none'])}).",
+        f"**Stability**: how much the layers' input distributions jitter around their slow "
+        f"trend, in units of their standard deviation (from a fifth of the run on; the same "
+        f"whether snapshots are close or far apart): noisy BN {_sd(jitter['noisy'], digits=2)}, "
+        f"without BN {_sd(jitter['none'], digits=2)}, BN {_sd(jitter['before'], digits=2)}; "
+        f"noisy BN jitters {_ratio(t['jitter noisy-before'])} as much as BN "
+        f"({_says(t['jitter noisy-before'])}), and more than without BN "
+        f"({_says(t['jitter noisy-none'])}; the plain network's smooth path leaves almost no "
+        "jitter, so a ratio to it would mostly measure how the path curves). The slow drift "
+        "beneath, per 100 steps: noisy "
+        f"BN {_sd(drift['noisy'], digits=2)}, without BN {_sd(drift['none'], digits=2)}, BN "
+        f"{_sd(drift['before'], digits=2)}: the noise shakes the distributions at every step "
+        "without moving them further.",
         f"**Average accuracy over training** (the speed): noisy BN {_acc(s['auc']['noisy'])}, BN "
         f"{_acc(s['auc']['before'])}, without BN {_acc(s['auc']['none'])}; noisy − without: "
         f"{_signed(t['auc noisy-none'], 100, ' points')} ({_says(t['auc noisy-none'])}); noisy − "
@@ -179,7 +190,7 @@ def _noise(result: WhyResult) -> list[Verdict]:
         f"{_signed(t['final noisy-none'], 100, ' points')} ({_says(t['final noisy-none'])}); "
         f"noisy − BN: {_signed(t['final noisy-before'], 100, ' points')} "
         f"({_says(t['final noisy-before'])})."]
-    unstable = _clear(t["shift noisy-none"], 1) and _clear(t["shift noisy-before"], 1)
+    unstable = _clear(t["jitter noisy-none"], 1) and _clear(t["jitter noisy-before"], 1)
     beats_none = _clear(t["auc noisy-none"], 1) or _clear(t["final noisy-none"], 1)
     below_none = _clear(t["auc noisy-none"], -1) or _clear(t["final noisy-none"], -1)
     worse_than_bn = _clear(t["auc noisy-before"], -1) or _clear(t["final noisy-before"], -1)

@@ -294,3 +294,48 @@ def test_real_run_shift_rates(real_run):
         steps, rates = shift_rates(h, net, 0)
         np.testing.assert_array_equal(steps, [s.step for s in h.snapshots(net)][1:])
         assert np.isfinite(rates).all() and (rates >= 0).all()
+
+
+def test_jitter_does_not_depend_on_how_often_the_run_was_recorded():
+    """#23 item 10: noisy BN's noise is fresh at every step, so a change divided by the steps
+    between snapshots (the shift rate) made it look 4–10× faster at closer snapshots. The jitter
+    around the trend divides by nothing: the same run recorded every 200 and every 2,000 steps
+    gives the same noisy-BN-to-BN factor within 20 %, where the shift rate's factor does not."""
+    from bn_core.engine import NetSpec
+    from bn_core.lab.measures import jitter_and_drift, shift_rates
+
+    def factors(every):
+        c = TrainConfig(depth=2, width=16, lr=0.5, batch_size=16, steps=10_000,
+                        record_every=every)
+        specs = [NetSpec("before", 0.5, seed=0), NetSpec("before", 0.5, seed=0, noise=1.0)]
+        r = Run(c, networks=["before", "noisy"], specs=specs, early=False)
+        list(r.stream())
+        jit = {n: np.mean([jitter_and_drift(r.history, n, l)[0] for l in range(2)])
+               for n in r.networks}
+        rate = {n: np.mean([np.median(shift_rates(r.history, n, l)[1]) for l in range(2)])
+                for n in r.networks}
+        return jit["noisy"] / jit["before"], rate["noisy"] / rate["before"]
+
+    (j200, r200), (j2000, r2000) = factors(200), factors(2000)
+    assert j200 > 1.5 and j2000 > 1.5                         # noisy BN does jitter more
+    assert abs(j200 / j2000 - 1) <= 0.2, (j200, j2000)
+    assert abs(r200 / r2000 - 1) > 0.5, (r200, r2000)         # the old measure did depend on it
+
+
+def test_jitter_and_drift_of_a_constructed_path():
+    """A unit whose mean moves on a straight line, plus noise of known size: the drift is the
+    line's slope, the jitter the noise's size (both in units of the unit's std)."""
+    from types import SimpleNamespace
+
+    from bn_core.lab.measures import jitter_and_drift
+
+    rng = np.random.default_rng(0)
+    steps = np.arange(0, 10_001, 100)
+    slope, noise, std = 0.002, 0.05, 2.0                        # per step, in stds
+    snaps = [SimpleNamespace(step=int(s), divergence=None, layers=[SimpleNamespace(
+        unit_mean=np.array([std * (slope * s + noise * rng.standard_normal())]),
+        unit_std=np.array([std]))]) for s in steps]
+    history = SimpleNamespace(snapshots=lambda n: snaps, config=SimpleNamespace(steps=10_000))
+    jitter, drift = jitter_and_drift(history, "x", 0, start=0.0)
+    assert drift == pytest.approx(100 * slope, rel=0.05)
+    assert jitter == pytest.approx(noise, rel=0.15)

@@ -35,7 +35,7 @@ def null_result(config: WhyConfig, rng) -> WhyResult:
 
     r = WhyResult(config, group, np.arange(C) * 10, np.where(np.isnan(test_acc), np.nan, test_acc),
                   measure(C), diverged, n_test=N_TEST, n_classes=10)
-    r.shift = measure(config.depth)
+    r.jitter, r.drift = measure(config.depth), measure(config.depth)
     r.check_steps, r.ics_layers, r.factors = np.arange(C) * 10, [0, 1], np.geomspace(0.5, 4, J)
     r.ics_diff, r.ics_gnorm = measure(C, 2), np.ones((M, C, 2))
     r.ics_cos = np.clip(1.0 - 0.2 * measure(C, 2), -1, 1)

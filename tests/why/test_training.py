@@ -19,7 +19,8 @@ def test_one_stack_gives_what_the_networks_give_one_by_one(experiment, extra):
     config = WhyConfig.default(experiment).replace(**TINY, **extra)
     batched, alone = run_experiment(config), run_experiment(config, batched=False)
     assert batched.batched and not alone.batched
-    for name in ("test_acc", "loss", "shift", "land_loss", "land_change", "ics_diff", "ics_cos"):
+    for name in ("test_acc", "loss", "jitter", "drift", "land_loss", "land_change", "ics_diff",
+                 "ics_cos"):
         a, b = getattr(batched, name), getattr(alone, name)
         assert (a is None) == (b is None)
         if a is not None:
