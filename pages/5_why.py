@@ -81,7 +81,7 @@ def downloads(result) -> list[Download]:
             Download("Measurements (CSV)", result.measures_frame().to_csv(index=False),
                      f"{name}-measures.csv",
                      "One row per network and measurement: G and G′ per layer, the probes "
-                     "along the gradient, the shift rates, or ‖∂L/∂W‖ at step 0.")]
+                     "along the gradient, each layer's jitter and drift, or ‖∂L/∂W‖ at step 0.")]
 
 
 def footnote(result) -> str:
