@@ -200,12 +200,12 @@ function makeRegistry() {
 
   reg.loadPlotly = function (path) {
     if (reg.plotly) return reg.plotly;
+    reg.base = streamlitBase();                  // first, also where Plotly is already there
     reg.plotly = new Promise((resolve, reject) => {
       if (window.Plotly && typeof window.Plotly.react === "function") {
         resolve(window.Plotly);
         return;
       }
-      reg.base = streamlitBase();
       const url = new URL(path, reg.base.url).href;
       const s = document.createElement("script");
       s.src = url;
