@@ -25,11 +25,16 @@ What it does (Streamlit 1.67, `st.components.v2`, no build step):
   A lost feeder is not hypothetical: under load, Chromium was seen to never run one (its delta
   missing, those after it fine), which used to freeze a chart until the next full figure. A
   full figure is sent every `KEYFRAME_EVERY` deltas, and the next delta carries it again.
-- plotly.js comes from the installed `plotly` package (plotly/package_data/plotly.min.js), served
-  by this Streamlit server through `components.v1.declare_component(path=...)` (the documented way
-  to serve a folder; v2 asset folders need an installed package with a manifest) and loaded once
-  per page with one <script> tag shared by all charts (window.__bnLiveChart).
-- Fallback: if the component cannot be built or sent (an exception here) or the browser cannot load
+- plotly.js comes from the installed `plotly` package (plotly/package_data/plotly.min.js), which
+  this module copies, when it first draws (or `python live_chart.py`), into the app's static
+  folder, `static/plotly-<version>.min.js` next to the main script; Streamlit serves that folder
+  at <base>/app/static/ (`server.enableStaticServing = true` in .streamlit/config.toml; .js as
+  text/javascript). It is loaded once per page with one <script> tag shared by all charts
+  (window.__bnLiveChart). Why not components: v1's `declare_component(path=...)` is the legacy
+  route, and v2 asset folders need an installed package with a manifest; why not a copy in git:
+  4.7 MB per plotly release, which could then differ from the installed plotly.
+- Fallback: if the component cannot be built or sent (an exception here: e.g. static serving off,
+  or a static folder that cannot be written) or the browser cannot load
   plotly.js (it reports back, which reruns the script once), the chart is drawn with
   `st.plotly_chart` and a caption, for the rest of the session: never a blank area.
 
@@ -42,11 +47,13 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import json
+import filecmp
 import logging
 import math
-import re
+import os
 import secrets
+import shutil
+import sys
 import threading
 import weakref
 from dataclasses import dataclass, field
@@ -117,44 +124,12 @@ def _to_spec(value):
     return value
 
 
-# Importing streamlit makes plotly's default template "streamlit": colours are placeholders
-# ("#000001"…"#000040") that st.plotly_chart's frontend replaces. These are its replacements for
-# theme=None (copied from Streamlit 1.67's PlotlyChart frontend), so a live chart draws the figure
-# as st.plotly_chart(fig, theme=None) does, and as the HTML export (fig.to_html) intends.
-_PLACEHOLDERS = dict(zip(
-    [f"#0000{i:02d}" for i in [*range(1, 31), *range(32, 41)]],
-    ["#636efa", "#EF553B", "#00cc96", "#ab63fa", "#FFA15A", "#19d3f3", "#FF6692", "#B6E880",
-     "#FF97FF", "#FECB52",                                                   # colorway
-     "#0d0887", "#46039f", "#7201a8", "#9c179e", "#bd3786", "#d8576b", "#ed7953", "#fb9f3a",
-     "#fdca26", "#f0f921",                                                   # sequential
-     "#8e0152", "#c51b7d", "#de77ae", "#f1b6da", "#fde0ef", "#e6f5d0", "#b8e186", "#7fbc41",
-     "#4d9221", "#276419",                                                   # diverging
-     "#3D9970", "#FF4136", "#4499FF", "#B2B5BE", "#2a3f5f", "#2a3f5f", "#EBF0F8", "white",
-     "#C8D4E3"]))
-_PLACEHOLDER = re.compile(r'"(#0000(?:0[1-9]|[12][0-9]|30|3[2-9]|40))"')
-_TEMPLATES: dict[str, dict] = {}
-
-
-def _concrete_template(template):
-    """The template with Streamlit's placeholder colours replaced (cached by its JSON)."""
-    if not isinstance(template, dict):
-        return template
-    text = json.dumps(template)
-    if '"#0000' not in text:
-        return template
-    if text not in _TEMPLATES:
-        if len(_TEMPLATES) > 32:
-            _TEMPLATES.clear()
-        _TEMPLATES[text] = json.loads(_PLACEHOLDER.sub(
-            lambda m: f'"{_PLACEHOLDERS[m[1]]}"', text))
-    return _TEMPLATES[text]
-
-
 def figure_dict(fig) -> dict:
     """{"data": [trace dicts], "layout": {...}, "frames": [...]} as plotly.js takes them: numpy
     arrays as plotly's base64 typed-array specs ({"dtype": "f4", "bdata": ...}), as
-    `go.Figure.to_plotly_json()` writes them; Streamlit's placeholder template colours made
-    concrete (see _PLACEHOLDERS)."""
+    `go.Figure.to_plotly_json()` writes them. The template is sent as it is: a figure names its
+    own (bn_core.style: "plotly_white"), since a go.Figure built after `import streamlit` without
+    one gets Streamlit's, whose colours only st.plotly_chart's frontend fills in."""
     if hasattr(fig, "_data") and hasattr(fig, "_layout") and hasattr(fig, "_frame_objs"):
         # a go.Figure: its validated properties, copied here (to_plotly_json deep-copies them and
         # then converts each array through narwhals: 2–3 times slower for the lab's figures)
@@ -175,8 +150,6 @@ def figure_dict(fig) -> dict:
     if not isinstance(data, (list, tuple)) or not all(isinstance(t, dict) for t in data):
         raise ValueError("fig: expected data to be a list of trace dicts")
     layout = dict(d.get("layout") or {})
-    if "template" in layout:
-        layout["template"] = _concrete_template(layout["template"])
     return {"data": list(data), "layout": layout, "frames": list(d.get("frames") or [])}
 
 
@@ -370,10 +343,37 @@ def _same_figure(a: dict, b: dict) -> bool:
 
 # ----------------------------------------------------------------------------- Streamlit glue
 
+# A feeder is an element of its own in the page: it must take no space (Streamlit's layout puts a
+# gap between elements). Hiding it relies on two private details of Streamlit's frontend (1.67):
+#   - each element sits in a <div data-testid="stElementContainer" class="stElementContainer …">;
+#   - an element with key=K gets the class "st-key-K" on that container (documented for
+#     st.container(key=), not for components).
+# FEED_JS hides the container found by the first, else by the second (both: the CSS below too,
+# before the feeder's script runs); if neither is found it hides the nearest ancestor that is a
+# flex item (the element's slot in the layout) and counts it as guessed. The registry counts
+# both (window.__bnLiveChartFeeders); tests/browser/test_live_chart_health.py fails on a guessed one or
+# on a feeder that takes space, so a rename shows in the tests, not as gaps in a lesson.
 FEED_JS = """
+function slotOf(c) {
+  const host = c.parentElement;
+  if (!host) return [null, false];
+  host.dataset.bnFeeder = "1";
+  const box = host.closest('[data-testid="stElementContainer"]')
+    || host.closest('[class*="st-key-lcfeed-"]');
+  if (box) return [box, false];
+  let el = host;
+  while (el.parentElement && !/flex/.test(getComputedStyle(el.parentElement).display)) {
+    el = el.parentElement;
+  }
+  return [el.parentElement ? el : host, true];
+}
 export default function (c) {
-  const box = c.parentElement && c.parentElement.closest('[data-testid="stElementContainer"]');
+  const [box, guessed] = slotOf(c);
   if (box) box.style.display = "none";
+  if (guessed) console.warn("live_chart: no Streamlit element container around a feeder");
+  const count = (window.__bnLiveChartFeeders = window.__bnLiveChartFeeders || {hidden: 0, guessed: 0});
+  count.hidden += box ? 1 : 0;
+  count.guessed += guessed ? 1 : 0;
   const reg = window.__bnLiveChart;
   if (reg) reg.deliver(c.data);
   else (window.__bnLiveChartInbox = window.__bnLiveChartInbox || []).push(c.data);
@@ -430,14 +430,76 @@ def _session() -> _Session:
     return s
 
 
-def _plotly_path() -> str:
-    """The URL path (relative to the app's base) of plotly.min.js from the installed package."""
-    import plotly
-    import streamlit.components.v1 as components
+# ----------------------------------------------------------------------------- plotly.js
 
-    folder = Path(plotly.__file__).resolve().parent / "package_data"
-    served = components.declare_component("plotlyjs", path=str(folder))
-    return f"component/{served.name}/plotly.min.js"
+STATIC_NAME = "static"          # Streamlit's app static folder: next to the main script, served
+STATIC_URL = "app/static"       # at <base>/app/static/… when server.enableStaticServing is true
+_STATIC_LOCK = threading.Lock()
+_STATIC: dict[str, str] = {}    # folder → URL path of plotly.js there (checked once per process)
+
+
+def plotly_js_source() -> Path:
+    """plotly.min.js of the installed plotly package (the same version as the Python side)."""
+    import plotly
+
+    return Path(plotly.__file__).resolve().parent / "package_data" / "plotly.min.js"
+
+
+def plotly_js_name() -> str:
+    import plotly
+
+    return f"plotly-{plotly.__version__}.min.js"
+
+
+def main_script_folder() -> Path:
+    """The folder of the app's main script, next to which Streamlit serves `static/`: from the
+    script run context (streamlit_compat), else sys.argv[0] (`streamlit run` sets it to the
+    script: the documented way a script gets its own arguments)."""
+    path = streamlit_compat.main_script_path()
+    script = Path(path or (sys.argv[0] if sys.argv else ""))
+    if script.suffix != ".py" or not script.is_file():
+        raise RuntimeError(f"no main script found (run context: {path!r}, sys.argv[0]: "
+                           f"{sys.argv[:1]})")
+    return script.resolve().parent
+
+
+def ensure_static_plotly(folder: Path | None = None) -> Path:
+    """plotly.min.js of the installed package as `<folder>/static/plotly-<version>.min.js`
+    (folder: the main script's), copied there if missing or different (atomically: another
+    server process may be reading it); older copies removed. Returns the file.
+    Raises OSError where the folder cannot be written and holds no good copy (a read-only
+    deployment: run `python live_chart.py` once as the files' owner, as deploy/Dockerfile does)."""
+    static = (folder or main_script_folder()) / STATIC_NAME
+    src, dst = plotly_js_source(), static / plotly_js_name()
+    if dst.is_file() and filecmp.cmp(src, dst, shallow=False):
+        return dst
+    static.mkdir(parents=True, exist_ok=True)
+    tmp = static / f".{dst.name}.{os.getpid()}.tmp"
+    shutil.copyfile(src, tmp)
+    os.replace(tmp, dst)
+    for old in static.glob("plotly-*.min.js"):
+        if old != dst:
+            with contextlib.suppress(OSError):
+                old.unlink()
+    _LOG.info("live_chart: copied plotly.js to %s (served at /%s/%s)", dst, STATIC_URL, dst.name)
+    return dst
+
+
+def _plotly_path() -> str:
+    """The URL path (relative to the app's base) of plotly.js, served by this Streamlit server
+    from its app static folder (no CDN, no components v1). Raises (so the chart falls back, with
+    the reason in the log) where static serving is off or the file cannot be put there."""
+    if not st.get_option("server.enableStaticServing"):
+        raise RuntimeError("server.enableStaticServing is off (.streamlit/config.toml turns it on;"
+                           " run streamlit from the app's folder)")
+    folder = str(main_script_folder())
+    path = _STATIC.get(folder)
+    if path is None:
+        with _STATIC_LOCK:
+            path = _STATIC.get(folder)
+            if path is None:
+                path = _STATIC[folder] = f"{STATIC_URL}/{ensure_static_plotly(Path(folder)).name}"
+    return path
 
 
 def _on_failed() -> None:
@@ -538,3 +600,7 @@ def _fallback(fig, key, into, config, sess: _Session) -> None:
     with into.container():
         st.plotly_chart(fig, key=f"lcfb-{key}-{sess.counter}", config=config or {})
         st.caption(FALLBACK_CAPTION)
+
+
+if __name__ == "__main__":       # python live_chart.py [FOLDER]: put plotly.js in FOLDER/static
+    print(ensure_static_plotly(Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).parent))

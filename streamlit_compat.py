@@ -9,6 +9,9 @@
     run_token           the run context's `cursors` dict, replaced by every script run
                         → live_chart mounts a chart again in each run; off: the run context
                           itself (a chart outside the main area may then not refresh)
+    main_script_path    the run context's `main_script_path`
+                        → live_chart puts plotly.js in the app's static folder next to it; off:
+                          sys.argv[0], which `streamlit run` sets to the script (not under AppTest)
     old_session_named   the websocket's Sec-Websocket-Protocol header, whose third entry is the
                         session the browser had (Streamlit's frontend)
                         → ui's "the connection was lost" notice; off: no notice
@@ -22,8 +25,8 @@ import logging
 
 import streamlit as st
 
-__all__ = ["is_active_session", "script_context", "run_token", "old_session_named", "check",
-           "MISSING"]
+__all__ = ["is_active_session", "script_context", "run_token", "main_script_path",
+           "old_session_named", "check", "MISSING"]
 
 _LOG = logging.getLogger(__name__)
 MISSING: dict[str, str] = {}          # feature → why it is off
@@ -94,6 +97,19 @@ def run_token():
         _off("live charts' remounting per run", "the run context has no cursors")
         return ctx
     return cursors
+
+
+def main_script_path() -> str | None:
+    """The path of the app's main script (the one `streamlit run` was given), or None."""
+    ctx = _ctx()
+    if ctx is None:
+        return None
+    path = getattr(ctx, "main_script_path", None)
+    if not isinstance(path, str) or not path:
+        _off("live charts' static folder from the run context",
+             "the run context has no main_script_path (sys.argv[0] is used)")
+        return None
+    return path
 
 
 def old_session_named() -> bool:

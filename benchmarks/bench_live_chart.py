@@ -18,6 +18,7 @@ Measured, while the loop runs:
   shown/s          per chart: animation frames in which that chart's plot was redrawn (a new
                    plot <div> appeared in its box, or its plot emitted plotly_afterplot), per
                    second ("on screen": the charts inside the viewport when the loop starts);
+                   in-place redraws (Plotly.animate) count by their plotly_animated event;
                    the issue's target is ≥ 4 for every chart on screen. The viewport is tall
                    enough to show all five charts (--viewport laptop: 1366 × 768, where charts
                    off screen are not drawn by either way, and only the visible ones count).
@@ -54,7 +55,8 @@ VIEWPORTS = {"tall": {"width": 1200, "height": 2700}, "laptop": {"width": 1366, 
 
 OBSERVE = """() => {
   // Per chart box: a frame counts as an update of that chart if its plot <div> is a new one (a
-  // plotly_chart redraw is a new chart) or its plot emitted plotly_afterplot (a redraw in place).
+  // plotly_chart redraw is a new chart) or its plot emitted plotly_afterplot (Plotly.react) or
+  // plotly_animated (live_chart's redraw in place, which fires no plotly_afterplot).
   const B = window.__bench = {on: false, counts: {}, longest: 0};
   const boxes = [...document.querySelectorAll('[class*="st-key-box_"]')].map(box => ({box,
       name: [...box.classList].find(c => c.startsWith('st-key-box_')).slice(11), gd: null}));
@@ -69,7 +71,11 @@ OBSERVE = """() => {
       if (gd && gd !== b.gd) {
         if (b.gd !== null) c.dirty = true;
         b.gd = gd;
-        if (gd.on) gd.on('plotly_afterplot', () => { c.dirty = true; });
+        if (gd.on) {   // a whole redraw fires plotly_afterplot; live_chart's in-place redraws
+          // (Plotly.animate, no redraw) fire plotly_animated only
+          gd.on('plotly_afterplot', () => { c.dirty = true; });
+          gd.on('plotly_animated', () => { c.dirty = true; });
+        }
       }
       if (c.dirty && B.on) c.n += 1;
       c.dirty = false;
@@ -180,6 +186,9 @@ def one_run(browser, url: str, mode: str, figs: str, args, pause: bool = False) 
     )
     if mode == "live":
         out["plotly_loads"] = page.evaluate("() => window.__bnLiveChart.plotlyLoads")
+        out["in_place"] = page.evaluate(   # live_chart.js's own count, to cross-check shown/s
+            "() => [...window.__bnLiveChart.charts.values()].reduce("
+            "(a, c) => [a[0] + c.stats.inPlace, a[1] + c.stats.draws], [0, 0])")
         out["draw_ms"] = page.evaluate(
             "() => [...window.__bnLiveChart.charts.values()].flatMap(c => c.stats.drawMs)")
     context.close()
@@ -223,6 +232,10 @@ def report(figs: str, runs: dict, pauses: dict) -> None:
         each = " | ".join(", ".join(f"{p:.2f}" for p in pauses[m]) for m in ("live", "plotly"))
         print(f"{'pause click → callback s':28}{a:>12.3f}{b:>14.3f}{a / b:>8.2f}"
               f"   (each: {each})")
+    in_place, draws_all = (sum(r["in_place"][i] for r in live) for i in (0, 1))
+    if draws_all:
+        print(f"live_chart: {in_place} of {draws_all} draws in place (Plotly.animate), "
+              f"{in_place / draws_all:.0%}")
     draws = sorted(d for r in live for d in r["draw_ms"])
     if draws:
         print(f"live_chart: plotly.js loaded {live[0]['plotly_loads']}× per page; one chart draw "

@@ -19,8 +19,9 @@
 // and titles as they are (about half the browser's time of Plotly.react for the lab's charts).
 // Anything else goes through Plotly.react. tests/browser/test_live_chart.py checks, for the lab's
 // own figures, that both draw the same markup.
-// plotly.js is loaded once per page, with a <script> tag, from the installed plotly package
-// (served by this Streamlit server, no CDN).
+// plotly.js is loaded once per page, with a (classic) <script> tag, from the installed plotly
+// package, which live_chart.py copies into the app's static folder: this Streamlit server serves
+// it at <base>/app/static/plotly-<version>.min.js (server.enableStaticServing; no CDN).
 
 const VERSION = 4;
 const PLOTLY_TIMEOUT_MS = 30000;
@@ -72,9 +73,20 @@ function parse(data) {
   return data;
 }
 
-function streamlitBase() {                       // the app's base URL, from Streamlit's own bundle
-  const s = document.querySelector('script[type="module"][src*="/static/js/index."]');
-  return s ? new URL("../../", s.src).href : new URL("./", document.baseURI).href;
+// The app's base URL (where /app/static/… is), from Streamlit's own bundle. This relies on a
+// private detail of Streamlit's frontend (1.67): index.html loads the app as the module script
+// "<base>/static/js/index.<hash>.js". If a release renames it, the base is guessed from the page's
+// URL instead (right for "/" and "/lab", wrong behind a path prefix with a trailing slash), and
+// the registry says so (reg.base.from = "page URL"): tests/browser/test_live_chart_health.py
+// fails on that, so a rename is seen before it breaks a deployment.
+const BUNDLE = 'script[type="module"][src*="/static/js/index."]';
+
+function streamlitBase() {                       // -> {url, from}
+  const s = document.querySelector(BUNDLE);
+  if (s) return { url: new URL("../../", s.src).href, from: "Streamlit's bundle" };
+  console.warn(`live_chart: no ${BUNDLE} (a Streamlit release renamed its bundle?); `
+               + "the app's base URL is guessed from the page's URL");
+  return { url: new URL("./", document.baseURI).href, from: "page URL" };
 }
 
 // ---------------------------------------------------------------- drawing in place
@@ -158,6 +170,7 @@ function makeRegistry() {
     charts: new Map(),
     plotly: null,                                // the loading promise, once per page
     plotlyLoads: 0,                              // <script> tags added for plotly.js (tests: 1)
+    base: null,                                  // {url, from}: where plotly.js was loaded from
     failed: null,
     onFailed: null,                              // setStateValue of a mounted chart element
     queue: new Set(),                            // charts with something new to draw
@@ -187,12 +200,13 @@ function makeRegistry() {
 
   reg.loadPlotly = function (path) {
     if (reg.plotly) return reg.plotly;
+    reg.base = streamlitBase();                  // first, also where Plotly is already there
     reg.plotly = new Promise((resolve, reject) => {
       if (window.Plotly && typeof window.Plotly.react === "function") {
         resolve(window.Plotly);
         return;
       }
-      const url = new URL(path, streamlitBase()).href;
+      const url = new URL(path, reg.base.url).href;
       const s = document.createElement("script");
       s.src = url;
       s.async = true;

@@ -311,13 +311,45 @@ def test_list_values_with_nan_extend():
     assert L.trace_change(old, dict(old)) is None
 
 
-def test_streamlits_placeholder_colours_are_drawn_as_plotly_chart_draws_them_without_theme():
+def test_a_figures_template_is_sent_as_it_is_and_the_labs_figures_name_theirs():
+    """No copy of Streamlit's theme colours here: a figure names its template (bn_core.style's
+    "plotly_white"), so Streamlit's default one, whose colours are placeholders ("#000001"…) that
+    only st.plotly_chart's frontend fills in, never reaches a live chart."""
     import streamlit.elements.plotly_chart  # noqa: F401  (makes "streamlit" plotly's default)
+    from bn_core.lab import views
+    from bn_core.trainer import Run, TrainConfig
 
-    layout = L.figure_dict(go.Figure(go.Scatter(y=[1, 2])))["layout"]
-    text = json.dumps(layout)
-    assert "#0000" not in text
-    assert layout["template"]["layout"]["colorway"][:2] == ["#636efa", "#EF553B"]
+    fig = go.Figure(go.Scatter(y=[1, 2]), layout={"template": "plotly_white"})
+    assert L.figure_dict(fig)["layout"]["template"] == fig.to_plotly_json()["layout"]["template"]
+    run = Run(TrainConfig(steps=40, record_every=10))
+    for _ in run.stream():
+        pass
+    for name, d in views.live_figures(run.history, 0, 0, as_dict=True).items():
+        layout = L.figure_dict(d)["layout"]
+        assert layout.get("template") == "plotly_white", name
+        assert '"#0000' not in L.encode(L.figure_dict(d)).decode(), name
+
+
+def test_plotly_js_is_copied_into_the_static_folder_once_and_replaced_when_it_differs(tmp_path):
+    src = L.plotly_js_source()
+    got = L.ensure_static_plotly(tmp_path)
+    assert got == tmp_path / "static" / L.plotly_js_name()
+    assert got.read_bytes() == src.read_bytes()
+    mtime = got.stat().st_mtime_ns
+    assert L.ensure_static_plotly(tmp_path) == got and got.stat().st_mtime_ns == mtime  # kept
+    got.write_bytes(b"// another plotly.js")
+    (tmp_path / "static" / "plotly-0.0.1.min.js").write_text("// an old release")
+    (tmp_path / "static" / "mine.css").write_text("")
+    assert L.ensure_static_plotly(tmp_path).read_bytes() == src.read_bytes()
+    assert sorted(p.name for p in (tmp_path / "static").iterdir()) \
+        == sorted([L.plotly_js_name(), "mine.css"])
+
+
+def test_the_production_config_serves_the_static_folder():
+    import tomllib
+
+    config = tomllib.loads((Path(L.__file__).parent / ".streamlit" / "config.toml").read_text())
+    assert config["server"]["enableStaticServing"] is True
 
 
 def test_a_dict_figure_with_numpy_arrays_is_the_same_as_its_go_figure():
@@ -368,7 +400,9 @@ def test_in_a_script_the_chart_mounts_once_and_later_calls_feed_it(tmp_path):
     assert len(keys) == 2 + 2 * 3 and sum(k.startswith("lcfeed-") for k in keys) == 6
     msgs = _messages(at)
     assert sorted(m["kind"] for m in msgs) == ["delta"] * 6 + ["full"] * 2
-    assert all(m["plotly"].endswith("/plotly.min.js") for m in msgs if m["kind"] == "full")
+    assert all(m["plotly"] == f"app/static/{L.plotly_js_name()}" for m in msgs
+               if m["kind"] == "full")
+    assert (tmp_path / "static" / L.plotly_js_name()).is_file()     # next to the main script
     for name in ("curves", "band"):
         b = Browser(name)
         for m in msgs:                                   # in page order, not send order
@@ -415,3 +449,12 @@ def test_if_the_component_fails_the_chart_falls_back_to_plotly_chart(tmp_path, m
     assert not at.exception
     assert len(at.get("plotly_chart")) == 2             # each chart, redrawn in its placeholder
     assert at.caption[0].value == L.FALLBACK_CAPTION
+
+
+def test_without_static_serving_the_chart_falls_back_to_plotly_chart(tmp_path, monkeypatch):
+    real = L.st.get_option
+    monkeypatch.setattr(L.st, "get_option", lambda name: False
+                        if name == "server.enableStaticServing" else real(name))
+    at = _run(tmp_path)
+    assert not at.exception and not at.get("bidi_component")
+    assert len(at.get("plotly_chart")) == 2

@@ -4,7 +4,8 @@ server blocked. The charts update in place several times during the loop, plotly
 the data in the browser at the end equals the figures, Pause stops the loop, and where plotly.js
 cannot load the page falls back to st.plotly_chart with a caption. Lost and swapped messages leave
 every chart equal to its figure, and a chart redrawn in place (Plotly.animate) shows the same
-markup as Plotly.react draws, for the lab's own figures."""
+markup as Plotly.react draws, for the lab's own figures. plotly.js comes from the app's static
+folder (live_chart.py copies it into tests/browser/apps/static/, next to the demo script)."""
 
 from __future__ import annotations
 
@@ -55,7 +56,7 @@ def offline_page(browser, demo_url):
                                                                                 "localhost"):
             seen["blocked"].append(r.request.url)
             return r.abort()
-        if url.path.endswith("/plotly.min.js"):
+        if re.search(r"/app/static/plotly-[^/]+\.min\.js$", url.path):   # live_chart.py's copy
             seen["plotly"] += 1
         return r.continue_()
 
@@ -201,7 +202,7 @@ def test_pause_stops_the_loop(offline_page):
 
 def test_without_plotly_js_the_page_falls_back_to_plotly_chart(offline_page):
     page = offline_page
-    page.context.route("**/plotly.min.js", lambda r: r.abort())
+    page.context.route("**/app/static/plotly-*.min.js", lambda r: r.abort())
     page.goto(_url(page, "mode=live&updates=3&interval=0.05"))
     page.locator("[data-testid='stPlotlyChart']").nth(len(NAMES) - 1).wait_for(timeout=60_000)
     wait_idle(page)

@@ -62,7 +62,7 @@ def build(name: str, u: int, points: int = 3, steps_total: int = 2000) -> go.Fig
                            "line": {"color": COLORS[net]}, "name": f"net {net}"})
             traces.append({"type": "scatter", "mode": mode, "x": x, "y": 1 - _y(j, net, 1) / 2,
                            **_cell(2), "line": {"color": COLORS[net]}, "showlegend": False})
-        return go.Figure(data=traces, layout=layout)
+        return go.Figure(data=traces, layout={"template": "plotly_white", **layout})
     if name in ("band", "layer"):
         layout = {"height": HEIGHTS[name], **_grid(3), "margin": {"t": 30, "b": 40}}
         traces, top = [], 1.0
@@ -79,7 +79,7 @@ def build(name: str, u: int, points: int = 3, steps_total: int = 2000) -> go.Fig
             layout[f"xaxis{'' if c == 0 else c + 1}"]["range"] = [0, steps_total]
         # the layer view's y range grows in steps of 0.5, so the layout changes now and then
         layout["yaxis"]["range"] = [-1.0, np.ceil(2 * top) / 2 if name == "layer" else 2.0]
-        return go.Figure(data=traces, layout=layout)
+        return go.Figure(data=traces, layout={"template": "plotly_white", **layout})
     if name == "hist":
         layout = {"height": HEIGHTS[name], **_grid(2, 2), "bargap": 0.02, "showlegend": False,
                   "title": {"text": f"step {x[-1]:,}"}, "margin": {"t": 40, "b": 30}}
@@ -91,7 +91,7 @@ def build(name: str, u: int, points: int = 3, steps_total: int = 2000) -> go.Fig
             traces.append({"type": "bar", "x": centres, "y": (100 * counts / counts.sum())
                            .astype(np.float32), **_cell(n + 1),
                            "marker": {"color": COLORS[n % 3]}})
-        return go.Figure(data=traces, layout=layout)
+        return go.Figure(data=traces, layout={"template": "plotly_white", **layout})
     if name == "health":
         layout = {"height": HEIGHTS[name], **_grid(2), "margin": {"t": 30, "b": 40}}
         layout["yaxis2"]["type"] = "log"
@@ -104,5 +104,5 @@ def build(name: str, u: int, points: int = 3, steps_total: int = 2000) -> go.Fig
                            "opacity": 0.4 + 0.3 * layer, "line": {"color": "#0072B2"}})
             traces.append({"type": "scatter", "mode": mode, "x": x, "y": grad, **_cell(2),
                            "opacity": 0.4 + 0.3 * layer, "line": {"color": "#0072B2"}})
-        return go.Figure(data=traces, layout=layout)
+        return go.Figure(data=traces, layout={"template": "plotly_white", **layout})
     raise ValueError(f"name: expected one of {', '.join(NAMES)}, got {name!r}")
