@@ -236,7 +236,7 @@ def layer_records(z: np.ndarray, edges: np.ndarray, activation: str) -> list[Lay
 
 def _unit_histograms(z: np.ndarray, edges: np.ndarray) -> np.ndarray:
     """(K, W, bins) counts of each unit's values: the compiled loop, or `histograms` per unit."""
-    if kernels.AVAILABLE:
+    if kernels.compiled():
         return unit_histograms(z, edges)
     k, p, w = z.shape
     rows = np.ascontiguousarray(z.transpose(0, 2, 1)).reshape(k * w, p)
@@ -256,7 +256,7 @@ def _pooled_percentiles(flat: np.ndarray) -> np.ndarray:
     if finite.any():
         rows = flat[finite]
         ranks = _ranks(m)
-        if kernels.AVAILABLE:
+        if kernels.compiled():
             picked = order_statistics(rows, ranks)                   # (k, len(ranks))
         else:
             picked = np.partition(rows, ranks, axis=1)[:, ranks]

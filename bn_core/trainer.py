@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from bn_core import kernels
 from bn_core.controls import Config, knob
 from bn_core.data import DATASETS, SCALINGS, load_dataset
 from bn_core.engine import ACTIVATIONS, OPTIMIZERS, NetSpec, Stack
@@ -238,6 +239,7 @@ class Run:
         self._pending = None               # step `self.step`'s update, held over a snapshot
         self._batch = self._next_batch()
         self._ones = np.ones(self.stack.P, dtype=np.float32)   # for a cheap finite check of grad
+        self._compiled = kernels.compiled()   # the compiled loops or the numpy twins, for good
 
     @property
     def train_set(self) -> tuple[np.ndarray, np.ndarray]:
@@ -261,7 +263,7 @@ class Run:
         (the web server behind the lab keeps values replaced in a session; see classroom.py).
         A released run is done: it cannot train or be drawn again."""
         for name in list(vars(self)):
-            if name not in ("config", "networks", "layers", "step"):
+            if name not in ("config", "networks", "layers", "step", "_compiled"):
                 setattr(self, name, None)
         self.released = True
 
@@ -300,6 +302,10 @@ class Run:
         and backward pass of step s's own mini-batch, so recording costs no extra pass. That
         step's updates (running estimates, then parameters) wait for the next call, so between
         snapshots the networks are exactly as the snapshot describes: after s updates."""
+        with kernels.using(self._compiled):
+            return self._train_until_now(target)
+
+    def _train_until_now(self, target: int) -> dict[str, Snapshot]:
         torch.set_num_threads(self.threads)
         st = self.stack
         active = st.active.numpy()                   # a view: follows st.active

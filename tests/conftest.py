@@ -8,6 +8,10 @@ import pytest
 # The lab's "watchable" speed spreads a short run over ~12 s (pages/1_lab.py): the tests train at
 # full speed unless one asks for it (a browser server started with BN_LAB_WATCH_SECONDS=12).
 os.environ.setdefault("BN_LAB_WATCH_SECONDS", "0")
+# The test process itself compiles bn_core's loops on first use: a warm-up thread started by the
+# first import of classroom.py would switch kernels under the tests' feet (tests/test_warm_up.py
+# tests it on its own). The servers the browser and deploy tests start warm up as usual.
+os.environ["BN_WARM_UP"] = "0"
 
 from tests.browser.conftest import CHROMIUM, LAUNCH_ARGS
 

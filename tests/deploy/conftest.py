@@ -77,7 +77,7 @@ class LocalCluster:
         workdir = ["--workdir", str(self.workdir)] if self.workdir else []
         # every learner of a replica trains at once here (these tests are about where sessions
         # go, not about the fair-sharing queue, which ui.training_slot adds beyond 2 per core)
-        env = {**os.environ, "BN_LAB_MAX_TRAININGS": "16"}
+        env = {**os.environ, "BN_LAB_MAX_TRAININGS": "16", "BN_WARM_UP": "1"}
         self.proc = subprocess.Popen(
             [str(LOCAL_CLUSTER), str(self.replicas), str(self.port), *workdir], cwd=ROOT,
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
