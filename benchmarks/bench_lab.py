@@ -15,7 +15,7 @@
    Also end to end through AppTest (the real page script: Train clicked, until the run is done
    and redrawn at rest) against the headless trainer.
 2. JSON sizes: every live figure at the end of the default run and of a paper-sized run; the
-   animation of a 50,000-step paper run (545 snapshots, thinned to MAX_ANIMATION_FRAMES).
+   animation of a 50,000-step paper run (523 snapshots, thinned to MAX_ANIMATION_FRAMES).
 3. Pause: the page checks for a click at every st.* call, so a click waits at most for the
    longest stretch between two st.* calls of the loop (one record interval, plus a live update
    when one is due): measured here for the default and paper settings. --browser clicks Pause in
