@@ -34,7 +34,7 @@ __all__ = ["LayerRecord", "Snapshot", "Divergence", "History", "NETWORK_LABELS",
            "UNITS_RECORDED", "UNITS_STATS", "PROBE_SIZE", "SATURATED_Z", "network_label",
            "network_short", "layer_records",
            "percentiles_of_sorted", "histograms", "saturated", "fixed_edges", "unit_histograms",
-           "order_statistics"]
+           "order_statistics", "merged_ranks"]
 
 NETWORK_LABELS = {
     "none": "without BN",
@@ -204,10 +204,7 @@ def layer_records(z: np.ndarray, edges: np.ndarray, activation: str) -> list[Lay
     flat = z.reshape(k, -1)                                                   # (K, P·W)
     zu = z[:, :, :UNITS_STATS]                                                # (K, P, U)
     with np.errstate(all="ignore"):
-        by_unit = np.sort(zu, axis=1)                                         # (K, P, U)
-        unit_p = percentiles_of_sorted(by_unit, axis=1).astype(np.float32)    # (3, K, U)
-        half_p50 = np.stack([percentiles_of_sorted(np.sort(zu[:, i::2], axis=1), (50,), axis=1)[0]
-                             for i in (0, 1)]).astype(np.float32)             # (2, K, U)
+        unit_p, half_p50 = _unit_percentiles(zu)                              # (3, K, U), (2, K, U)
         unit_mean, unit_std = zu.mean(1), zu.std(1)                           # (K, U)
         unit_h = _unit_histograms(z, edges)                                   # (K, W, bins)
         pooled = _pooled_percentiles(flat)                                    # (3, K)
@@ -232,6 +229,30 @@ def layer_records(z: np.ndarray, edges: np.ndarray, activation: str) -> list[Lay
         unit_std=unit_std[i].astype(np.float32), half_medians=half_p50[:, i],
         unit_hists=unit_h[i, :UNITS_RECORDED].astype(np.int16), saturation=float(sat[i]))
         for i in range(k)]
+
+
+def _unit_percentiles(zu: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each unit's PERCENTILES (3, K, U) and its medians over the even- and the odd-indexed probe
+    examples (2, K, U), float32, as np.percentile. Compiled: one sort of both halves at once, then
+    the full column's order statistics by merging the two sorted halves (`merged_ranks`);
+    else: a sort of the whole columns and one of each half."""
+    k, p, u = zu.shape
+    if not kernels.compiled() or p < 2:
+        unit_p = percentiles_of_sorted(np.sort(zu, axis=1), axis=1)
+        half = [percentiles_of_sorted(np.sort(zu[:, i::2], axis=1), (50,), axis=1)[0]
+                for i in (0, 1)]
+        return unit_p.astype(np.float32), np.stack(half).astype(np.float32)
+    if p % 2:                                          # the odd half is one short: +inf sorts last
+        zu = np.concatenate([zu, np.full((k, 1, u), np.inf, zu.dtype)], axis=1)
+    halves = np.ascontiguousarray(zu.reshape(k, -1, 2, u).transpose(0, 3, 2, 1))
+    halves.sort(axis=-1)                                                      # (K, U, 2, H)
+    half = [percentiles_of_sorted(halves[:, :, i, :n], (50,))[0]
+            for i, n in ((0, (p + 1) // 2), (1, p // 2))]
+    ranks = _ranks(p)
+    picked = merged_ranks(halves, (p + 1) // 2, p // 2, ranks)                # (K, R, U)
+    column = {rank: i for i, rank in enumerate(ranks)}
+    unit_p = _interpolate(lambda rank: picked[:, column[rank]], p, PERCENTILES)
+    return unit_p.astype(np.float32), np.stack(half).astype(np.float32)
 
 
 def _unit_histograms(z: np.ndarray, edges: np.ndarray) -> np.ndarray:
@@ -364,9 +385,51 @@ def _order_statistics_loops(values, ranks, out, fine):
             out[k, i] = inside[start[j] + min(ranks[i], n - 1) - below_of[i]]
 
 
+def _merged_ranks_loops(halves, n_even, n_odd, ranks, out):
+    """out[k, i, u] = the ranks[i]-th smallest (0-based) of the union of two sorted runs,
+    a = halves[k, u, 0, :n_even] and b = halves[k, u, 1, :n_odd]: the r-th smallest is
+    max(a[i − 1], b[j − 1]) for the i + j = r + 1 first values of each, where i is the least
+    with a[i] ≥ b[j − 1] (found by bisection: log₂ n steps instead of merging r values)."""
+    K, U = halves.shape[0], halves.shape[1]
+    for k in range(K):
+        for u in range(U):
+            for q in range(ranks.shape[0]):
+                r = ranks[q]
+                lo, hi = max(0, r + 1 - n_odd), min(n_even, r + 1)
+                while lo < hi:
+                    i = (lo + hi) // 2
+                    if halves[k, u, 0, i] < halves[k, u, 1, r - i]:      # b[j − 1], j = r + 1 − i
+                        lo = i + 1
+                    else:
+                        hi = i
+                j = r + 1 - lo
+                if lo == 0:
+                    out[k, q, u] = halves[k, u, 1, j - 1]
+                elif j == 0:
+                    out[k, q, u] = halves[k, u, 0, lo - 1]
+                else:
+                    out[k, q, u] = max(halves[k, u, 0, lo - 1], halves[k, u, 1, j - 1])
+
+
 if kernels.AVAILABLE:
     _unit_histograms_loops = kernels.jit(_unit_histograms_loops)
     _order_statistics_loops = kernels.jit(_order_statistics_loops)
+    _merged_ranks_loops = kernels.jit(_merged_ranks_loops)
+
+
+def merged_ranks(halves, n_even, n_odd, ranks):
+    """(K, R, U): the ranks[i]-th smallest value (0-based) of each unit's column, from its two
+    halves sorted apart, halves (K, U, 2, H) (the first n_even and n_odd of each valid), as
+    np.sort of the n_even + n_odd values [rank]. NaN compare false: meant for finite values."""
+    halves = np.ascontiguousarray(halves)
+    ranks = np.asarray(ranks, dtype=np.int64)
+    if halves.ndim != 4 or halves.shape[2] != 2 or not (0 <= n_odd <= n_even <= halves.shape[3]) \
+            or (ranks.size and (ranks.min() < 0 or ranks.max() >= n_even + n_odd)):
+        raise ValueError(f"expected halves (K, U, 2, H) and ranks in 0…{n_even + n_odd - 1}, got "
+                         f"{halves.shape}, {ranks}")
+    out = np.empty((halves.shape[0], len(ranks), halves.shape[1]), halves.dtype)
+    _merged_ranks_loops(halves, int(n_even), int(n_odd), ranks, out)
+    return out
 
 
 def unit_histograms(z, edges):

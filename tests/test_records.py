@@ -521,3 +521,36 @@ def test_only_the_first_64_units_keep_statistics_of_their_own():
     np.testing.assert_array_equal(rec.unit_percentiles,
                                   np.percentile(z[0, :, :64], PERCENTILES, axis=0).astype(np.float32))
     assert rec.p50 == np.percentile(z[0], [50])[0]            # the pooled ones: every unit
+
+
+# ----------------------------------------------------------------------------- merged_ranks
+
+@pytest.mark.skipif(not kernels.AVAILABLE, reason="numba is not installed")
+@pytest.mark.parametrize("n_even,n_odd", [(1, 0), (1, 1), (2, 1), (5, 5), (6, 5), (180, 180),
+                                          (250, 249)])
+def test_merged_ranks_equal_np_sort_of_the_union(n_even, n_odd):
+    rng = np.random.default_rng(n_even * 1000 + n_odd)
+    k, u = 2, 7
+    values = np.round(rng.normal(0, 2, (k, u, n_even + n_odd)), 1).astype(np.float32)   # ties
+    values[:, 0] = 1.0                                                                 # all tied
+    halves = np.full((k, u, 2, n_even), np.inf, np.float32)
+    halves[:, :, 0, :] = np.sort(values[:, :, :n_even], axis=-1)
+    halves[:, :, 1, :n_odd] = np.sort(values[:, :, n_even:], axis=-1)
+    ranks = np.arange(n_even + n_odd)
+    got = records.merged_ranks(halves, n_even, n_odd, ranks)                  # (K, R, U)
+    np.testing.assert_array_equal(got, np.sort(values, axis=-1).transpose(0, 2, 1))
+
+
+@pytest.mark.skipif(not kernels.AVAILABLE, reason="numba is not installed")
+@pytest.mark.parametrize("p", [2, 3, 7, 40, 361])
+def test_unit_percentiles_from_sorted_halves_equal_np_percentile(monkeypatch, p):
+    """The compiled path (one sort of both halves, merged) against np.percentile, any P, odd too."""
+    z = make_z(k=2, p=p, w=20, seed=p) if p >= 6 else \
+        np.random.default_rng(p).normal(0, 2, (2, p, 20)).astype(np.float32)
+    compiled = records_with(monkeypatch, True, z, "sigmoid")
+    assert_same_records(compiled, records_with(monkeypatch, False, z, "sigmoid"))
+    for i, rec in enumerate(compiled):
+        np.testing.assert_array_equal(rec.unit_percentiles, np.percentile(
+            z[i], PERCENTILES, axis=0).astype(np.float32))
+        np.testing.assert_array_equal(rec.half_medians, np.stack([np.percentile(
+            z[i, h::2], 50, axis=0) for h in (0, 1)]).astype(np.float32))
