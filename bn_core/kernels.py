@@ -23,9 +23,9 @@ twins. The loops do not check bounds: those functions check every shape, and the
 first.
 
 Compiling every loop takes seconds (once: numba caches the machine code on disk). A server calls
-`warm_up()` when it starts: a background thread compiles the loops (by training tiny runs) while
-the requests use the numpy twins, the same arithmetic (to float32 rounding); once every loop is
-compiled, `compiled()` turns true. A `bn_core.trainer.Run` asks `compiled()` once, when it is
+`warm_up()` when it starts (`bn_core.warm`): a background thread has the loops compiled (in a
+child process, then loaded here) while the requests use the numpy twins, the same arithmetic (to
+float32 rounding); once every loop is ready, `compiled()` turns true. A `bn_core.trainer.Run` asks `compiled()` once, when it is
 made, and keeps that answer for its whole life (`using`), so a run never mixes the two.
 """
 
@@ -73,40 +73,15 @@ def using(compiled_loops: bool):
         _CHOSEN.reset(token)
 
 
-_WARM_THREAD: list[threading.Thread] = []
+_WARM_THREAD: list[threading.Thread] = []     # warm_up's thread, once per process
 
 
-def warm_up(background: bool = True) -> threading.Thread | None:
-    """Compile every loop off the request path, once per process: tiny runs of
-    `bn_core.trainer.Run` (every activation, BN before and after, and their snapshots) call each
-    compiled loop with the array layouts the lessons use. With background=True a daemon thread
-    does it and, until it is done, `compiled()` is False (the numpy twins serve); it returns the
-    thread (the same one on later calls). Where numba is missing: nothing to do, None."""
-    if not AVAILABLE:
-        return None
-    if _WARM_THREAD:
-        return _WARM_THREAD[0]
-
-    def compile_all():
-        try:
-            from bn_core.trainer import Run, TrainConfig     # here: the trainer imports us
-            with using(True):
-                for activation in ("sigmoid", "tanh", "relu"):
-                    run = Run(TrainConfig(depth=1, width=4, steps=2, batch_size=4, bins=5,
-                                          activation=activation, placement="both"))
-                    for _ in run.stream():
-                        pass
-        finally:
-            _WARMING.clear()
-
-    _WARMING.set()
-    thread = threading.Thread(target=compile_all, name="bn_core kernels warm-up", daemon=True)
-    _WARM_THREAD.append(thread)
-    if background:
-        thread.start()
-    else:
-        thread.run()
-    return thread
+def warm_up(background: bool = True, child: bool = True) -> threading.Thread | None:
+    """Compile every loop off the request path, once per process: see `bn_core.warm`. Until it
+    is done, `compiled()` is False (the numpy twins serve). Returns its thread (the same one on
+    later calls), or None where numba is missing."""
+    from bn_core import warm
+    return warm.warm_up(background, child)
 
 
 class BNCache(NamedTuple):
