@@ -435,6 +435,8 @@ def server_cpu_and_first_load(repeats: int) -> None:
                 if i:                                   # the first one warms the server up
                     watched.append(c1 - c0)
                     alone.append(headless(config)[1])
+                else:                                   # (and its compiled loops: bn_core.warm)
+                    time.sleep(10)
         finally:
             server.terminate()
             server.wait(10)

@@ -25,8 +25,8 @@ first.
 Compiling every loop takes seconds (once: numba caches the machine code on disk). A server calls
 `warm_up()` when it starts (`bn_core.warm`): a background thread has the loops compiled (in a
 child process, then loaded here) while the requests use the numpy twins, the same arithmetic (to
-float32 rounding); once every loop is ready, `compiled()` turns true. A `bn_core.trainer.Run` asks `compiled()` once, when it is
-made, and keeps that answer for its whole life (`using`), so a run never mixes the two.
+float32 rounding); once every loop is ready, `compiled()` turns true. A `bn_core.trainer.Run`
+chooses at each snapshot (`using`): the twins while `compiled()` is false, then the loops.
 """
 
 from __future__ import annotations

@@ -245,7 +245,7 @@ class Run:
         self._pending = None               # step `self.step`'s update, held over a snapshot
         self._batch = self._next_batch()
         self._ones = np.ones(self.stack.P, dtype=np.float32)   # for a cheap finite check of grad
-        self._compiled = kernels.compiled()   # the compiled loops or the numpy twins, for good
+        self._compiled = kernels.compiled()   # the numpy twins until bn_core.warm is done
 
     @property
     def train_set(self) -> tuple[np.ndarray, np.ndarray]:
@@ -308,6 +308,8 @@ class Run:
         and backward pass of step s's own mini-batch, so recording costs no extra pass. That
         step's updates (running estimates, then parameters) wait for the next call, so between
         snapshots the networks are exactly as the snapshot describes: after s updates."""
+        if not self._compiled and kernels.compiled():   # the warm-up is done: switch over
+            self._compiled = True
         with kernels.using(self._compiled):
             return self._train_until_now(target)
 

@@ -1,6 +1,6 @@
 """The compiled loops' warm-up (bn_core.kernels.warm_up, started by classroom.py): until every loop
-is compiled the numpy twins serve, with the same numbers (to float32 rounding); a run keeps the
-implementation it started with."""
+is compiled the numpy twins serve, with the same numbers (to float32 rounding); a run switches to
+the loops at its next snapshot once they are ready."""
 
 import threading
 
@@ -67,11 +67,26 @@ def test_numpy_twins_serve_until_the_loops_are_compiled(warming):
     frames = [next(run_while_warming.stream())]       # step 0, on the numpy twins
     warming()                                         # the loops are compiled now
     assert kernels.compiled()
-    frames += list(run_while_warming.stream())        # the run keeps the twins (it started on them)
+    frames += list(run_while_warming.stream())        # the compiled loops from the next snapshot
     with compiled:
         reference = train()
     assert_same_history(run_while_warming.history, reference.history)
-    assert not run_while_warming._compiled and reference._compiled
+    assert run_while_warming._compiled and reference._compiled
+
+
+def test_a_run_made_while_warming_switches_to_the_loops_when_they_are_ready(warming):
+    run = Run(CONFIG)
+    next(run.stream())
+    assert not run._compiled
+    warming()
+    calls = []
+    loop = kernels._bn_train_loops
+    kernels._bn_train_loops = lambda *a: calls.append(1) or loop(*a)
+    try:
+        run.advance()
+    finally:
+        kernels._bn_train_loops = loop
+    assert run._compiled and calls
 
 
 def test_a_run_made_after_the_warm_up_uses_the_compiled_loops(monkeypatch):
