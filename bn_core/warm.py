@@ -5,8 +5,9 @@ Numba compiles a loop the first time it is called, which on a fresh install take
 loop (then its machine code is cached on disk, next to the module). `warm_up` does it in a
 daemon thread while `bn_core.kernels.compiled()` answers False, so the requests meanwhile train
 with the numpy twins (the same arithmetic, to float32 rounding). The thread first runs the
-compilation in a child process (best effort): there it holds neither the server's GIL nor its
-core, and the server then only loads the cached code; then it calls every loop here, through
+compilation in a child process at the lowest CPU priority (best effort): there it holds neither
+the server's GIL nor, while requests need it, its CPU, and the server then only loads the cached
+code; then it calls every loop here, through
 tiny runs of `bn_core.trainer.Run` (every activation, BN before and after, their snapshots), so
 that each loop is ready with the array layouts the lessons use.
 """
@@ -40,9 +41,10 @@ def _compile_in_child() -> None:
     """`exercise()` in a child Python process, which fills numba's disk cache (best effort)."""
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([root, os.environ.get("PYTHONPATH", "")])}
+    lowest = (lambda: os.nice(19)) if hasattr(os, "nice") else None   # the requests first
     try:
         subprocess.run([sys.executable, "-c", CHILD], cwd=root, env=env, timeout=600,
-                       check=False, capture_output=True)
+                       check=False, capture_output=True, preexec_fn=lowest)
     except (OSError, subprocess.SubprocessError):
         pass                                             # compiled in this process instead
 
