@@ -401,8 +401,8 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def server_cpu_and_first_load(repeats: int) -> None:
-    """Parts 5 and 6 of the module doc."""
+def server_cpu_and_first_load(repeats: int, first_load: bool = True, root: Path = ROOT) -> None:
+    """Parts 5 and 6 of the module doc (6 only with first_load; root: the project to serve)."""
     import shutil
 
     from playwright.sync_api import sync_playwright
@@ -417,7 +417,7 @@ def server_cpu_and_first_load(repeats: int) -> None:
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path="/usr/bin/chromium", headless=True,
                                      args=args)
-        server, url = _start_server(ROOT, {"BN_LAB_WATCH_SECONDS": "0"})
+        server, url = _start_server(root, {"BN_LAB_WATCH_SECONDS": "0"})
         try:
             headless(config)
             watched, alone = [], []
@@ -448,7 +448,7 @@ def server_cpu_and_first_load(repeats: int) -> None:
               f"{med(alone):.2f} s {[round(x, 2) for x in alone]}: ratio {ratio:.2f} (target ≤ 1.3); "
               f"one core serves about {60 / med(watched):.0f} learners pressing Train once a minute")
 
-        for warm in ("0", "1"):          # the loops compiled on first use / off the request path
+        for warm in ("0", "1") if first_load else ():   # compiled on first use / off the path
             fresh = Path(tempfile.mkdtemp()) / "fresh"
             shutil.copytree(ROOT, fresh, ignore=shutil.ignore_patterns(
                 "__pycache__", ".git", "*.nbi", "*.nbc", ".pytest_cache"))
