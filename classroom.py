@@ -19,6 +19,12 @@ a page that stores a new object of a trivial class on each click: all of them su
 So a run that leaves a session's state is first released (`release`, `replace`): it gives back its
 networks and history, and what stays alive is a few hundred bytes.
 
+The compiled loops: the first import of this module (the first page a server runs: every page
+imports ui, which imports this) starts compiling bn_core's loops in a background thread
+(`warm_kernels`, bn_core.kernels.warm_up), so that a fresh install's first page does not wait for
+numba; until they are compiled, runs use the numpy twins (the same numbers to float32 rounding).
+BN_WARM_UP=0 turns this off (the loops then compile on their first use, as in scripts).
+
 Like ui.py this is the Streamlit side; bn_core knows nothing of it.
 """
 
@@ -36,6 +42,7 @@ from collections.abc import Callable
 import streamlit as st
 
 import streamlit_compat
+from bn_core import kernels
 
 _LOG = logging.getLogger("bn_lab.classroom")
 
@@ -286,3 +293,16 @@ def watch_session() -> bool:
     ctx = streamlit_compat.script_context()
     j = janitor() if ctx is not None else None
     return j is not None and j.watch(*ctx)
+
+
+# ----------------------------------------------------------------------------- compiled loops
+
+def warm_kernels() -> threading.Thread | None:
+    """Start compiling bn_core's loops off the request path, once per process (see the module
+    doc); the compiling thread, or None where BN_WARM_UP=0 or numba is missing."""
+    if os.environ.get("BN_WARM_UP", "1").strip() == "0":
+        return None
+    return kernels.warm_up(background=True)
+
+
+warm_kernels()

@@ -4,7 +4,9 @@ the lab does, and prints, for the last hidden layer, the late drift of a typical
 (from the snapshot at 2 % of the run to the end, in units of its final 15–85 % spread; see
 bn_core.lab.measures) without and with BN, their ratio, each one's noise floor (the drift's own
 jitter between neighbouring late snapshots) and how many floors the drift is, the test
-accuracies and the wall time.
+accuracies and the wall time; and the time of the bare engine (bn_core.engine.Stack on the same
+batches, recording nothing) for the same steps: the Paper setup's run over the bare engine's, in
+wall-clock and in CPU time (the steadier on a shared machine; issue #25: target ≤ 1.2).
 
 Targets (issue: the lab's Figure 1): ratio ≥ 3, the drift without BN ≥ 0.10, and the contrast
 above the noise: the difference of the drifts ≥ 10 floors (issue #23).
@@ -28,13 +30,40 @@ from bn_core.lab.presets import PAPER_SETUP, record_every_for  # noqa: E402
 from bn_core.trainer import Run  # noqa: E402
 
 
+def bare(config) -> tuple[float, float]:
+    """(wall, CPU) seconds of `config.steps` steps of the bare engine on the run's batches."""
+    import torch
+
+    from bn_core.data import load_dataset
+    from bn_core.engine import NetSpec, Stack
+    from bn_core.trainer import BatchOrder
+
+    torch.set_num_threads(1)
+    d = load_dataset(config.dataset, scaling=config.scaling)
+    specs = [NetSpec(p, config.lr, config.eps, config.momentum, config.init_scale, config.seed)
+             for p in config.networks]
+    stack = Stack(d.n_features, config.hidden, d.n_classes, config.activation, specs)
+    order = BatchOrder(d.x_train.shape[0], config.batch_size, config.seed)
+    x_np, y_np = d.x_train.numpy(), d.y_train.numpy()
+    start, cpu = time.perf_counter(), time.thread_time()
+    with torch.no_grad():
+        for _ in range(config.steps):
+            idx = order.next_numpy()
+            stack.train_step(x_np[idx], y_np[idx])
+    return time.perf_counter() - start, time.thread_time() - cpu
+
+
 def measure(config, label: str) -> dict:
     config = config.replace(record_every=record_every_for(config))
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.thread_time()
     run = Run(config)
     for _ in run.stream():
         pass
-    seconds = time.perf_counter() - start
+    seconds, cpu = time.perf_counter() - start, time.thread_time() - cpu
+    b_wall, b_cpu = bare(config)
+    print(f"   bare engine, the same {config.steps:,} steps: {b_wall:.1f} s; the run / the bare "
+          f"engine: wall {seconds / b_wall:.2f}, CPU {cpu / b_cpu:.2f} (target ≤ 1.2), "
+          f"{len(run.history.frames)} snapshots", flush=True)
     h, layer = run.history, config.depth - 1
     a = late_start(h)
     d = {n: drift(h, n, layer, start=a) for n in h.networks}
@@ -47,7 +76,7 @@ def measure(config, label: str) -> dict:
           f"ratio {none / bn:4.1f}×, difference {(none - bn) / floor:.0f} floors   "
           f"test acc {acc['none']:.1%} / {acc['before']:.1%}", flush=True)
     return {"seconds": seconds, "none": none, "bn": bn, "ratio": none / bn,
-            "floors": (none - bn) / floor}
+            "floors": (none - bn) / floor, "over_bare": cpu / b_cpu}
 
 
 def main() -> None:
@@ -67,10 +96,12 @@ def main() -> None:
             results.append((label, measure(config.replace(seed=seed), f"{label}, seed {seed}")))
     paper = [r for label, r in results if label.startswith("Paper")]
     worst = min(r["ratio"] for r in paper)
+    over = ", ".join(f"{r['over_bare']:.2f}" for r in paper)
     print(f"\nPaper setup: smallest ratio {worst:.1f}× (target ≥ 3), smallest drift without BN "
           f"{min(r['none'] for r in paper):.3f} (target ≥ 0.10), smallest difference "
           f"{min(r['floors'] for r in paper):.0f} noise floors (target ≥ 10), longest run "
-          f"{max(r['seconds'] for r in paper):.0f} s (target ≤ 60 s on this machine)")
+          f"{max(r['seconds'] for r in paper):.0f} s (target ≤ 60 s on this machine); the run / "
+          f"the bare engine in CPU time: {over} (target ≤ 1.2)")
 
 
 if __name__ == "__main__":

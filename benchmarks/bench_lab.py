@@ -3,6 +3,7 @@
     python benchmarks/bench_lab.py             # throughput, JSON sizes, Pause bound (~2 minutes)
     python benchmarks/bench_lab.py --full      # + the real 50,000-step paper run (+ ~4 minutes)
     python benchmarks/bench_lab.py --browser   # + live charts and Pause measured in Chromium
+    python benchmarks/bench_lab.py --server-cpu  # only 5 and 6 below (a few minutes)
 
 1. Throughput at the default settings: the headless trainer (Run.stream) against the page's
    training path, side by side in one process, alternating, medians of --repeats runs:
@@ -14,11 +15,19 @@
    Also end to end through AppTest (the real page script: Train clicked, until the run is done
    and redrawn at rest) against the headless trainer.
 2. JSON sizes: every live figure at the end of the default run and of a paper-sized run; the
-   animation of a 50,000-step paper run (545 snapshots, thinned to MAX_ANIMATION_FRAMES).
+   animation of a 50,000-step paper run (523 snapshots, thinned to MAX_ANIMATION_FRAMES).
 3. Pause: the page checks for a click at every st.* call, so a click waits at most for the
    longest stretch between two st.* calls of the loop (one record interval, plus a live update
    when one is due): measured here for the default and paper settings. --browser clicks Pause in
    Chromium during a run and reads, from the server's trace (BN_LAB_TRACE), when it took effect.
+5. (--browser, --server-cpu) The server's CPU time (its process's user + system time, from
+   /proc) for one default lab run watched in Chromium (BN_LAB_WATCH_SECONDS=0: full speed), from
+   the click on Train to the page at rest, against the CPU time of the same run headless in this
+   process (target ≤ 1.3×), and the learners per core it implies at one run a minute.
+6. (--browser, --server-cpu) The first /lab load after a fresh install: a copy of the project
+   with no compiled caches (no __pycache__), a new server, the time from opening /lab to the
+   page at rest, then a second load in a new tab (target: first ≤ 2 × second + 1 s); with the
+   loops compiled on first use (BN_WARM_UP=0, as before issue #25) and off the request path.
 """
 
 from __future__ import annotations
@@ -365,12 +374,118 @@ def pause_in_browser(repeats: int) -> None:
         server.wait(10)
 
 
+def _start_server(cwd: Path, env: dict) -> tuple[subprocess.Popen, str]:
+    import socket
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+         "--server.port", str(port), "--server.address", "127.0.0.1"],
+        cwd=cwd, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(240):
+        try:
+            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
+                break
+        except OSError:
+            time.sleep(0.25)
+    return server, url
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of process `pid` (all its threads), from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def server_cpu_and_first_load(repeats: int, first_load: bool = True, root: Path = ROOT) -> None:
+    """Parts 5 and 6 of the module doc (6 only with first_load; root: the project to serve)."""
+    import shutil
+
+    from playwright.sync_api import sync_playwright
+
+    if not Path("/usr/bin/chromium").exists():
+        print("\n   (no Chromium at /usr/bin/chromium: server CPU and first load skipped)")
+        return
+    idle = "[data-testid='stApp'][data-test-script-state='notRunning']"
+    args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync", "--no-first-run"]
+    config = lab_config(TrainConfig())
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path="/usr/bin/chromium", headless=True,
+                                     args=args)
+        server, url = _start_server(root, {"BN_LAB_WATCH_SECONDS": "0"})
+        try:
+            headless(config)
+            watched, alone = [], []
+            for i in range(repeats + 1):
+                page = browser.new_page(viewport={"width": 1400, "height": 1000})
+                page.goto(f"{url}/lab")
+                page.wait_for_selector(idle, timeout=120_000)
+                page.wait_for_timeout(1500)
+                c0 = _cpu_seconds(server.pid)
+                page.locator(".st-key-lab_train button").first.click()
+                page.get_by_text(f"Step {config.steps:,} of {config.steps:,}").first.wait_for(
+                    timeout=300_000)
+                page.wait_for_selector(idle, timeout=120_000)
+                c1 = _cpu_seconds(server.pid)
+                page.close()
+                if i:                                   # the first one warms the server up
+                    watched.append(c1 - c0)
+                    alone.append(headless(config)[1])
+                else:                                   # (and its compiled loops: bn_core.warm)
+                    time.sleep(10)
+        finally:
+            server.terminate()
+            server.wait(10)
+        med = statistics.median
+        ratio = med([w / a for w, a in zip(watched, alone)])
+        print(f"\n5. Server CPU for one default lab run ({config.steps:,} steps) watched in "
+              f"Chromium: median {med(watched):.2f} s {[round(x, 2) for x in watched]}, headless "
+              f"{med(alone):.2f} s {[round(x, 2) for x in alone]}: ratio {ratio:.2f} (target ≤ 1.3); "
+              f"one core serves about {60 / med(watched):.0f} learners pressing Train once a minute")
+
+        for warm in ("0", "1") if first_load else ():   # compiled on first use / off the path
+            fresh = Path(tempfile.mkdtemp()) / "fresh"
+            shutil.copytree(ROOT, fresh, ignore=shutil.ignore_patterns(
+                "__pycache__", ".git", "*.nbi", "*.nbc", ".pytest_cache"))
+            server, url = _start_server(fresh, {"BN_WARM_UP": warm})
+            try:
+                loads = []
+                for _ in range(2):
+                    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+                    t0 = time.perf_counter()
+                    page.goto(f"{url}/lab")
+                    page.wait_for_selector("[data-testid='stPlotlyChart'], .bn-live-chart",
+                                           timeout=120_000)
+                    page.wait_for_selector(idle, timeout=120_000)
+                    loads.append(time.perf_counter() - t0)
+                    page.close()
+            finally:
+                server.terminate()
+                server.wait(10)
+                shutil.rmtree(fresh.parent, ignore_errors=True)
+            how = "warm-up (bn_core.warm)" if warm == "1" else "BN_WARM_UP=0 (compiled on first use)"
+            print(f"6. First /lab load on a fresh copy (no compiled caches), {how}: "
+                  f"{loads[0]:.1f} s, second {loads[1]:.1f} s: first / (2 × second + 1 s) = "
+                  f"{loads[0] / (2 * loads[1] + 1):.2f} (target ≤ 1)", flush=True)
+        browser.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--full", action="store_true", help="also train the real paper run")
     parser.add_argument("--browser", action="store_true", help="also time Pause in Chromium")
+    parser.add_argument("--server-cpu", action="store_true",
+                        help="only the server's CPU per watched run and the first load (5, 6)")
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
+    if args.server_cpu:
+        server_cpu_and_first_load(3)
+        return
     print(f"BatchNorm Lab, covariate-shift lab benchmark ({os.cpu_count()} CPUs; timings are "
           "noisy on a shared machine: compare the ratios)")
     throughput(args.repeats)
@@ -379,6 +494,7 @@ def main() -> None:
     pause_bound()
     if args.browser:
         pause_in_browser(3)
+        server_cpu_and_first_load(3)
 
 
 if __name__ == "__main__":

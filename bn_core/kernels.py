@@ -18,12 +18,22 @@ for each network k and unit d separately (sums over the N examples of network k'
 `tests/test_engine.py` checks the whole engine against autograd networks.
 
 The engine calls `bn_train`, `bn_backward`, `act_backward`, `lerp` and `cross_entropy`: the
-compiled loops where numba is installed (`AVAILABLE`), else the numpy twins. The loops do not
-check bounds: those functions check every shape, and the labels' range, first.
+compiled loops where numba is installed (`AVAILABLE`) and `compiled()` says so, else the numpy
+twins. The loops do not check bounds: those functions check every shape, and the labels' range,
+first.
+
+Compiling every loop takes seconds (once: numba caches the machine code on disk). A server calls
+`warm_up()` when it starts (`bn_core.warm`): a background thread has the loops compiled (in a
+child process, then loaded here) while the requests use the numpy twins, the same arithmetic (to
+float32 rounding); once every loop is ready, `compiled()` turns true. A `bn_core.trainer.Run`
+chooses at each snapshot (`using`): the twins while `compiled()` is false, then the loops.
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
+import threading
 from typing import NamedTuple
 
 import numpy as np
@@ -34,11 +44,44 @@ try:
 except ImportError:                                     # pragma: no cover - numba is required
     numba = None
 
-__all__ = ["AVAILABLE", "BNCache", "act", "one_blas_thread", "bn_train", "bn_backward", "lerp", "act_backward",
-           "cross_entropy", "jit", "colsum", "colmean", "bn_train_numpy", "bn_backward_numpy",
-           "act_backward_numpy", "lerp_numpy", "cross_entropy_numpy"]
+__all__ = ["AVAILABLE", "compiled", "using", "warm_up", "BNCache", "act", "one_blas_thread",
+           "bn_train", "bn_backward", "lerp", "act_backward", "cross_entropy", "jit", "colsum",
+           "colmean", "bn_train_numpy", "bn_backward_numpy", "act_backward_numpy", "lerp_numpy",
+           "cross_entropy_numpy"]
 
 AVAILABLE = numba is not None
+_WARMING = threading.Event()             # set by warm_up until its thread has compiled every loop
+_CHOSEN = contextvars.ContextVar("bn_core.kernels.chosen", default=None)
+
+
+def compiled() -> bool:
+    """Whether the compiled loops serve now: numba is installed, and no `warm_up` is still
+    compiling (or `using` chose for the current context)."""
+    chosen = _CHOSEN.get()
+    if chosen is not None:
+        return chosen and AVAILABLE
+    return AVAILABLE and not _WARMING.is_set()
+
+
+@contextlib.contextmanager
+def using(compiled_loops: bool):
+    """Within the block, the compiled loops (True, where numba is installed) or the numpy twins."""
+    token = _CHOSEN.set(bool(compiled_loops))
+    try:
+        yield
+    finally:
+        _CHOSEN.reset(token)
+
+
+_WARM_THREAD: list[threading.Thread] = []     # warm_up's thread, once per process
+
+
+def warm_up(background: bool = True, child: bool = True) -> threading.Thread | None:
+    """Compile every loop off the request path, once per process: see `bn_core.warm`. Until it
+    is done, `compiled()` is False (the numpy twins serve). Returns its thread (the same one on
+    later calls), or None where numba is missing."""
+    from bn_core import warm
+    return warm.warm_up(background, child)
 
 
 class BNCache(NamedTuple):
@@ -335,14 +378,14 @@ def lerp(running, batch, f) -> None:
     and the lessons' replay of them both use this function, so those two agree bit for bit."""
     _expect("batch", batch, running.shape)
     _expect("f", f, (running.shape[0], 1))
-    (_lerp_loops if AVAILABLE else lerp_numpy)(running, batch, f)
+    (_lerp_loops if compiled() else lerp_numpy)(running, batch, f)
 
 
 def act_backward(name, da, z, a):
     """∂ℓ/∂z = ∂ℓ/∂a · g'(z) for the activation `name` (see `act_backward_numpy`)."""
     _expect("z", z, da.shape)
     _expect("a", a, da.shape)
-    if not AVAILABLE:
+    if not compiled():
         return act_backward_numpy(name, da, z, a)
     dz = np.empty_like(da)
     _act_backward_loops(ACT_KINDS[name], da, z, a, dz)
@@ -356,7 +399,7 @@ def bn_train(x, gamma, beta, eps) -> tuple[np.ndarray, BNCache]:
     _expect("gamma", gamma, (k, 1, d))
     _expect("beta", beta, (k, 1, d))
     _expect("eps", eps, (k, 1, 1))
-    if not AVAILABLE:
+    if not compiled():
         return bn_train_numpy(x, gamma, beta, eps)
     y, xhat = np.empty_like(x), np.empty_like(x)
     inv, xmean, xvar = (np.empty((k, 1, d), np.float32) for _ in range(3))
@@ -372,7 +415,7 @@ def bn_backward(dy, gamma, xhat, inv, dgamma=None, dbeta=None):
     for name, array in (("gamma", gamma), ("inv", inv), ("dgamma", dgamma), ("dbeta", dbeta)):
         if array is not None:
             _expect(name, array, (k, 1, d))
-    if not AVAILABLE:
+    if not compiled():
         return bn_backward_numpy(dy, gamma, xhat, inv, dgamma, dbeta)
     dx = np.empty_like(dy)
     dgamma = np.empty((k, 1, d), np.float32) if dgamma is None else dgamma
@@ -393,7 +436,7 @@ def cross_entropy(logits, y):
         raise ValueError(f"y: expected labels of shape ({n},), (1, {n}) or ({k}, {n}), got {y.shape}")
     if y.size and (y.min() < 0 or y.max() >= c):        # the loops do not check bounds
         raise ValueError(f"expected labels in 0…{c - 1}, got {y.min()}…{y.max()}")
-    if not AVAILABLE:
+    if not compiled():
         return cross_entropy_numpy(logits, y)
     loss = np.empty(k, np.float32)
     dlogits = np.empty_like(logits)

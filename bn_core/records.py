@@ -29,12 +29,14 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from bn_core import kernels
+from bn_core.probe_stats import (_order_statistics_loops, layer_moments,  # noqa: F401
+                                 merged_ranks, order_statistics, unit_histograms)
 
 __all__ = ["LayerRecord", "Snapshot", "Divergence", "History", "NETWORK_LABELS", "PERCENTILES",
            "UNITS_RECORDED", "UNITS_STATS", "PROBE_SIZE", "SATURATED_Z", "network_label",
            "network_short", "layer_records",
            "percentiles_of_sorted", "histograms", "saturated", "fixed_edges", "unit_histograms",
-           "order_statistics"]
+           "order_statistics", "merged_ranks"]
 
 NETWORK_LABELS = {
     "none": "without BN",
@@ -204,17 +206,20 @@ def layer_records(z: np.ndarray, edges: np.ndarray, activation: str) -> list[Lay
     flat = z.reshape(k, -1)                                                   # (K, P·W)
     zu = z[:, :, :UNITS_STATS]                                                # (K, P, U)
     with np.errstate(all="ignore"):
-        by_unit = np.sort(zu, axis=1)                                         # (K, P, U)
-        unit_p = percentiles_of_sorted(by_unit, axis=1).astype(np.float32)    # (3, K, U)
-        half_p50 = np.stack([percentiles_of_sorted(np.sort(zu[:, i::2], axis=1), (50,), axis=1)[0]
-                             for i in (0, 1)]).astype(np.float32)             # (2, K, U)
-        unit_mean, unit_std = zu.mean(1), zu.std(1)                           # (K, U)
-        unit_h = _unit_histograms(z, edges)                                   # (K, W, bins)
+        unit_p, half_p50 = _unit_percentiles(zu)                              # (3, K, U), (2, K, U)
         pooled = _pooled_percentiles(flat)                                    # (3, K)
-        sat = saturated(flat, activation).mean(1)                             # (K,)
-        mean, std = flat.mean(1), flat.std(1)                                 # (K,)
-        unit_mean, unit_std = unit_mean.astype(np.float64), unit_std.astype(np.float64)
-    for i in np.flatnonzero(~np.isfinite(flat).all(1)):   # diverging: its finite values only
+        if kernels.compiled():                                                # one pass, float64
+            unit_h, unit_mean, unit_std, mean, std, sat, finite = layer_moments(
+                z, edges, zu.shape[2], activation, SATURATED_Z.get(activation, 0.0))
+            mean, std = mean.astype(np.float32), std.astype(np.float32)      # as numpy's
+        else:
+            unit_mean, unit_std = zu.mean(1), zu.std(1)                       # (K, U)
+            unit_h = _unit_histograms(z, edges)                               # (K, W, bins)
+            sat = saturated(flat, activation).mean(1)                         # (K,)
+            mean, std = flat.mean(1), flat.std(1)                             # (K,)
+            unit_mean, unit_std = unit_mean.astype(np.float64), unit_std.astype(np.float64)
+            finite = np.isfinite(flat).all(1)
+    for i in np.flatnonzero(~finite):                     # diverging: its finite values only
         with np.errstate(all="ignore"), warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)   # a unit with none: NaN, no warning
             zi = np.where(np.isfinite(zu[i]), zu[i], np.nan)                   # (P, U), as z
@@ -234,10 +239,33 @@ def layer_records(z: np.ndarray, edges: np.ndarray, activation: str) -> list[Lay
         for i in range(k)]
 
 
+def _unit_percentiles(zu: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each unit's PERCENTILES (3, K, U) and its medians over the even- and the odd-indexed probe
+    examples (2, K, U), float32, as np.percentile. Compiled: one sort of both halves at once, then
+    the full column's order statistics by merging the two sorted halves (`merged_ranks`);
+    else: a sort of the whole columns and one of each half."""
+    k, p, u = zu.shape
+    if not kernels.compiled() or p < 2:
+        unit_p = percentiles_of_sorted(np.sort(zu, axis=1), axis=1)
+        half = [percentiles_of_sorted(np.sort(zu[:, i::2], axis=1), (50,), axis=1)[0]
+                for i in (0, 1)]
+        return unit_p.astype(np.float32), np.stack(half).astype(np.float32)
+    if p % 2:                                          # the odd half is one short: +inf sorts last
+        zu = np.concatenate([zu, np.full((k, 1, u), np.inf, zu.dtype)], axis=1)
+    halves = np.ascontiguousarray(zu.reshape(k, -1, 2, u).transpose(0, 3, 2, 1))
+    halves.sort(axis=-1)                                                      # (K, U, 2, H)
+    half = [percentiles_of_sorted(halves[:, :, i, :n], (50,))[0]
+            for i, n in ((0, (p + 1) // 2), (1, p // 2))]
+    ranks = _ranks(p)
+    picked = merged_ranks(halves, (p + 1) // 2, p // 2, ranks)                # (K, R, U)
+    column = {rank: i for i, rank in enumerate(ranks)}
+    unit_p = _interpolate(lambda rank: picked[:, column[rank]], p, PERCENTILES)
+    return unit_p.astype(np.float32), np.stack(half).astype(np.float32)
+
+
 def _unit_histograms(z: np.ndarray, edges: np.ndarray) -> np.ndarray:
-    """(K, W, bins) counts of each unit's values: the compiled loop, or `histograms` per unit."""
-    if kernels.AVAILABLE:
-        return unit_histograms(z, edges)
+    """(K, W, bins) counts of each unit's values (`histograms` per unit: the numpy twin of the
+    compiled `layer_moments`)."""
     k, p, w = z.shape
     rows = np.ascontiguousarray(z.transpose(0, 2, 1)).reshape(k * w, p)
     return histograms(rows, edges).reshape(k, w, -1).astype(np.int32)
@@ -256,7 +284,7 @@ def _pooled_percentiles(flat: np.ndarray) -> np.ndarray:
     if finite.any():
         rows = flat[finite]
         ranks = _ranks(m)
-        if kernels.AVAILABLE:
+        if kernels.compiled():
             picked = order_statistics(rows, ranks)                   # (k, len(ranks))
         else:
             picked = np.partition(rows, ranks, axis=1)[:, ranks]
@@ -268,128 +296,3 @@ def _pooled_percentiles(flat: np.ndarray) -> np.ndarray:
 def _ranks(m: int) -> list[int]:
     """The sorted positions that PERCENTILES of m values are interpolated from."""
     return sorted({r for pct in PERCENTILES for r in _positions(m, pct)[:2]})
-
-
-# ----------------------------------------------------------------------------- compiled loops
-# The two statistics above that a snapshot needs for every unit of every layer, as loops
-# compiled by numba (bn_core.kernels.jit): one pass instead of a sort per unit. They give exactly
-# np.histogram's counts and np.sort's values (tests/test_records.py).
-
-def _unit_histograms_loops(z, edges, counts):
-    """counts[k, w, b] += 1 for each finite z[k, p, w] in bin b of the evenly spaced `edges`
-    (values beyond either end in the end bins; bin b holds edges[b] ≤ v < edges[b + 1])."""
-    K, P, W = z.shape
-    bins = edges.shape[0] - 1
-    lo, hi = edges[0], edges[bins]
-    scale = bins / (hi - lo)
-    for k in range(K):
-        for p in range(P):
-            for w in range(W):
-                v = np.float64(z[k, p, w])
-                if not np.isfinite(v):
-                    continue
-                v = min(max(v, lo), hi)
-                b = min(int((v - lo) * scale), bins - 1)
-                if v < edges[b]:                         # rounding: the edges decide
-                    b -= 1
-                elif b < bins - 1 and v >= edges[b + 1]:
-                    b += 1
-                counts[k, w, b] += 1
-
-
-def _order_statistics_loops(values, ranks, out, fine):
-    """out[k, i] = the ranks[i]-th smallest finite value of values[k] (0-based): a histogram of
-    `fine` bins between the row's min and max says which bin holds each rank; one more pass
-    collects the values of those bins, which are sorted (a few values each) and read."""
-    K, M = values.shape
-    R = ranks.shape[0]
-    counts = np.zeros(fine + 1, np.int64)
-    slot = np.full(fine + 1, -1, np.int64)              # bin → its place among the needed bins
-    for k in range(K):
-        lo, hi, n = np.inf, -np.inf, 0
-        for m in range(M):
-            v = values[k, m]
-            if np.isfinite(v):
-                lo, hi, n = min(lo, v), max(hi, v), n + 1
-        if n == 0:
-            for i in range(R):
-                out[k, i] = np.nan
-            continue
-        span = np.float64(hi) - lo
-        if not (span > 1e-300 and np.isfinite(span) and np.isfinite(fine / span)):
-            ordered = np.empty(n, values.dtype)          # a range the bins cannot resolve
-            j = 0                                        # (tiny, or overflowing): sort it all
-            for m in range(M):
-                if np.isfinite(values[k, m]):
-                    ordered[j] = values[k, m]
-                    j += 1
-            ordered.sort()
-            for i in range(R):
-                out[k, i] = ordered[min(ranks[i], n - 1)]
-            continue
-        scale = fine / span
-        counts[:] = 0
-        for m in range(M):
-            v = values[k, m]
-            if np.isfinite(v):
-                counts[min(int((np.float64(v) - lo) * scale), fine)] += 1
-        bin_of = np.empty(R, np.int64)                   # where each rank is: bin, and how many
-        below_of = np.empty(R, np.int64)                 # values lie in the bins before it
-        for i in range(R):
-            r = min(ranks[i], n - 1)
-            b, below = 0, 0
-            while below + counts[b] <= r:
-                below += counts[b]
-                b += 1
-            bin_of[i], below_of[i] = b, below
-        needed = np.unique(bin_of)
-        start = np.zeros(needed.shape[0] + 1, np.int64)
-        for j in range(needed.shape[0]):
-            slot[needed[j]] = j
-            start[j + 1] = start[j] + counts[needed[j]]
-        inside = np.empty(start[-1], values.dtype)
-        fill = start[:-1].copy()
-        for m in range(M):
-            v = values[k, m]
-            if np.isfinite(v):
-                j = slot[min(int((np.float64(v) - lo) * scale), fine)]
-                if j >= 0:
-                    inside[fill[j]] = v
-                    fill[j] += 1
-        for j in range(needed.shape[0]):
-            inside[start[j]:start[j + 1]].sort()
-            slot[needed[j]] = -1
-        for i in range(R):
-            j = np.searchsorted(needed, bin_of[i])
-            out[k, i] = inside[start[j] + min(ranks[i], n - 1) - below_of[i]]
-
-
-if kernels.AVAILABLE:
-    _unit_histograms_loops = kernels.jit(_unit_histograms_loops)
-    _order_statistics_loops = kernels.jit(_order_statistics_loops)
-
-
-def unit_histograms(z, edges):
-    """Counts (K, W, bins) int32 of each unit's values z[k, :, w] (z: (K, P, W)) in the bins of
-    the evenly spaced `edges` (bins + 1,): as np.histogram of the clipped values (values beyond
-    either end in the end bins, the last bin closed), NaN and ±inf left out."""
-    z = np.ascontiguousarray(z)
-    edges = np.ascontiguousarray(edges, dtype=np.float64)
-    if z.ndim != 3 or edges.ndim != 1 or len(edges) < 2:
-        raise ValueError(f"expected z (K, P, W) and edges (bins + 1,), got {z.shape}, {edges.shape}")
-    counts = np.zeros((z.shape[0], z.shape[2], len(edges) - 1), np.int32)
-    _unit_histograms_loops(z, edges, counts)
-    return counts
-
-
-def order_statistics(values, ranks, fine: int = 2048):
-    """(K, R): the ranks[i]-th smallest finite value of each row of values (K, M), 0-based, as
-    np.sort(row)[rank] (a rank past the finite values gives the largest; a row with none, NaN).
-    One histogram pass instead of a sort: the values come out exactly, not binned."""
-    values = np.ascontiguousarray(values)
-    ranks = np.asarray(ranks, dtype=np.int64)
-    if values.ndim != 2 or ranks.ndim != 1 or (ranks.size and (ranks.min() < 0 or ranks.max() >= values.shape[1])):
-        raise ValueError(f"expected values (K, M) and ranks in 0…M − 1, got {values.shape}, {ranks}")
-    out = np.empty((values.shape[0], len(ranks)), values.dtype)
-    _order_statistics_loops(values, ranks, out, int(fine))
-    return out

@@ -14,7 +14,7 @@ a fixed probe set of held-out examples (`bn_core.records`), the test accuracy in
 mean training loss since the previous snapshot and each layer's weight-gradient norm on the
 training mini-batch. Snapshots come at log-spaced steps early on (0, 1, 2, 3, 4, 5, 6, 8, 10,
 13, 16, 20, 25, 32, …), so that a log time axis shows the first steps, and every `record_every`
-steps. A network whose loss, activations or gradients stop being finite is stopped and
+steps (which alone are dense enough on a log axis from about 4.3 · record_every on). A network whose loss, activations or gradients stop being finite is stopped and
 reported; the others go on.
 """
 
@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from bn_core import kernels
 from bn_core.controls import Config, knob
 from bn_core.data import DATASETS, SCALINGS, load_dataset
 from bn_core.engine import ACTIVATIONS, OPTIMIZERS, NetSpec, Stack
@@ -165,14 +166,20 @@ class BatchOrder:
 # ----------------------------------------------------------------------------- run
 
 LOG_STEPS_PER_DECADE = 10
+LOG_UNTIL = LOG_STEPS_PER_DECADE / math.log(10)     # ≈ 4.34: × record_every, see snapshot_steps
 
 
 def snapshot_steps(steps: int, record_every: int, early: bool = True) -> np.ndarray:
     """The steps a run records: 0; every `record_every` steps; the last step; and (early=True)
     about 10 per decade early on, round(10^(i/10)) (1, 2, 3, 4, 5, 6, 8, 10, 13, 16, 20, 25,
-    32, 40, 50, 63, …), so a log time axis shows the first steps."""
+    32, 40, 50, 63, …), so a log time axis shows the first steps. The log-spaced ones stop where
+    the linear ones are as dense on a log axis: around step s they are record_every apart, i.e.
+    s · ln 10 / record_every per decade, at least 10 from s = LOG_UNTIL · record_every on
+    (LOG_UNTIL = 10 / ln 10 ≈ 4.34), where consecutive snapshots are log10(1 + ln 10 / 10) ≈ 0.09
+    decade apart or less. (Later log-spaced ones only cost time: ~12 % of a run's snapshots.)"""
     top = math.log10(max(steps, 1))
     log = np.round(10 ** (np.arange(0, int(top * LOG_STEPS_PER_DECADE) + 1) / LOG_STEPS_PER_DECADE))
+    log = log[log < LOG_UNTIL * record_every]
     linear = np.arange(0, steps + 1, record_every)
     out = np.unique(np.concatenate([[0, steps], log if early else [], linear]).astype(np.int64))
     return out[out <= steps]
@@ -238,6 +245,7 @@ class Run:
         self._pending = None               # step `self.step`'s update, held over a snapshot
         self._batch = self._next_batch()
         self._ones = np.ones(self.stack.P, dtype=np.float32)   # for a cheap finite check of grad
+        self._compiled = kernels.compiled()   # the numpy twins until bn_core.warm is done
 
     @property
     def train_set(self) -> tuple[np.ndarray, np.ndarray]:
@@ -261,7 +269,7 @@ class Run:
         (the web server behind the lab keeps values replaced in a session; see classroom.py).
         A released run is done: it cannot train or be drawn again."""
         for name in list(vars(self)):
-            if name not in ("config", "networks", "layers", "step"):
+            if name not in ("config", "networks", "layers", "step", "_compiled"):
                 setattr(self, name, None)
         self.released = True
 
@@ -300,6 +308,12 @@ class Run:
         and backward pass of step s's own mini-batch, so recording costs no extra pass. That
         step's updates (running estimates, then parameters) wait for the next call, so between
         snapshots the networks are exactly as the snapshot describes: after s updates."""
+        if not self._compiled and kernels.compiled():   # the warm-up is done: switch over
+            self._compiled = True
+        with kernels.using(self._compiled):
+            return self._train_until_now(target)
+
+    def _train_until_now(self, target: int) -> dict[str, Snapshot]:
         torch.set_num_threads(self.threads)
         st = self.stack
         active = st.active.numpy()                   # a view: follows st.active

@@ -11,6 +11,10 @@ os.environ.setdefault("BN_LAB_WATCH_SECONDS", "0")
 # ... and start long runs (to pause them) whatever the machine's load makes the estimate say;
 # the run-length guard's own tests set BN_LAB_MAX_RUN_S themselves.
 os.environ.setdefault("BN_LAB_MAX_RUN_S", "100000")
+# The test process itself compiles bn_core's loops on first use: a warm-up thread started by the
+# first import of classroom.py would switch kernels under the tests' feet (tests/test_warm_up.py
+# tests it on its own). The servers the browser and deploy tests start warm up as usual.
+os.environ["BN_WARM_UP"] = "0"
 
 from tests.browser.conftest import CHROMIUM, LAUNCH_ARGS
 

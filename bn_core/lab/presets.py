@@ -142,7 +142,7 @@ def record_every_for(config: TrainConfig, target: int = TARGET_SNAPSHOTS,
         record_every = clamp(round(steps / target), 1, min(most, work / (K · batch · P))),
                        and at least steps / MAX_SNAPSHOTS;  K = networks, P = weights per network.
         Defaults: 1,500 steps → 15; 10,000 → 50; paper, 50,000 steps → 100 (500 snapshots
-        + 45 early ones: the memory bound)
+        + 22 early ones: the memory bound)
     """
     dims = [N_FEATURES[config.dataset], *config.hidden, 10]
     weights = sum(a * b for a, b in zip(dims[:-1], dims[1:]))

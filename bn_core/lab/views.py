@@ -5,7 +5,8 @@ often it may redraw while training.
                                 health
     FIRST_SCREEN                the views side by side at the top of the page
     view_figure(name, history, layer, unit, log_x, animate)
-    live_figures(history, layer, unit, log_x, update)   the view(s) of the n-th live update
+    live_figures(history, layer, unit, log_x, update, names)   the view(s) of a live update
+    LIVE_VIEWS                  what a live update needs to redraw: the views in sight
     UpdatePacer                 when to redraw, so that drawing stays a bounded share of the time
     watch_interval(snapshots)   the "watchable" speed: the least time between two snapshots
 """
@@ -21,7 +22,7 @@ from bn_core.lab.figures import (bands_figure, curves_figure, health_figure, sat
 from bn_core.lab.histograms import dashboard_height, histogram_figure, layer_histogram_figure
 from bn_core.records import History
 
-__all__ = ["VIEWS", "FIRST_SCREEN", "LIVE_SCHEDULE", "view_figure", "live_figures", "UpdatePacer",
+__all__ = ["VIEWS", "FIRST_SCREEN", "LIVE_VIEWS", "LIVE_SCHEDULE", "view_figure", "live_figures", "UpdatePacer",
            "sections", "watch_interval", "WATCH_SECONDS", "WATCH_MOST"]
 
 WATCH_SECONDS = 12.0     # the "watchable" speed spreads a run's snapshots over at least this
@@ -32,6 +33,11 @@ FIRST_SCREEN = ("now", "unit")   # what a control changes, where it shows withou
 # The lab redraws every view at each live update (pages/1_lab.py, through live_chart, which sends
 # only what changed). LIVE_SCHEDULE is the lighter path for st.plotly_chart, which rebuilds a
 # chart from scratch at every change: one view per update, the Figure-1 pair most often.
+# The views in sight while training: the first screen and, just below it, loss and accuracy (the
+# others wait in tabs, where a learner looks at rest). Redrawing only these while training costs
+# the server about half the CPU per live update of redrawing all seven (issue #25); the tabs are
+# redrawn, animated, when the run stops.
+LIVE_VIEWS = FIRST_SCREEN + ("curves",)
 LIVE_SCHEDULE = [("now", "unit"), ("curves",), ("now", "unit"), ("layer",), ("now", "unit"),
                  ("shift",), ("now", "unit"), ("histograms",), ("now", "unit"), ("health",)]
 
@@ -106,9 +112,14 @@ def view_figure(name: str, history: History, layer: int, unit: int, log_x: bool 
 
 
 def live_figures(history: History, layer: int, unit: int, log_x: bool = True,
-                 update: int | None = None, as_dict: bool = False) -> dict:
-    """update=None: all views; update=n: the view(s) of the n-th live update (LIVE_SCHEDULE)."""
-    names = VIEWS if update is None else LIVE_SCHEDULE[update % len(LIVE_SCHEDULE)]
+                 update: int | None = None, as_dict: bool = False,
+                 names: tuple[str, ...] | None = None) -> dict:
+    """The figures of a live update, by view name: `names` (e.g. LIVE_VIEWS) if given; else
+    update=None: all views; update=n: the view(s) of the n-th live update (LIVE_SCHEDULE)."""
+    if names is None:
+        names = VIEWS if update is None else LIVE_SCHEDULE[update % len(LIVE_SCHEDULE)]
+    elif unknown := [n for n in names if n not in VIEWS]:
+        raise ValueError(f"names: expected views among {', '.join(VIEWS)}, got {unknown}")
     return {name: view_figure(name, history, layer, unit, log_x, as_dict=as_dict)
             for name in names}
 

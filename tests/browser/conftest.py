@@ -45,7 +45,7 @@ def streamlit_server(script: str = "app.py", env: dict | None = None, launcher: 
         [sys.executable, *([launcher] if launcher else ["-m", "streamlit"]), "run", script,
          "--server.headless", "true",
          "--server.port", str(port), "--server.address", "127.0.0.1"],
-        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})},
+        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "BN_WARM_UP": "1", **(env or {})},
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 60

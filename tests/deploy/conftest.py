@@ -78,7 +78,7 @@ class LocalCluster:
         # every learner of a replica trains at once here (these tests are about where sessions
         # go, not about the fair-sharing queue, which ui.training_slot adds beyond 2 per core)
         env = {**os.environ, "BN_LAB_MAX_TRAININGS": "16",      # long runs to pause: no
-               "BN_LAB_MAX_RUN_S": "100000"}                       # run-length guard here
+               "BN_LAB_MAX_RUN_S": "100000", "BN_WARM_UP": "1"}    # run-length guard here
         self.proc = subprocess.Popen(
             [str(LOCAL_CLUSTER), str(self.replicas), str(self.port), *workdir], cwd=ROOT,
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)

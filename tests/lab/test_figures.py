@@ -376,6 +376,16 @@ def test_watchable_speed_spreads_a_short_run_and_leaves_a_long_one_alone():
     assert V.watch_interval(100, seconds=0) == 0
 
 
+def test_live_figures_of_the_views_in_sight(run):
+    """Issue #25: a live update can redraw only the views in sight (LIVE_VIEWS); the same figures."""
+    live = V.live_figures(run.history, 0, 0, names=V.LIVE_VIEWS, as_dict=True)
+    assert tuple(live) == V.LIVE_VIEWS == ("now", "unit", "curves")
+    every = V.live_figures(run.history, 0, 0, as_dict=True)
+    assert all(json.dumps(live[k], default=str) == json.dumps(every[k], default=str) for k in live)
+    with pytest.raises(ValueError, match="names: expected views"):
+        V.live_figures(run.history, 0, 0, names=("now", "pie"))
+
+
 # ----------------------------------------------------------------------------- compare runs
 
 def test_runs_are_labelled_by_what_differs():
