@@ -33,7 +33,8 @@ class Page(NamedTuple):
 
 
 # The one registry of pages, in the order of the lessons: the navigation and the Home page
-# read it. (A page's favicon would come from a CDN, so every page uses FAVICON instead.)
+# read it. (A page's favicon would come from a CDN, so every page uses FAVICON instead.) A data
+# table: its rows share a shape, which `duplicates` lists; there is no logic here to merge.
 PAGES = [
     Page("app.py", "Home", ":material/home:", ""),
     Page("pages/1_lab.py", "Covariate-shift lab", ":material/science:",
