@@ -153,7 +153,7 @@ def bands_figure(history: History, layer: int, unit: int | None = None,
         raise ValueError(f"unit: expected 0 to {n_units - 1} (the recorded units), got {unit}")
     cols = len(nets)
     if stacked:
-        layout = base_layout(height or 300, **grid(cols, 1, vgap=0.16 / cols, share_y=None))
+        layout = base_layout(height or 300, **grid(cols, 1, vgap=0.24 / cols, share_y=None))
         for r, net in enumerate(nets):
             if r:
                 layout[f"yaxis{axis_id(r + 1)}"]["matches"] = "y"

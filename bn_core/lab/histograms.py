@@ -276,7 +276,7 @@ def layer_histogram_figure(history: History, layer: int, unit: int = 0, animate:
     animate = animate and len(history.frames) > 1
     keep = animation_frames(history, max_frames) if animate else [len(history.frames) - 1]
     step_of = [max(s.step for s in history.frames[i].values()) for i in keep]
-    layout = base_layout(height or dashboard_height(K), **grid(K, 1, vgap=0.16 / K,
+    layout = base_layout(height or dashboard_height(K), **grid(K, 1, vgap=0.24 / K,
                                                                share_y=None))
     layout.update(hovermode="closest", showlegend=False)
     layout["margin"] = {"l": 52, "r": 12, "t": 30, "b": 118 if animate else 48}
