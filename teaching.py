@@ -7,6 +7,7 @@ from __future__ import annotations
 import streamlit as st
 
 import ui
+from live_chart import live_chart
 from bn_core.lab.compare import compare_figure, run_labels
 from bn_core.lab.exercises import EXERCISES, Exercise
 from bn_core.lab.presets import estimate_seconds
@@ -58,9 +59,9 @@ def compare_runs(runs: list, layer: int, unit: int, log_x: bool) -> None:
                "A changed setting starts a new run; the earlier ones wait here (the last 5).")
     chosen = [i for i, label in enumerate(labels)
               if st.checkbox(label, value=True, key=f"lab_compare_{id(runs[i])}")]
-    st.plotly_chart(compare_figure([runs[i].history for i in chosen],
-                                   [labels[i] for i in chosen], layer, unit, log_x),
-                    config={"displaylogo": False}, key="lab_compare_chart")
+    live_chart(compare_figure([runs[i].history for i in chosen], [labels[i] for i in chosen],
+                              layer, unit, log_x, as_dict=True),    # the lab's one kind of chart
+               key="lab_compare", config={"displaylogo": False})
 
 
 def run_time(config, run) -> tuple[float | None, str | None]:

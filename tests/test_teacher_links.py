@@ -130,8 +130,8 @@ def test_break_it_then_compare_the_two_runs_side_by_side():
     assert len(lab.runs()) == 2 and lab.kept[0].config.lr == 0.5
     boxes = [c.label for c in at.checkbox if (c.key or "").startswith("lab_compare_")]
     assert boxes == ["lr 0.5", "lr 10"]
-    chart = at.get("plotly_chart")
-    assert chart and any("lr 10, without BN" in str(c.proto.spec) for c in chart)
+    sent = [e for e in at.get("bidi_component") if (e.key or "") == "lc-lab_compare"]
+    assert sent and "lr 10, without BN" in sent[0].proto.bytes.decode()
 
 
 def test_a_run_longer_than_the_server_allows_is_refused_with_a_way_out(monkeypatch):

@@ -59,7 +59,8 @@ def test_an_exercise_from_prediction_to_reveal_then_two_runs_compared(page, app_
     page.get_by_role("tab", name="Compare runs").click()
     page.get_by_text("lr 10", exact=True).first.wait_for()
     page.get_by_text("lr 0.0001", exact=True).first.wait_for()
-    assert page.locator("[data-testid='stPlotlyChart']").count() >= 1
+    page.wait_for_function("() => window.__bnLiveChart && window.__bnLiveChart.charts.has("
+                           "'lab_compare')", timeout=30_000)             # the compare chart
     assert_no_exception(page)
 
 
