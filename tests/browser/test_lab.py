@@ -15,7 +15,9 @@ def test_lab_trains_from_a_shared_link(page, app_url, tmp_path):
     assert_no_exception(page)
     page.get_by_role("heading", name="Covariate-shift lab").wait_for()
     # the link restored the controls
-    assert "both (three networks)" in page.locator("[data-testid='stRadio']").first.inner_text()
+    placement = page.locator(".st-key-lab_placement")
+    placement.get_by_text("both (three networks)").wait_for()          # drawn, then read:
+    assert placement.locator("input[type='radio']").nth(2).is_checked()
     progress = page.locator("[data-testid='stProgress']").first
     assert "Step 0 of 300" in progress.inner_text()
 
@@ -34,7 +36,7 @@ def test_lab_trains_from_a_shared_link(page, app_url, tmp_path):
                 "Saturation and gradients"):                 # the other views, one tab each
         page.get_by_role("tab", name=tab).click()
         page.wait_for_timeout(400)
-    page.wait_for_function("() => document.querySelectorAll('.bn-live-chart').length == 7",
+    page.wait_for_function("() => document.querySelectorAll('.bn-live-chart').length >= 7",
                            timeout=60_000)
     page.get_by_role("tab", name="Every layer").click()
     assert page.get_by_text("▶ Play").count() >= 2           # first screen and every layer

@@ -3,6 +3,7 @@ regulariser), its verdicts, rule, chart and caption; then the "which axis" grid.
 to the test's tmp_path (set NORMS_SHOTS=folder to keep them)."""
 
 import os
+import re
 from pathlib import Path
 
 from tests.browser.conftest import assert_no_exception, wait_idle
@@ -36,8 +37,8 @@ def test_the_default_run_in_the_browser(page, app_url, tmp_path):
     page.wait_for_timeout(500)
     _shot(page, tmp_path, "norms-regular.png")
     page.get_by_text("Alternatives across batch sizes").click()      # the radio: the grid figure
-    wait_idle(page)
+    page.wait_for_url(re.compile(r"exp=batch"), timeout=60_000)       # the rerun has begun…
+    wait_idle(page)                                                    # …and ended
     page.locator("[data-testid='stPlotlyChart'] .main-svg").first.wait_for(timeout=30_000)
     assert_no_exception(page)
-    assert "exp=batch" in page.url
     _shot(page, tmp_path, "norms-batch-intro.png")
