@@ -73,7 +73,7 @@ def test_the_labs_charts_stay_live_and_their_feeders_take_no_space(browser, app_
                                                  r.headers.get("content-type", "")))
             if "plotly" in urlparse(r.url).path else None)
     try:
-        page.goto(f"{app_url}/lab?steps=600")
+        page.goto(f"{app_url}/lab?steps=4000")              # long enough to look while training
         wait_idle(page)
         page.locator(".st-key-lab_train button").first.click()
         # while it trains: the feeders are in the page
@@ -81,7 +81,7 @@ def test_the_labs_charts_stay_live_and_their_feeders_take_no_space(browser, app_
                                " && document.querySelector('.bn-live-chart .main-svg')",
                                timeout=120_000)
         during = page.evaluate(STATE)
-        page.get_by_text(re.compile(r"Step 600 of 600 · finished")).wait_for(timeout=180_000)
+        page.get_by_text(re.compile(r"Step 4,000 of 4,000 · finished")).wait_for(timeout=240_000)
         wait_idle(page)
         assert_no_exception(page)
         after = page.evaluate(STATE)
