@@ -169,19 +169,16 @@ with notes_out:
     )
     st.markdown(reading.factors(nt))
     st.markdown(
-        "**The paper's formula is the one to use, and the notes' is an easy slip: it mixes up "
-        "two counts.** (PyTorch and Keras follow neither: they keep running averages; PyTorch "
-        "averages the unbiased σ²_B·m/(m−1), like the paper, Keras the biased σ²_B.) A batch "
-        "variance σ²_B divides "
-        "by m and measures the spread around the batch's own mean, which sits closer to the "
-        "batch's points than the true mean does: on average it is (m−1)/m of the true "
-        "variance. Multiplying the average by m/(m−1) removes that bias (Bessel's "
-        "correction, counted in examples per batch). The notes divide a *sum* of n_B "
-        "variances by n_B − 1: that is the average batch variance times n_B/(n_B−1), a "
-        "correction counted in batches, which tends to 1 as n_B grows. Their estimate "
-        "tends to the biased average, too small by (m−1)/m (half at m = 2), and with few "
-        "batches it is too large instead (n_B/(n_B−1) = 1.25 for 5 batches)."
-    )
+        "**The paper's formula is the one to use; the notes' slip mixes up two counts.** (PyTorch"
+        " and Keras keep running averages: PyTorch of the unbiased σ²_B·m/(m−1), like the paper, "
+        "Keras of the biased σ²_B.) A batch variance σ²_B divides by m and measures the spread "
+        "around the batch's own mean, which sits closer to the batch's points than the true mean "
+        "does: on average it is (m−1)/m of the true variance. Multiplying the average by m/(m−1) "
+        "removes that bias (Bessel's correction, counted in examples per batch). The notes divide"
+        " a *sum* of n_B variances by n_B − 1: that is the average batch variance times "
+        "n_B/(n_B−1), a correction counted in batches, which tends to 1 as n_B grows. Their "
+        "estimate tends to the biased average, too small by (m−1)/m (half at m = 2), and with few"
+        " batches it is too large instead (n_B/(n_B−1) = 1.25 for 5 batches).")
     st.markdown(reading.layer_one(nt))
     if len(nt["ratios"]) > 1:
         st.subheader("Deeper layers: why Algorithm 2 overshoots, and the remedy")
