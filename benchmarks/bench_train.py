@@ -3,20 +3,22 @@
 The paper's Figure-1 network (3 hidden layers of 100 sigmoid units, batch 60, SGD) on digits,
 without and with BN (before the activation), trained for the same number of steps by:
 
-    trainer      bn_core.trainer.Run, recording a snapshot every 50 steps, and every 25 (the lab's
-                 recording, issue #25: trainer / bare ≥ 0.85)
+    trainer      bn_core.trainer.Run, recording a snapshot every 50 steps, every 25, and as the
+                 lab records (bn_core.lab.presets.record_every_for: every 30 steps of a
+                 1,500-step run, plus the early log-spaced ones; issue #25: trainer / bare ≥ 0.85)
     bare engine  the same bn_core.engine.Stack, the same batches, recording nothing
     bare torch   plain PyTorch: nn.Sequential(Linear, BatchNorm1d, Sigmoid…) + torch.optim.SGD,
                  one network after the other, recording nothing
 
 Repeats interleave the variants and report medians (this machine is noisy). It prints steps/s
-(a step = one update of both networks) and the ratios; the target is trainer / bare ≥ 0.90.
-It also compares 1 and 2 torch threads for the trainer, and the second core used by Python
-threads (the compiled loops release the GIL): two seeds of the pair trained on two threads at
-once against one after the other, and the pair's two networks as two runs on two threads
-against one run of both.
+(a step = one update of both networks) and the ratios; the target is trainer / bare ≥ 0.85.
+It also prints what one snapshot costs (its parts timed apart: the probe-set forward pass, the
+test-set prediction, the statistics) in training steps, and compares 1 and 2 torch threads for
+the trainer, and the second core used by Python threads (the compiled loops release the GIL):
+two seeds of the pair trained on two threads at once against one after the other, and the
+pair's two networks as two runs on two threads against one run of both.
 
-    python benchmarks/bench_train.py [--steps 1000] [--repeats 5]
+    python benchmarks/bench_train.py [--steps 1500] [--repeats 5]
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bn_core.data import load_dataset  # noqa: E402
 from bn_core.engine import NetSpec, Stack  # noqa: E402
+from bn_core.lab.presets import record_every_for  # noqa: E402
+from bn_core.records import layer_records  # noqa: E402
 from bn_core.trainer import BatchOrder, Run, TrainConfig  # noqa: E402
 
 CONFIG = TrainConfig(depth=3, width=100, activation="sigmoid", placement="before",
@@ -49,6 +53,27 @@ def trainer(steps: int, threads: int = 1, record_every: int = 50) -> float:
     for _ in run.stream():
         pass
     return steps / (time.perf_counter() - t), steps / (time.thread_time() - c)
+
+
+def snapshot_parts(repeats: int = 200) -> dict[str, float]:
+    """CPU seconds of one snapshot's parts, after a short run: the probe forward pass, the
+    test-set prediction, the statistics of every layer (bn_core.records.layer_records)."""
+    run = Run(CONFIG.replace(steps=100, record_every=25))
+    for _ in run.stream():
+        pass
+    st, z = run.stack, run.stack.probe(run.probe)
+    parts = {"probe forward": lambda: st.probe(run.probe),
+             "test prediction": lambda: st.predict(run._x_test),
+             "statistics": lambda: [layer_records(v, run.history.edges, CONFIG.activation)
+                                    for v in z]}
+    out = {}
+    for name, f in parts.items():
+        f()
+        c = time.thread_time()
+        for _ in range(repeats):
+            f()
+        out[name] = (time.thread_time() - c) / repeats
+    return out
 
 
 def on_threads(runs: list[Run], threads: bool) -> float:
@@ -129,13 +154,15 @@ def bare_torch(steps: int) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=1000)
+    parser.add_argument("--steps", type=int, default=1500)
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
     load_dataset(CONFIG.dataset)
+    lab_every = record_every_for(CONFIG.replace(steps=args.steps))
     variants = {
         "trainer, every 50": lambda: trainer(args.steps, 1),
         "trainer, every 25": lambda: trainer(args.steps, 1, 25),
+        "trainer, as the lab": lambda: trainer(args.steps, 1, lab_every),
         "bare engine": lambda: bare_engine(args.steps),
         "bare torch": lambda: bare_torch(args.steps),
         "2 seeds, one by one": lambda: two_seeds(args.steps, False),
@@ -167,10 +194,17 @@ def main() -> None:
 
     for a, b, note in (
             ("trainer, every 50", "bare engine", "snapshots every 50"),
-            ("trainer, every 25", "bare engine", "every 25, the lab's recording: target ≥ 0.85"),
+            ("trainer, every 25", "bare engine", "every 25"),
+            ("trainer, as the lab", "bare engine",
+             f"every {lab_every} + the early ones, the lab's recording: target ≥ 0.85"),
             ("trainer, every 50", "bare torch", "the engine vs plain PyTorch + autograd")):
         (rw, sw), (rc, sc) = ratio(a, b, 0), ratio(a, b, 1)
         print(f"ratio {a} / {b}: CPU {rc:.2f} ({sc}), wall {rw:.2f} ({sw})   ({note})")
+    step = 1 / cpu["bare engine"]
+    parts = snapshot_parts()
+    print("one snapshot: " + ", ".join(f"{k} {v * 1e3:.2f} ms" for k, v in parts.items())
+          + f" = {sum(parts.values()) / step:.1f} training steps of the pair "
+          f"({sum(parts.values()) * 1e3:.2f} ms; a step {step * 1e3:.2f} ms)")
     for a, b, note in (("2 seeds, 2 threads", "2 seeds, one by one", "second core: two seeds"),
                        ("pair, 2 runs, 2 threads", "pair in one run", "second core: the pair"),
                        ("trainer, 2 torch threads", "trainer, every 50", "2 torch threads")):

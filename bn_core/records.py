@@ -9,8 +9,6 @@ with the probe set's own batch statistics, as in training (nothing is updated by
     pooled over all P·W values of the layer     mean, std, p15, p50, p85, hist (bins,)
     per unit j (the first U = min(W, 64))      unit_percentiles (3, U): p15, p50, p85;
                                                unit_mean, unit_std (U,)
-    the noise floor                            half_medians (2, U): each unit's median over
-                                               the even and over the odd probe examples
     the recorded units (the first 16)          unit_hists (16, bins)
     saturation                                 share of the P·W values on a flat end of g
     grad_norm                                  ‖∂loss/∂W‖ of the layer on the training batch
@@ -29,14 +27,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from bn_core import kernels
-from bn_core.probe_stats import (_order_statistics_loops, layer_moments,  # noqa: F401
-                                 merged_ranks, order_statistics, unit_histograms)
+from bn_core.probe_stats import layer_moments, order_statistics
 
 __all__ = ["LayerRecord", "Snapshot", "Divergence", "History", "NETWORK_LABELS", "PERCENTILES",
            "UNITS_RECORDED", "UNITS_STATS", "PROBE_SIZE", "SATURATED_Z", "network_label",
            "network_short", "layer_records",
-           "percentiles_of_sorted", "histograms", "saturated", "fixed_edges", "unit_histograms",
-           "order_statistics", "merged_ranks"]
+           "percentiles_of_sorted", "histograms", "saturated", "fixed_edges", "layer_moments",
+           "order_statistics"]
 
 NETWORK_LABELS = {
     "none": "without BN",
@@ -75,7 +72,6 @@ class LayerRecord:
     unit_percentiles: np.ndarray   # (3, U) float32: each unit's p15, p50, p85 (U ≤ 64 units)
     unit_mean: np.ndarray          # (U,) float32
     unit_std: np.ndarray           # (U,) float32
-    half_medians: np.ndarray       # (2, U) float32: medians over even / odd probe examples
     unit_hists: np.ndarray         # (min(W, 16), bins) int16
     saturation: float
     grad_norm: float = math.nan    # ‖∂loss/∂W‖, training batch
@@ -205,12 +201,14 @@ def layer_records(z: np.ndarray, edges: np.ndarray, activation: str) -> list[Lay
     k, p, w = z.shape
     flat = z.reshape(k, -1)                                                   # (K, P·W)
     zu = z[:, :, :UNITS_STATS]                                                # (K, P, U)
+    columns = np.ascontiguousarray(z.transpose(0, 2, 1))      # (K, W, P): each unit's values,
+    columns.sort(axis=-1)                                     # sorted (numpy's vectorised sort)
     with np.errstate(all="ignore"):
-        unit_p, half_p50 = _unit_percentiles(zu)                              # (3, K, U), (2, K, U)
+        unit_p = percentiles_of_sorted(columns[:, :UNITS_STATS]).astype(np.float32)  # (3, K, U)
         pooled = _pooled_percentiles(flat)                                    # (3, K)
-        if kernels.compiled():                                                # one pass, float64
+        if kernels.compiled():                                                # float64 sums
             unit_h, unit_mean, unit_std, mean, std, sat, finite = layer_moments(
-                z, edges, zu.shape[2], activation, SATURATED_Z.get(activation, 0.0))
+                z, edges, zu.shape[2], activation, SATURATED_Z.get(activation, 0.0), columns)
             mean, std = mean.astype(np.float32), std.astype(np.float32)      # as numpy's
         else:
             unit_mean, unit_std = zu.mean(1), zu.std(1)                       # (K, U)
@@ -224,7 +222,6 @@ def layer_records(z: np.ndarray, edges: np.ndarray, activation: str) -> list[Lay
             warnings.simplefilter("ignore", RuntimeWarning)   # a unit with none: NaN, no warning
             zi = np.where(np.isfinite(zu[i]), zu[i], np.nan)                   # (P, U), as z
             unit_p[:, i] = np.nanpercentile(zi, PERCENTILES, axis=0)
-            half_p50[:, i] = [np.nanpercentile(zi[h::2], [50], axis=0)[0] for h in (0, 1)]
             unit_mean[i] = np.nanmean(zi.astype(np.float64), axis=0)
             unit_std[i] = np.nanstd(zi.astype(np.float64), axis=0)
             good = flat[i][np.isfinite(flat[i])].astype(np.float64)
@@ -234,33 +231,9 @@ def layer_records(z: np.ndarray, edges: np.ndarray, activation: str) -> list[Lay
         mean=float(mean[i]), std=float(std[i]), p15=float(pooled[0, i]), p50=float(pooled[1, i]),
         p85=float(pooled[2, i]), hist=unit_h[i].sum(0, dtype=np.int32),
         unit_percentiles=unit_p[:, i], unit_mean=unit_mean[i].astype(np.float32),
-        unit_std=unit_std[i].astype(np.float32), half_medians=half_p50[:, i],
+        unit_std=unit_std[i].astype(np.float32),
         unit_hists=unit_h[i, :UNITS_RECORDED].astype(np.int16), saturation=float(sat[i]))
         for i in range(k)]
-
-
-def _unit_percentiles(zu: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Each unit's PERCENTILES (3, K, U) and its medians over the even- and the odd-indexed probe
-    examples (2, K, U), float32, as np.percentile. Compiled: one sort of both halves at once, then
-    the full column's order statistics by merging the two sorted halves (`merged_ranks`);
-    else: a sort of the whole columns and one of each half."""
-    k, p, u = zu.shape
-    if not kernels.compiled() or p < 2:
-        unit_p = percentiles_of_sorted(np.sort(zu, axis=1), axis=1)
-        half = [percentiles_of_sorted(np.sort(zu[:, i::2], axis=1), (50,), axis=1)[0]
-                for i in (0, 1)]
-        return unit_p.astype(np.float32), np.stack(half).astype(np.float32)
-    if p % 2:                                          # the odd half is one short: +inf sorts last
-        zu = np.concatenate([zu, np.full((k, 1, u), np.inf, zu.dtype)], axis=1)
-    halves = np.ascontiguousarray(zu.reshape(k, -1, 2, u).transpose(0, 3, 2, 1))
-    halves.sort(axis=-1)                                                      # (K, U, 2, H)
-    half = [percentiles_of_sorted(halves[:, :, i, :n], (50,))[0]
-            for i, n in ((0, (p + 1) // 2), (1, p // 2))]
-    ranks = _ranks(p)
-    picked = merged_ranks(halves, (p + 1) // 2, p // 2, ranks)                # (K, R, U)
-    column = {rank: i for i, rank in enumerate(ranks)}
-    unit_p = _interpolate(lambda rank: picked[:, column[rank]], p, PERCENTILES)
-    return unit_p.astype(np.float32), np.stack(half).astype(np.float32)
 
 
 def _unit_histograms(z: np.ndarray, edges: np.ndarray) -> np.ndarray:

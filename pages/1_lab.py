@@ -151,15 +151,16 @@ st.markdown(f"**{SECTIONS['curves'][0].split(' · ', 1)[1]}**", help=SECTIONS["c
 boxes["curves"] = st.empty()
 st.subheader("What this run shows")
 reading_box = st.empty()
-*tabs, compare_tab, export_tab = st.tabs([*TABS.values(), "Compare runs", "Share and export"])
+*tabs, compare_tab, export_tab = st.tabs([*TABS.values(), "Compare runs", "Share and export"],
+                                         key="lab_tab", on_change="rerun")   # open: drawn
 for name, tab in zip(TABS, tabs):
     with tab:
         st.caption(SECTIONS[name][1])
         boxes[name] = st.empty()
+drawn = [*views.LIVE_VIEWS, *(name for name, tab in zip(TABS, tabs) if tab.open is not False)]
 
-shown = {"alerts": None, "reading_at": -1.0}   # while training: alerts rewritten when they
-                                               # change, the reading once a second (each costs
-                                               # the browser a re-render, as much as a chart)
+shown = {"alerts": None, "reading_at": -1.0}   # while training: alerts rewritten on a change, the
+                                               # reading once a second (a re-render, as a chart)
 
 
 def draw(run, live: bool) -> None:
@@ -182,9 +183,8 @@ def draw(run, live: bool) -> None:
                     st.markdown("\n\n".join(reading.details))
             if not live and reading.caution:
                 st.caption(SANTURKAR_NOTE)
-    figs = (views.live_figures(run.history, layer, unit, log_x, as_dict=True) if live else
-            {v: views.view_figure(v, run.history, layer, unit, log_x, animate=True, as_dict=True)
-             for v in views.VIEWS})
+    figs = {v: views.view_figure(v, run.history, layer, unit, log_x, animate=not live,
+                                 as_dict=True) for v in drawn}      # the views in sight only
     with live_batch():                 # drawn in place in the browser: only what changed is sent
         for name, fig in figs.items():
             live_chart(fig, key=f"lab_{name}", into=boxes[name],    # while training: no hover
@@ -228,7 +228,8 @@ with ui.friendly_errors("drawing the charts"):
     draw(run, live=False)
 
 with compare_tab:                       # the runs kept (bn_core.lab.state) and this one
-    teaching.compare_runs(lab.runs(), layer, unit, log_x)
+    if compare_tab.open is not False:
+        teaching.compare_runs(lab.runs(), layer, unit, log_x)
 
 with export_tab:
     st.caption("This link opens the lab with these settings (they are also in the address bar):")

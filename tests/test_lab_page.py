@@ -39,6 +39,9 @@ def charts(at) -> int:
     return len(mounted(at))
 
 
+IN_SIGHT = 4        # the first screen (2), loss and accuracy, the open tab's view (the first)
+
+
 def progress_text(at) -> str:
     return at.get("progress")[0].proto.text
 
@@ -51,7 +54,7 @@ def test_default_page_shows_the_starting_distributions():
     at = open_lab()
     assert at.title[0].value == "Covariate-shift lab"
     assert "same" in markdown_text(at) and "Batch Normalization" in markdown_text(at)
-    assert charts(at) == 8             # the 7 views (from the step-0 snapshot) and Compare runs
+    assert sorted(mounted(at)) == ["curves", "layer", "now", "unit"]     # the step-0 snapshot
     assert "Step 0, before any training" in markdown_text(at)
     assert {b.key: b.label for b in at.button} == {
         "lab_train": "Train", "lab_pause": "Pause", "lab_step_button": "Step",
@@ -79,7 +82,7 @@ def test_short_training_driven_through_the_controls():
     assert run.step == 100 and run.done and run.networks == ["none", "before", "after"]
     assert run.config.record_every == record_every_for(run.config)
     assert progress_text(at).startswith("Step 100 of 100 · finished")
-    assert charts(at) == 8
+    assert charts(at) == IN_SIGHT
     text = markdown_text(at)
     assert ("**Layer 2, from step 2 to the end (100)**: the middle (median) of a typical unit's "
             "inputs moved") in text
@@ -122,7 +125,7 @@ def test_bad_url_parameters_give_notices_not_exceptions():
     assert any("**placement**" in n and "sideways" in n for n in notices)
     assert any("**colour**" in n and "unknown" in n for n in notices)
     assert at.slider(key="lab_depth").value == 3 and at.radio(key="lab_placement").value == "before"
-    assert charts(at) == 8
+    assert charts(at) == IN_SIGHT
     assert dict(at.query_params) == {}                       # the URL now holds what is used
 
 
@@ -231,7 +234,7 @@ def test_coming_back_to_the_lab_mid_training_shows_the_run_paused():
     assert at.session_state.lab.run is run and run.step == step  # paused where it was
     assert at.session_state.lab.mode == "paused"
     assert progress_text(at) == f"Step {step:,} of 1,000 · paused"
-    assert charts(at) == 8
+    assert charts(at) == IN_SIGHT
     train = at.button(key="lab_train")
     assert train.label == "Resume" and not train.disabled
     assert at.button(key="lab_pause").disabled
@@ -263,7 +266,7 @@ def test_a_rerun_on_the_lab_itself_keeps_training():
 
 def test_mnist_comes_from_the_bundled_file_with_no_network():
     at = open_lab(dataset="mnist", scaling="raw", steps="100", depth="1", width="16")
-    assert not at.error and charts(at) == 8
+    assert not at.error and charts(at) == IN_SIGHT
     run = at.session_state.lab.run
     assert run.data.n_features == 784 and run.data.scaling == "raw"
 
@@ -273,7 +276,7 @@ def test_a_deeper_layer_choice_falls_back_to_the_last_layer_when_depth_shrinks()
     at.selectbox(key="lab_view_layer").set_value(4).run()
     assert at.session_state.lab_view.layer == 4
     at.slider(key="lab_depth").set_value(2).run()                  # layer 4 no longer exists
-    assert not at.exception and charts(at) == 8
+    assert not at.exception and charts(at) == IN_SIGHT
     assert at.session_state["lab_view_layer"] == 0                 # "the last layer"
     assert at.selectbox(key="lab_view_layer").options == ["the last layer", "layer 1", "layer 2"]
     at.slider(key="lab_depth").set_value(5).run()                  # and deeper again
@@ -317,12 +320,34 @@ def test_the_finished_runs_charts_are_the_core_figures():
     at.button(key="lab_train").click().run()
     assert not at.exception
     run, sent = at.session_state.lab.run, mounted(at)
-    assert sorted(sent) == sorted([*VIEWS, "compare"])      # the views, and Compare runs
+    for tab in ("Shift as a speed", "Every layer", "Saturation and gradients"):
+        at.session_state["lab_tab"] = tab                  # each tab's view, drawn when opened
+        at.run()
+        sent |= mounted(at)
+    assert sorted(sent) == sorted(VIEWS)
     for view in VIEWS:
         core = json.loads(encode(figure_dict(view_figure(view, run.history, 1, 0, True,
                                                           animate=True, as_dict=True))))
         assert sent[view]["data"] == core["data"], view
         assert len(sent[view].get("frames") or []) == len(core.get("frames") or []), view
+
+
+def test_a_tabs_view_is_drawn_only_while_its_tab_is_open():
+    """Issue #25: the server builds and sends the views in sight (the first screen, loss and
+    accuracy) and the open tab's, not the six hidden ones (the animated "every layer" alone is
+    about 1 MB); opening a tab reruns the page and draws its view."""
+    at = open_lab(steps="60", depth="2", width="8")
+    at.button(key="lab_train").click().run()
+    in_sight = ["curves", "now", "unit"]
+    assert sorted(mounted(at)) == sorted([*in_sight, "layer"])
+    for tab, view in (("Shift as a speed", "shift"), ("Every layer", "histograms"),
+                      ("Saturation and gradients", "health"), ("Compare runs", "compare"),
+                      ("Share and export", None)):
+        at.session_state["lab_tab"] = tab
+        at.run()
+        assert not at.exception, tab
+        assert sorted(mounted(at)) == sorted(in_sight + ([view] if view else [])), tab
+    assert at.session_state.lab.run.done and at.session_state.lab.run.step == 60   # not retrained
 
 
 def test_a_dropped_run_is_freed_the_buttons_do_not_keep_the_page_alive():

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from bn_core import kernels, records
+from bn_core import kernels, probe_stats, records
 from bn_core.records import (PERCENTILES, SATURATED_Z, UNITS_RECORDED, Divergence, History,
                              LayerRecord, Snapshot, fixed_edges, histograms, layer_records,
                              percentiles_of_sorted, saturated)
@@ -177,8 +177,6 @@ def reference(zk, edges, activation):
     # percentiles as np.percentile computes them on the values as recorded (float32: the gap
     # between two neighbours in float32, the interpolation in float64)
     units = [zk[:, j][fin[:, j]] for j in range(z.shape[1])]
-    evens = [zk[0::2, j][fin[0::2, j]] for j in range(z.shape[1])]
-    odds = [zk[1::2, j][fin[1::2, j]] for j in range(z.shape[1])]
     return dict(
         mean=vals.mean(), std=vals.std(), pooled=np.percentile(zk[fin], PERCENTILES),
         hist=np.histogram(np.clip(vals, lo, hi), edges)[0],
@@ -186,9 +184,6 @@ def reference(zk, edges, activation):
         .astype(np.float32),
         unit_mean=np.array([u.astype(np.float64).mean() for u in units]),
         unit_std=np.array([u.astype(np.float64).std() for u in units]),
-        half_medians=np.array([[np.percentile(e, [50])[0] for e in evens],     # the 50th
-                               [np.percentile(o, [50])[0] for o in odds]])    # percentile
-        .astype(np.float32),
         unit_hists=np.stack([np.histogram(np.clip(u, lo, hi), edges)[0]
                              for u in units[:UNITS_RECORDED]]),
         saturation=sat.mean())
@@ -206,7 +201,6 @@ def assert_record(rec, ref, units=None):
     np.testing.assert_array_equal(rec.unit_percentiles[:, units], ref["unit_percentiles"][:, units])
     np.testing.assert_allclose(rec.unit_mean[units], ref["unit_mean"][units], rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(rec.unit_std[units], ref["unit_std"][units], rtol=1e-5, atol=1e-6)
-    np.testing.assert_array_equal(rec.half_medians[:, units], ref["half_medians"][:, units])
     recorded = [j for j in units if j < UNITS_RECORDED]
     assert rec.unit_hists.shape[0] == min(w, UNITS_RECORDED)
     np.testing.assert_array_equal(rec.unit_hists[recorded], ref["unit_hists"][recorded])
@@ -227,7 +221,6 @@ def test_layer_records_of_finite_networks(backend, activation, width):
         assert rec.hist.shape == (40,) and rec.hist.dtype == np.int32
         assert rec.unit_percentiles.shape == (3, width) and rec.unit_percentiles.dtype == np.float32
         assert rec.unit_mean.shape == rec.unit_std.shape == (width,)
-        assert rec.half_medians.shape == (2, width) and rec.half_medians.dtype == np.float32
         assert rec.unit_hists.shape == (min(width, UNITS_RECORDED), 40)
         assert rec.unit_hists.dtype == np.int16
         assert rec.hist.sum() == z[k].size and (rec.unit_hists.sum(1) == z.shape[1]).all()
@@ -245,7 +238,6 @@ def test_layer_records_known_values():
     (rec,) = layer_records(z, np.linspace(-4, 4, 9), "relu")
     np.testing.assert_array_equal(rec.unit_percentiles, np.float32([[0.45, -1], [1.5, 2], [2.55, 6.1]]))
     np.testing.assert_array_equal(rec.unit_mean, [1.5, 2.5])
-    np.testing.assert_array_equal(rec.half_medians, [[1, -1], [2, 6]])     # rows 0, 2 / 1, 3
     np.testing.assert_array_equal(rec.unit_hists, [[0, 0, 0, 0, 1, 1, 1, 1], [0, 0, 0, 2, 0, 0, 0, 2]])
     assert rec.saturation == 3 / 8 and rec.mean == 2.0 and rec.p50 == 1.5
 
@@ -277,7 +269,7 @@ def test_a_diverging_network_beside_a_finite_one(backend, diverging):
     alone = layer_records(diverging[:1], EDGES, "sigmoid")[0]
     for name in ("mean", "std", "p15", "p50", "p85", "saturation"):
         assert getattr(recs[0], name) == getattr(alone, name)
-    for name in ("hist", "unit_percentiles", "unit_mean", "unit_std", "half_medians", "unit_hists"):
+    for name in ("hist", "unit_percentiles", "unit_mean", "unit_std", "unit_hists"):
         np.testing.assert_array_equal(getattr(recs[0], name), getattr(alone, name))
     assert_record(recs[0], reference(diverging[0], EDGES, "sigmoid"))
 
@@ -317,7 +309,6 @@ def test_per_unit_statistics_of_a_diverging_network_count_finite_values_only(div
     ref = reference(z[1], EDGES, "sigmoid")
     np.testing.assert_array_equal(rec.unit_percentiles[:, BAD_UNITS],
                                   ref["unit_percentiles"][:, BAD_UNITS])
-    np.testing.assert_array_equal(rec.half_medians[:, BAD_UNITS], ref["half_medians"][:, BAD_UNITS])
     np.testing.assert_allclose(rec.unit_mean[BAD_UNITS], ref["unit_mean"][BAD_UNITS], rtol=1e-5)
 
 
@@ -331,7 +322,7 @@ def assert_same_records(a, b):
     (the compiled pass sums in float64, numpy in float32)."""
     for ra, rb in zip(a, b, strict=True):
         for name in ("mean", "std", "p15", "p50", "p85", "saturation", "grad_norm", "hist",
-                     "unit_percentiles", "unit_mean", "unit_std", "half_medians", "unit_hists"):
+                     "unit_percentiles", "unit_mean", "unit_std", "unit_hists"):
             x, y = getattr(ra, name), getattr(rb, name)
             if name in ("mean", "std", "unit_mean", "unit_std"):
                 np.testing.assert_allclose(x, y, rtol=1e-5, atol=1e-6, err_msg=name)
@@ -375,10 +366,15 @@ def test_history_snapshots_leave_out_the_divergence_snapshot():
 
 # ----------------------------------------------------------------------------- compiled loops
 # ----------------------------------------------------------------------------- snapshot statistics
-# unit_histograms and order_statistics (bn_core.records' compiled helpers) against np.histogram
-# of the clipped finite values and np.sort of the finite values.
+# layer_moments' counts and order_statistics (bn_core.records' compiled helpers) against
+# np.histogram of the clipped finite values and np.sort of the finite values.
 
 HIST_EDGES = np.linspace(-4, 4, 41)      # inner edges not exactly representable
+
+
+def unit_counts(z, edges):
+    """The per-unit histograms (K, W, bins) of `records.layer_moments`."""
+    return records.layer_moments(z, edges, 0, "relu", 0.0)[0]
 
 
 def histogram_reference(values, edges):
@@ -406,10 +402,10 @@ def statistic_rows(dtype, m=300, seed=11):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("edges", [HIST_EDGES, np.linspace(-1.3, 2.7, 17), np.linspace(0.5, 1.0, 6)])
-def test_unit_histograms_equal_np_histogram(dtype, edges):
+def test_unit_counts_equal_np_histogram(dtype, edges):
     rows = statistic_rows(dtype)                                          # (8, M)
     z = rows.reshape(2, 4, -1).transpose(0, 2, 1)                         # (K=2, P=M, W=4)
-    counts = records.unit_histograms(z, edges)
+    counts = unit_counts(z, edges)
     assert counts.shape == (2, 4, len(edges) - 1) and counts.dtype == np.int32
     for k in range(2):
         for w in range(4):
@@ -417,23 +413,23 @@ def test_unit_histograms_equal_np_histogram(dtype, edges):
                                           err_msg=f"network {k}, unit {w}")
 
 
-def test_unit_histograms_of_values_on_every_edge():
+def test_unit_counts_of_values_on_every_edge():
     z = np.concatenate([HIST_EDGES, np.nextafter(HIST_EDGES, -np.inf),
                         np.nextafter(HIST_EDGES, np.inf), [-1e30, 1e30]])[None, :, None]
-    got = records.unit_histograms(z, HIST_EDGES)[0, 0]
+    got = unit_counts(z, HIST_EDGES)[0, 0]
     np.testing.assert_array_equal(got, histogram_reference(z.ravel(), HIST_EDGES))
     assert got[0] == 5       # −1e30; −4 and both its neighbours; the one below −3.8
     assert got[-1] == 6      # 3.8 and the one above it; 4 and both its neighbours; 1e30
     z32 = HIST_EDGES.astype(np.float32)[None, :, None]             # edges rounded to float32
-    np.testing.assert_array_equal(records.unit_histograms(z32, HIST_EDGES)[0, 0],
+    np.testing.assert_array_equal(unit_counts(z32, HIST_EDGES)[0, 0],
                                   histogram_reference(z32.ravel(), HIST_EDGES))
 
 
 @pytest.mark.parametrize("call", [
-    lambda: records.unit_histograms(np.zeros((4, 5), np.float32), HIST_EDGES),
-    lambda: records.unit_histograms(np.zeros((1, 4, 5, 2), np.float32), HIST_EDGES),
-    lambda: records.unit_histograms(np.zeros((1, 4, 5), np.float32), HIST_EDGES.reshape(1, -1)),
-    lambda: records.unit_histograms(np.zeros((1, 4, 5), np.float32), np.array([1.0])),
+    lambda: unit_counts(np.zeros((4, 5), np.float32), HIST_EDGES),
+    lambda: unit_counts(np.zeros((1, 4, 5, 2), np.float32), HIST_EDGES),
+    lambda: unit_counts(np.zeros((1, 4, 5), np.float32), HIST_EDGES.reshape(1, -1)),
+    lambda: unit_counts(np.zeros((1, 4, 5), np.float32), np.array([1.0])),
     lambda: records.order_statistics(np.zeros(6, np.float32), [0, 1]),
     lambda: records.order_statistics(np.zeros((2, 3, 6), np.float32), [0, 1]),
     lambda: records.order_statistics(np.zeros((2, 6), np.float32), [[0, 1]]),
@@ -489,14 +485,14 @@ def test_order_statistics_does_not_change_its_input():
     rows = statistic_rows(np.float32)
     before = rows.copy()
     records.order_statistics(rows, [0, 5, 299])
-    records.unit_histograms(rows[None], HIST_EDGES)
+    unit_counts(rows[None], HIST_EDGES)
     np.testing.assert_array_equal(rows, before)
 
 
 @pytest.mark.parametrize("row", [[0.0, 5e-324, 1e-323, 0.0], [-1e308, 1e308, 0.0]])
 def test_order_statistics_algorithm_on_extreme_float64_ranges(row):
     """The loop's own algorithm, run as Python (the compiled one must not be run on these)."""
-    loops = getattr(records._order_statistics_loops, "py_func", records._order_statistics_loops)
+    loops = getattr(probe_stats._order_statistics_loops, "py_func", probe_stats._order_statistics_loops)
     values = np.array([row])
     ranks = np.arange(len(row))
     out = np.empty((1, len(row)))
@@ -508,7 +504,7 @@ def test_order_statistics_algorithm_on_extreme_float64_ranges(row):
 def test_order_statistics_algorithm_as_python_on_ordinary_rows():
     """The same algorithm un-compiled agrees with the compiled one and np.sort (so the check
     above tests the algorithm the kernel runs)."""
-    loops = getattr(records._order_statistics_loops, "py_func", records._order_statistics_loops)
+    loops = getattr(probe_stats._order_statistics_loops, "py_func", probe_stats._order_statistics_loops)
     rows = statistic_rows(np.float64, m=40)
     ranks = np.array([0, 5, 6, 19, 20, 33, 39])
     out = np.empty((len(rows), len(ranks)))
@@ -522,34 +518,18 @@ def test_only_the_first_64_units_keep_statistics_of_their_own():
     z = np.random.default_rng(5).normal(size=(1, 30, 100)).astype(np.float32)
     rec = layer_records(z, EDGES, "tanh")[0]
     assert rec.unit_percentiles.shape == (3, 64) and rec.unit_mean.shape == (64,)
-    assert rec.half_medians.shape == (2, 64) and rec.unit_hists.shape[0] == UNITS_RECORDED
+    assert rec.unit_hists.shape[0] == UNITS_RECORDED
     np.testing.assert_array_equal(rec.unit_percentiles,
                                   np.percentile(z[0, :, :64], PERCENTILES, axis=0).astype(np.float32))
     assert rec.p50 == np.percentile(z[0], [50])[0]            # the pooled ones: every unit
 
 
-# ----------------------------------------------------------------------------- merged_ranks
-
-@pytest.mark.skipif(not kernels.AVAILABLE, reason="numba is not installed")
-@pytest.mark.parametrize("n_even,n_odd", [(1, 0), (1, 1), (2, 1), (5, 5), (6, 5), (180, 180),
-                                          (250, 249)])
-def test_merged_ranks_equal_np_sort_of_the_union(n_even, n_odd):
-    rng = np.random.default_rng(n_even * 1000 + n_odd)
-    k, u = 2, 7
-    values = np.round(rng.normal(0, 2, (k, u, n_even + n_odd)), 1).astype(np.float32)   # ties
-    values[:, 0] = 1.0                                                                 # all tied
-    halves = np.full((k, u, 2, n_even), np.inf, np.float32)
-    halves[:, :, 0, :] = np.sort(values[:, :, :n_even], axis=-1)
-    halves[:, :, 1, :n_odd] = np.sort(values[:, :, n_even:], axis=-1)
-    ranks = np.arange(n_even + n_odd)
-    got = records.merged_ranks(halves, n_even, n_odd, ranks)                  # (K, R, U)
-    np.testing.assert_array_equal(got, np.sort(values, axis=-1).transpose(0, 2, 1))
-
+# ----------------------------------------------------------------------------- compiled path
 
 @pytest.mark.skipif(not kernels.AVAILABLE, reason="numba is not installed")
 @pytest.mark.parametrize("p", [2, 3, 7, 40, 361])
-def test_unit_percentiles_from_sorted_halves_equal_np_percentile(monkeypatch, p):
-    """The compiled path (one sort of both halves, merged) against np.percentile, any P, odd too."""
+def test_unit_percentiles_of_the_compiled_path_equal_np_percentile(monkeypatch, p):
+    """The compiled path against the numpy twin and np.percentile, any P, odd too."""
     z = make_z(k=2, p=p, w=20, seed=p) if p >= 6 else \
         np.random.default_rng(p).normal(0, 2, (2, p, 20)).astype(np.float32)
     compiled = records_with(monkeypatch, True, z, "sigmoid")
@@ -557,8 +537,6 @@ def test_unit_percentiles_from_sorted_halves_equal_np_percentile(monkeypatch, p)
     for i, rec in enumerate(compiled):
         np.testing.assert_array_equal(rec.unit_percentiles, np.percentile(
             z[i], PERCENTILES, axis=0).astype(np.float32))
-        np.testing.assert_array_equal(rec.half_medians, np.stack([np.percentile(
-            z[i, h::2], 50, axis=0) for h in (0, 1)]).astype(np.float32))
 
 
 @pytest.mark.skipif(not kernels.AVAILABLE, reason="numba is not installed")
@@ -569,7 +547,9 @@ def test_layer_moments_equal_numpy(activation):
     counts, umean, ustd, mean, std, sat, finite = records.layer_moments(
         z[:2], EDGES, 12, activation, SATURATED_Z.get(activation, 0.0))
     assert finite.tolist() == [True, False]
-    np.testing.assert_array_equal(counts, records.unit_histograms(z[:2], EDGES))
+    for k in range(2):
+        for w in range(20):
+            np.testing.assert_array_equal(counts[k, w], histogram_reference(z[k, :, w], EDGES))
     np.testing.assert_allclose(umean[0], z[0, :, :12].astype(np.float64).mean(0), rtol=1e-12)
     np.testing.assert_allclose(ustd[0], z[0, :, :12].astype(np.float64).std(0), rtol=1e-9,
                                atol=1e-12)

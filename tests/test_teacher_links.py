@@ -128,6 +128,8 @@ def test_break_it_then_compare_the_two_runs_side_by_side():
     assert not at.exception
     lab = at.session_state.lab
     assert len(lab.runs()) == 2 and lab.kept[0].config.lr == 0.5
+    at.session_state["lab_tab"] = "Compare runs"                  # drawn when its tab is open
+    at.run()
     boxes = [c.label for c in at.checkbox if (c.key or "").startswith("lab_compare_")]
     assert boxes == ["lr 0.5", "lr 10"]
     sent = [e for e in at.get("bidi_component") if (e.key or "") == "lc-lab_compare"]

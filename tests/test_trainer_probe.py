@@ -117,8 +117,6 @@ def assert_describes(rec, z, atol=2e-4):
                                rtol=1e-4, atol=atol)
     np.testing.assert_allclose(rec.unit_mean, z.mean(0), rtol=1e-4, atol=atol)
     np.testing.assert_allclose(rec.unit_std, z.std(0), rtol=1e-4, atol=atol)
-    np.testing.assert_allclose(rec.half_medians, [np.median(z[0::2], 0), np.median(z[1::2], 0)],
-                               rtol=1e-4, atol=atol)
     np.testing.assert_allclose([rec.mean, rec.std], [z.mean(), z.std()], rtol=1e-4, atol=atol)
 
 
@@ -282,6 +280,6 @@ def test_fewer_snapshots_record_the_same_numbers_at_the_steps_they_keep():
         for net, snap in frame.items():
             assert snap.test_acc == other[net].test_acc
             for a, b in zip(snap.layers, other[net].layers, strict=True):
-                for name in ("mean", "p50", "unit_percentiles", "half_medians", "unit_hists",
+                for name in ("mean", "p50", "unit_percentiles", "unit_hists",
                              "hist", "saturation", "grad_norm"):
                     np.testing.assert_array_equal(getattr(a, name), getattr(b, name), name)

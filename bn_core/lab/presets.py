@@ -45,7 +45,10 @@ __all__ = ["DEFAULT", "PAPER_SETUP", "EPS_ZERO", "PRESETS", "BUTTONS", "NOTES", 
            "setup_of", "link_query", "from_setup", "estimate_seconds",
            "record_every_for", "TARGET_SNAPSHOTS", "MAX_RECORD_EVERY"]
 
-TARGET_SNAPSHOTS = 100          # record_every_for aims at about this many evenly spaced snapshots
+TARGET_SNAPSHOTS = 50           # record_every_for aims at about this many evenly spaced snapshots:
+                                # at the watchable speed (~12 s) the browser redraws ~5 times a
+                                # second, ~60 frames, so more are never seen live; and each costs
+                                # ~8 training steps of the server's time (issue #25)
 MAX_RECORD_EVERY = 50           # ... and at least one every 50 steps (live updates, Pause)
 MAX_SNAPSHOTS = 500            # ... and at most this many evenly spaced (a run's memory)
 WORK_PER_SNAPSHOT = 4e8         # networks × batch × weights between snapshots, at most
@@ -141,8 +144,8 @@ def record_every_for(config: TrainConfig, target: int = TARGET_SNAPSHOTS,
 
         record_every = clamp(round(steps / target), 1, min(most, work / (K · batch · P))),
                        and at least steps / MAX_SNAPSHOTS;  K = networks, P = weights per network.
-        Defaults: 1,500 steps → 15; 10,000 → 50; paper, 50,000 steps → 100 (500 snapshots
-        + 22 early ones: the memory bound)
+        Defaults: 1,500 steps → 30 (50 snapshots + 19 early ones); 10,000 → 50; paper, 50,000
+        steps → 100 (500 snapshots + 22 early ones: the memory bound)
     """
     dims = [N_FEATURES[config.dataset], *config.hidden, 10]
     weights = sum(a * b for a, b in zip(dims[:-1], dims[1:]))

@@ -6,7 +6,7 @@ often it may redraw while training.
     FIRST_SCREEN                the views side by side at the top of the page
     view_figure(name, history, layer, unit, log_x, animate)
     live_figures(history, layer, unit, log_x, update, names)   the view(s) of a live update
-    LIVE_VIEWS                  what a live update needs to redraw: the views in sight
+    LIVE_VIEWS                  the views always in sight (the lab adds the open tab's)
     UpdatePacer                 when to redraw, so that drawing stays a bounded share of the time
     watch_interval(snapshots)   the "watchable" speed: the least time between two snapshots
 """
@@ -30,13 +30,12 @@ WATCH_MOST = 0.25        # ... but never more than this (s) between two snapshot
 
 VIEWS = ("now", "unit", "curves", "layer", "shift", "histograms", "health")
 FIRST_SCREEN = ("now", "unit")   # what a control changes, where it shows without scrolling
-# The lab redraws every view at each live update (pages/1_lab.py, through live_chart, which sends
-# only what changed). LIVE_SCHEDULE is the lighter path for st.plotly_chart, which rebuilds a
-# chart from scratch at every change: one view per update, the Figure-1 pair most often.
-# The views in sight while training: the first screen and, just below it, loss and accuracy (the
-# others wait in tabs, where a learner looks at rest). Redrawing only these while training costs
-# the server about half the CPU per live update of redrawing all seven (issue #25); the tabs are
-# redrawn, animated, when the run stops.
+# The lab (pages/1_lab.py, through live_chart, which sends only what changed) draws the views
+# in sight: LIVE_VIEWS, the first screen and, just below it, loss and accuracy, plus the view of
+# the tab that is open (its tabs rerun the page when one is opened; issue #25: the animated
+# "every layer" view alone is ~1 MB of JSON and ~90 ms of the server's CPU per redraw at rest).
+# LIVE_SCHEDULE is the lighter path for st.plotly_chart, which rebuilds a chart from scratch at
+# every change: one view per update, the Figure-1 pair most often.
 LIVE_VIEWS = FIRST_SCREEN + ("curves",)
 LIVE_SCHEDULE = [("now", "unit"), ("curves",), ("now", "unit"), ("layer",), ("now", "unit"),
                  ("shift",), ("now", "unit"), ("histograms",), ("now", "unit"), ("health",)]

@@ -32,14 +32,20 @@ def test_lab_trains_from_a_shared_link(page, app_url, tmp_path):
     assert page.get_by_text("Test accuracy at the last snapshot").is_visible()
     charts = page.locator(".bn-live-chart")
     charts.nth(2).wait_for(timeout=60_000)           # the first screen's two, loss and accuracy
-    for tab in ("All units of the layer", "Shift as a speed", "Every layer",
-                "Saturation and gradients"):                 # the other views, one tab each
-        page.get_by_role("tab", name=tab).click()
-        page.wait_for_timeout(400)
-    page.wait_for_function("() => document.querySelectorAll('.bn-live-chart').length >= 7",
-                           timeout=60_000)
+    for tab, view in (("Shift as a speed", "shift"), ("Every layer", "histograms"),
+                      ("Saturation and gradients", "health"),
+                      ("All units of the layer", "layer")):   # the other views, one tab each,
+        page.get_by_role("tab", name=tab).click()            # drawn when their tab opens
+        chart = page.locator(f".bn-live-chart[data-key='lab_{view}']")
+        chart.wait_for(timeout=60_000)
+        chart.scroll_into_view_if_needed()                   # (a chart out of sight waits)
+        page.wait_for_function("""key => [...window.__bnLiveChart.charts.values()].some(c =>
+            c.key === key && c.node.isConnected && c.node.getBoundingClientRect().height > 0
+            && c.stats.draws > 0)""", arg=f"lab_{view}", timeout=60_000)
+        wait_idle(page)
+        assert_no_exception(page)
     page.get_by_role("tab", name="Every layer").click()
-    assert page.get_by_text("▶ Play").count() >= 2           # first screen and every layer
+    page.get_by_text("▶ Play").nth(1).wait_for(timeout=60_000)   # first screen and every layer
     page.screenshot(path=str(tmp_path / "lab_histograms.png"))
     assert_no_exception(page)
 

@@ -38,13 +38,14 @@ def y(trace) -> np.ndarray:
 
 # ----------------------------------------------------------------------------- schedule
 
-def test_record_every_gives_about_100_snapshots_and_caps_big_runs():
-    assert record_every_for(TrainConfig()) == 15                             # 1,500 steps
+def test_record_every_gives_about_50_snapshots_and_caps_big_runs():
+    assert record_every_for(TrainConfig()) == 30                             # 1,500 steps
     assert record_every_for(PAPER_SETUP) == 100                              # 50,000 steps
     assert record_every_for(TrainConfig(steps=1)) == 1
     assert record_every_for(TrainConfig(steps=10_000)) == 50                # at most 50 apart
-    for steps in (300, 1500, 5000):
-        assert 80 <= steps // record_every_for(TrainConfig(steps=steps)) <= 120
+    assert record_every_for(TrainConfig(steps=5_000)) == 50
+    for steps in (300, 1500, 2500):
+        assert 40 <= steps // record_every_for(TrainConfig(steps=steps)) <= 60
     big = TrainConfig(width=256, depth=8, batch_size=512, placement="both", steps=5_000)
     assert record_every_for(big) == 10                # a step is big, but ≤ 500 snapshots
     assert record_every_for(big.replace(steps=500)) == 1

@@ -15,18 +15,17 @@ from bn_core.records import Divergence, History, LayerRecord, Snapshot
 from bn_core.trainer import Run, TrainConfig
 
 
-def record(p50, spread, half=None, mean=None, std=None) -> LayerRecord:
+def record(p50, spread, mean=None, std=None) -> LayerRecord:
     """A LayerRecord with these per-unit medians and 15–85 % spreads (p15 = p50 − spread/2,
-    p85 = p50 + spread/2), half medians (2, W) and unit means/stds."""
+    p85 = p50 + spread/2) and unit means/stds."""
     p50, spread = np.asarray(p50, np.float64), np.asarray(spread, np.float64)
     w = len(p50)
-    half = np.stack([p50, p50]) if half is None else np.asarray(half, np.float64)
     return LayerRecord(
         mean=0.0, std=1.0, p15=-1.0, p50=0.0, p85=1.0, hist=np.zeros(8, np.int32),
         unit_percentiles=np.stack([p50 - spread / 2, p50, p50 + spread / 2]).astype(np.float32),
         unit_mean=np.asarray(p50 if mean is None else mean, np.float32),
         unit_std=np.asarray(spread if std is None else std, np.float32),
-        half_medians=half.astype(np.float32), unit_hists=np.zeros((w, 8), np.int16),
+        unit_hists=np.zeros((w, 8), np.int16),
         saturation=0.0)
 
 
@@ -54,13 +53,11 @@ def snap(network, step, *layers, divergence=None) -> Snapshot:
 #   step 0     p50 0, 0, 0, 0, 0        spread 1, 1, 2, 2, 4
 #   step 10    p50 2, 2, 2, 2, 2        spread 1, 1, 1, 1, 1
 #   step 100   p50 1, −3, 0.5, 4, 0     spread 4, 2, 1, 1, 2
-#              half medians  (p50 ± gap/2), gaps 0.5, 0.25, 0.125, 0, 1
 #   step 150   diverged: NaN everywhere
 START = record([0] * 5, [1, 1, 2, 2, 4])
 MIDDLE = record([2] * 5, [1] * 5)
-GAPS = np.array([0.5, 0.25, 0.125, 0, 1])
 END_P50 = np.array([1, -3, 0.5, 4, 0])
-END = record(END_P50, [4, 2, 1, 1, 2], half=np.stack([END_P50 - GAPS / 2, END_P50 + GAPS / 2]))
+END = record(END_P50, [4, 2, 1, 1, 2])
 BROKEN = record([np.nan] * 5, [np.nan] * 5)
 
 
@@ -73,8 +70,7 @@ def known():
 
 def test_drift_from_the_first_to_the_last_finite_snapshot(known):
     # moved_j = |Δp50| / spread(end) = 1/4, 3/2, 0.5/1, 4/1, 0/2 → median 0.5
-    # noise: two pairs of neighbouring snapshots (0–10, 10–100) are too few: NaN (not the gap
-    # between the halves' medians, 0.125, which the old floor reported)
+    # noise: two pairs of neighbouring snapshots (0–10, 10–100) are too few: NaN
     d = drift(known, "none", 0)
     assert (d.network, d.layer, d.step_start, d.step_end, d.moved, d.spread_start, d.spread_end,
             d.collapsed) == ("none", 0, 0, 100, 0.5, 2.0, 2.0, False)
@@ -157,10 +153,8 @@ def test_noise_floor_is_the_jitter_between_neighbouring_snapshots():
         noise_floor(h, "none", 1)
 
 
-def test_noise_floor_ignores_the_probe_halves():
-    """The old floor was the gap between the medians of the probe set's two halves (a level's
-    sampling error, which cancels in a drift of the same examples); the halves no longer count."""
-    steady = [record([1, 2, 3], [1, 1, 1], half=[[0, 0, 0], [g, g, g]]) for g in (1, 2, 3, 4, 5)]
+def test_noise_floor_and_drift_of_a_steady_layer_are_zero():
+    steady = [record([1, 2, 3], [1, 1, 1]) for _ in range(5)]
     h = history({"none": [snap("none", 10 * t, r) for t, r in enumerate(steady)]})
     assert noise_floor(h, "none", 0) == 0.0 and drift(h, "none", 0).moved == 0.0
 

@@ -19,17 +19,14 @@ CONFIG = TrainConfig(depth=3, width=4, steps=30, record_every=10)
 W = 4
 
 
-def layer(p15, p50, p85, saturation=0.0, halves=None):
-    """A LayerRecord whose W = 4 units have the given percentiles (scalars or 4-vectors); the
-    halves' medians are p50 ± 0.01 unless given."""
+def layer(p15, p50, p85, saturation=0.0):
+    """A LayerRecord whose W = 4 units have the given percentiles (scalars or 4-vectors)."""
     units = np.array([np.broadcast_to(p, W) for p in (p15, p50, p85)], dtype=np.float32)
-    halves = np.stack([units[1] - 0.01, units[1] + 0.01]) if halves is None else \
-        np.array([np.broadcast_to(h, W) for h in halves], dtype=np.float32)
     return LayerRecord(mean=float(units[1].mean()), std=1.0, p15=float(units[0].mean()),
                        p50=float(units[1].mean()), p85=float(units[2].mean()),
                        hist=np.zeros(8, np.int32), unit_percentiles=units,
                        unit_mean=units[1].copy(), unit_std=(units[2] - units[0]) / 2,
-                       half_medians=halves, unit_hists=np.zeros((W, 8), np.int16),
+                       unit_hists=np.zeros((W, 8), np.int16),
                        saturation=saturation, grad_norm=1.0)
 
 
