@@ -145,8 +145,12 @@ def first_last_ratio(result: SweepResult, network: str, depth: int, window: str 
 
 
 def _times(x: float) -> str:
+    """'1.9×', '12×', '340×', 'more than 1,000×' (a first layer that hardly moved: the exact
+    factor says nothing a learner can use)."""
     if not math.isfinite(x):
         return "—"
+    if x >= 1000:
+        return "more than 1,000×"
     return f"{x:,.0f}×" if x >= 100 else f"{x:.2g}×"
 
 

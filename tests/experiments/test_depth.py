@@ -158,3 +158,9 @@ def test_a_real_sweeps_drifts_are_the_labs_measures_of_the_same_network():
     assert figs[1].layout.xaxis.title.text == "hidden layers"
     lines = [t for t in figs[0].data if t.name is None and t.mode and "text" in t.mode]
     assert len(lines) == 2 * 2 * 2                       # per network, depth and window
+
+
+def test_the_last_over_first_factor_reads_plainly():
+    """A first layer that hardly moved makes the factor huge: said as "more than 1,000×"."""
+    assert [D._times(x) for x in (1.94, 12.3, 340.4, 999.4, 620_083.0, math.nan)] == [
+        "1.9×", "12×", "340×", "999×", "more than 1,000×", "—"]
