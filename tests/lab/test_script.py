@@ -10,6 +10,7 @@ torch.nn.BatchNorm1d itself.
 """
 
 import ast
+import os
 import re
 import subprocess
 import sys
@@ -112,30 +113,58 @@ def test_the_script_compiles_and_imports_only_torch_numpy_and_sklearn(config):
 RUN_AS_A_LEARNER = [*PRESETS, "unusual"]
 
 
-@pytest.fixture(scope="module")
-def scripts(request, tmp_path_factory):
-    """name → (process, folder): the scripts of the setups this session tests
-    (RUN_AS_A_LEARNER), all started when the first is needed, so that they run side by side, and
+class Scripts:
+    """The scripts of the setups this session tests (RUN_AS_A_LEARNER), started ahead of the
+    tests that read them, as many at a time as the machine has cores: they run side by side, and
     beside the lab's own runs in this process (a script's few seconds are mostly importing torch,
     on one core)."""
+
+    def __init__(self, names: list[str], tmp_path_factory):
+        self.pending, self.tmp = list(names), tmp_path_factory
+        self.started: dict[str, tuple[subprocess.Popen, object]] = {}
+        self.at_once = os.cpu_count() or 1
+        self.start_more()
+
+    def start(self, name: str) -> None:
+        folder = self.tmp.mktemp(f"script_{name}")
+        self.pending.remove(name)
+        self.started[name] = start_script(PRESETS.get(name, UNUSUAL), STEPS, folder), folder
+
+    def start_more(self) -> None:
+        while self.pending and sum(proc.poll() is None
+                                   for proc, _ in self.started.values()) < self.at_once:
+            self.start(self.pending[0])
+
+    def outcome(self, name: str):
+        """The outcome of `name`'s script (script_outcome), once it has ended."""
+        if name not in self.started:
+            self.start(name)
+        try:
+            return script_outcome(PRESETS.get(name, UNUSUAL), *self.started[name])
+        finally:
+            self.start_more()
+
+    def stop(self) -> None:
+        for proc, _ in self.started.values():
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+
+
+@pytest.fixture(scope="module")
+def scripts(request, tmp_path_factory):
     test = test_the_script_run_as_a_learner_would_agrees_with_the_lab.__name__
-    started = {}
-    for name in [item.callspec.params["name"] for item in request.session.items
-                 if getattr(item, "originalname", None) == test]:
-        folder = tmp_path_factory.mktemp(f"script_{name}")
-        started[name] = start_script(PRESETS.get(name, UNUSUAL), STEPS, folder), folder
+    started = Scripts([item.callspec.params["name"] for item in request.session.items
+                       if getattr(item, "originalname", None) == test], tmp_path_factory)
     yield started
-    for proc, _ in started.values():
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+    started.stop()
 
 
 @pytest.mark.parametrize("name", RUN_AS_A_LEARNER)
 def test_the_script_run_as_a_learner_would_agrees_with_the_lab(name, scripts):
     config = PRESETS.get(name, UNUSUAL)
     lab = lab_outcome(config, STEPS)                        # while the scripts run
-    script = script_outcome(config, *scripts[name])
+    script = scripts.outcome(name)
     for net in config.networks:
         assert script[net][0] == lab[net][0], (net, script, lab)     # both diverge, or neither
         if lab[net][0] == "accuracy":
