@@ -13,7 +13,8 @@ os.environ.setdefault("BN_LAB_WATCH_SECONDS", "0")
 os.environ.setdefault("BN_LAB_MAX_RUN_S", "100000")
 # The test process itself compiles bn_core's loops on first use: a warm-up thread started by the
 # first import of classroom.py would switch kernels under the tests' feet (tests/test_warm_up.py
-# tests it on its own). The servers the browser and deploy tests start warm up as usual.
+# tests it on its own). The browser tests' app_url server and the deploy tests' cluster warm
+# up as usual (tests/browser/conftest.py: streamlit_server's warm_up).
 os.environ["BN_WARM_UP"] = "0"
 
 from tests.browser.conftest import CHROMIUM, LAUNCH_ARGS

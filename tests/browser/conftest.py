@@ -13,6 +13,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -32,11 +33,29 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _stop(proc: subprocess.Popen, log) -> None:
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    log.close()
+
+
 @contextlib.contextmanager
-def streamlit_server(script: str = "app.py", env: dict | None = None, launcher: str | None = None):
+def streamlit_server(script: str = "app.py", env: dict | None = None, launcher: str | None = None,
+                     warm_up: bool = False):
     """`streamlit run script` on a free port (headless); yields its base URL once
     /_stcore/health answers ok; stops it afterwards. env: extra environment variables;
-    launcher: a Python file to start Streamlit's CLI with instead of `-m streamlit`."""
+    launcher: a Python file to start Streamlit's CLI with instead of `-m streamlit`;
+    warm_up: whether the server compiles bn_core's loops in the background when its first page
+    runs (classroom.warm_kernels, on in production). Off by default: a compiling child process
+    per server is CPU the other servers' tests wait for on two cores; the session's `app_url`
+    server, which most browser tests share, runs with it on, as in production.
+
+    The server is stopped in a thread of its own (SIGTERM, then up to 10 s for Streamlit to shut
+    down, ~1.5 s): the next test need not wait for it; Python waits for that thread at exit."""
     if CHROMIUM is None:
         pytest.skip("no Chromium found (install Debian's chromium: apt-get install -y chromium)")
     port = _free_port()
@@ -45,7 +64,8 @@ def streamlit_server(script: str = "app.py", env: dict | None = None, launcher: 
         [sys.executable, *([launcher] if launcher else ["-m", "streamlit"]), "run", script,
          "--server.headless", "true",
          "--server.port", str(port), "--server.address", "127.0.0.1"],
-        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "BN_WARM_UP": "1", **(env or {})},
+        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+        env={**os.environ, "BN_WARM_UP": "1" if warm_up else "0", **(env or {})},
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 60
@@ -62,17 +82,14 @@ def streamlit_server(script: str = "app.py", env: dict | None = None, launcher: 
     try:
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+        threading.Thread(target=_stop, args=(proc, log), name=f"stop streamlit {port}").start()
 
 
 @pytest.fixture(scope="session")
 def app_url():
-    with streamlit_server() as url:
+    """The app as deployed (kernel warm-up on), shared by the browser tests that need no
+    special setting."""
+    with streamlit_server(warm_up=True) as url:
         yield url
 
 

@@ -10,6 +10,7 @@ torch.nn.BatchNorm1d itself.
 """
 
 import ast
+import os
 import re
 import subprocess
 import sys
@@ -47,22 +48,36 @@ def lab_outcome(config, steps):
             for net in config.networks}
 
 
-def script_outcome(config, steps, folder):
-    """network → ("accuracy", percent) or ("diverged", step), from the script's printout."""
+def start_script(config, steps, folder) -> subprocess.Popen:
+    """The config's script written to `folder` and started there as a learner would run it
+    (`python batchnorm_lab.py --steps N`, without the project on the path); its printout goes
+    to out.txt and err.txt there."""
     path = folder / SCRIPT_NAME
     path.write_text(pytorch_script(config), encoding="utf-8")
-    done = subprocess.run([sys.executable, str(path), "--steps", str(steps)], cwd=folder,
-                          capture_output=True, text=True, timeout=300,
-                          env={"PATH": "/usr/bin:/bin", "HOME": str(folder)})
-    assert done.returncode == 0, done.stderr
+    with open(folder / "out.txt", "w") as out, open(folder / "err.txt", "w") as err:
+        return subprocess.Popen([sys.executable, str(path), "--steps", str(steps)], cwd=folder,
+                                stdout=out, stderr=err, text=True,
+                                env={"PATH": "/usr/bin:/bin", "HOME": str(folder)})
+
+
+def script_outcome(config, proc: subprocess.Popen, folder):
+    """network → ("accuracy", percent) or ("diverged", step), from the printout of the script
+    `start_script` started in `folder`, once it has ended."""
+    try:
+        proc.wait(timeout=300)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        raise
+    stdout = (folder / "out.txt").read_text()
+    assert proc.returncode == 0, (folder / "err.txt").read_text()
     out = {}
-    for line in done.stdout.splitlines():
+    for line in stdout.splitlines():
         m = LINE.match(line)
         if m:
-            assert m[1] not in out, f"two lines for {m[1]}:\n{done.stdout}"
+            assert m[1] not in out, f"two lines for {m[1]}:\n{stdout}"
             out[m[1]] = ("accuracy", float(m[2])) if m[2] else ("diverged", int(m[3]))
-    assert list(out) == config.networks, done.stdout          # one line each, in order
-    assert sum("accuracy" in line and "%" in line for line in done.stdout.splitlines()) == \
+    assert list(out) == config.networks, stdout               # one line each, in order
+    assert sum("accuracy" in line and "%" in line for line in stdout.splitlines()) == \
         sum(kind == "accuracy" for kind, _ in out.values())
     return out
 
@@ -95,11 +110,61 @@ def test_the_script_compiles_and_imports_only_torch_numpy_and_sklearn(config):
         assert re.search(rf"^{name} = {re.escape(repr(value))}(  |$)", source, re.M), name
 
 
-@pytest.mark.parametrize("name", [*PRESETS, "unusual"])
-def test_the_script_run_as_a_learner_would_agrees_with_the_lab(name, tmp_path):
+RUN_AS_A_LEARNER = [*PRESETS, "unusual"]
+
+
+class Scripts:
+    """The scripts of the setups this session tests (RUN_AS_A_LEARNER), started ahead of the
+    tests that read them, as many at a time as the machine has cores: they run side by side, and
+    beside the lab's own runs in this process (a script's few seconds are mostly importing torch,
+    on one core)."""
+
+    def __init__(self, names: list[str], tmp_path_factory):
+        self.pending, self.tmp = list(names), tmp_path_factory
+        self.started: dict[str, tuple[subprocess.Popen, object]] = {}
+        self.at_once = os.cpu_count() or 1
+        self.start_more()
+
+    def start(self, name: str) -> None:
+        folder = self.tmp.mktemp(f"script_{name}")
+        self.pending.remove(name)
+        self.started[name] = start_script(PRESETS.get(name, UNUSUAL), STEPS, folder), folder
+
+    def start_more(self) -> None:
+        while self.pending and sum(proc.poll() is None
+                                   for proc, _ in self.started.values()) < self.at_once:
+            self.start(self.pending[0])
+
+    def outcome(self, name: str):
+        """The outcome of `name`'s script (script_outcome), once it has ended."""
+        if name not in self.started:
+            self.start(name)
+        try:
+            return script_outcome(PRESETS.get(name, UNUSUAL), *self.started[name])
+        finally:
+            self.start_more()
+
+    def stop(self) -> None:
+        for proc, _ in self.started.values():
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+
+
+@pytest.fixture(scope="module")
+def scripts(request, tmp_path_factory):
+    test = test_the_script_run_as_a_learner_would_agrees_with_the_lab.__name__
+    started = Scripts([item.callspec.params["name"] for item in request.session.items
+                       if getattr(item, "originalname", None) == test], tmp_path_factory)
+    yield started
+    started.stop()
+
+
+@pytest.mark.parametrize("name", RUN_AS_A_LEARNER)
+def test_the_script_run_as_a_learner_would_agrees_with_the_lab(name, scripts):
     config = PRESETS.get(name, UNUSUAL)
-    script = script_outcome(config, STEPS, tmp_path)
-    lab = lab_outcome(config, STEPS)
+    lab = lab_outcome(config, STEPS)                        # while the scripts run
+    script = scripts.outcome(name)
     for net in config.networks:
         assert script[net][0] == lab[net][0], (net, script, lab)     # both diverge, or neither
         if lab[net][0] == "accuracy":
