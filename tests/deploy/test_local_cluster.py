@@ -136,7 +136,8 @@ def test_learners_each_stay_on_their_replica(cluster, learners):
         assert pause([learner])[id(learner)] > step + 50
         # the recorded data is served from the memory of the replica that holds the session:
         # it downloads only if the proxy sends this request there too
-        learner.page.get_by_role("tab", name="Share and export").click()   # the lab's last tab
+        learner.page.get_by_role("tab", name="Share and export").click()   # the lab's last tab:
+        wait_idle(learner.page, WAIT_MS)                  # opening a tab reruns the page
         with learner.page.expect_download(timeout=WAIT_MS) as download:
             learner.page.locator("[data-testid='stDownloadButton'] button").first.click()
         rows = open(download.value.path()).read().splitlines()
