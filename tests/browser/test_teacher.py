@@ -26,8 +26,9 @@ def test_the_view_goes_into_the_link_and_comes_back_from_it(page, app_url):
     assert page.locator(".st-key-lab_view_unit input").first.input_value() == "unit 3"
     page.locator(".st-key-lab_view_layer input").first.click()
     page.get_by_role("option", name="layer 1").click()
-    wait_idle(page)
-    assert re.search(r"layer=1\b", page.url) and "unit=3" in page.url and "time=linear" in page.url
+    page.wait_for_url(re.compile(r"layer=1\b"), timeout=60_000)     # (idle may come before
+    wait_idle(page)                                                # the rerun has started)
+    assert "unit=3" in page.url and "time=linear" in page.url
     page.goto(page.url)                                                   # the link, reopened
     wait_idle(page)
     assert page.locator(".st-key-lab_view_layer input").first.input_value() == "layer 1"
