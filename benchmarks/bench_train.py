@@ -5,7 +5,8 @@ without and with BN (before the activation), trained for the same number of step
 
     trainer      bn_core.trainer.Run, recording a snapshot every 50 steps, every 25, and as the
                  lab records (bn_core.lab.presets.record_every_for: every 30 steps of a
-                 1,500-step run, plus the early log-spaced ones; issue #25: trainer / bare ≥ 0.85)
+                 1,500-step run, plus the early log-spaced ones; issue #25: trainer / bare ≥ 0.85),
+                 and with two snapshots only (the first and the last: the trainer's own work)
     bare engine  the same bn_core.engine.Stack, the same batches, recording nothing
     bare torch   plain PyTorch: nn.Sequential(Linear, BatchNorm1d, Sigmoid…) + torch.optim.SGD,
                  one network after the other, recording nothing
@@ -13,7 +14,8 @@ without and with BN (before the activation), trained for the same number of step
 Repeats interleave the variants and report medians (this machine is noisy). It prints steps/s
 (a step = one update of both networks) and the ratios; the target is trainer / bare ≥ 0.85.
 It also prints what one snapshot costs (its parts timed apart: the probe-set forward pass, the
-test-set prediction, the statistics) in training steps, and compares 1 and 2 torch threads for
+test-set prediction, the statistics) in training steps, how many snapshots the 15 % budget
+leaves room for once the trainer's own per-step work is paid, and compares 1 and 2 torch threads for
 the trainer, and the second core used by Python threads (the compiled loops release the GIL):
 two seeds of the pair trained on two threads at once against one after the other, and the
 pair's two networks as two runs on two threads against one run of both.
@@ -40,14 +42,14 @@ from bn_core.data import load_dataset  # noqa: E402
 from bn_core.engine import NetSpec, Stack  # noqa: E402
 from bn_core.lab.presets import record_every_for  # noqa: E402
 from bn_core.records import layer_records  # noqa: E402
-from bn_core.trainer import BatchOrder, Run, TrainConfig  # noqa: E402
+from bn_core.trainer import BatchOrder, Run, TrainConfig, snapshot_steps  # noqa: E402
 
 CONFIG = TrainConfig(depth=3, width=100, activation="sigmoid", placement="before",
                      optimizer="sgd", lr=0.5, batch_size=60, init_scale=0.1, record_every=50)
 
 
-def trainer(steps: int, threads: int = 1, record_every: int = 50) -> float:
-    run = Run(CONFIG.replace(steps=steps, record_every=record_every))
+def trainer(steps: int, threads: int = 1, record_every: int = 50, early: bool = True) -> float:
+    run = Run(CONFIG.replace(steps=steps, record_every=record_every), early=early)
     run.threads = threads
     t, c = time.perf_counter(), time.thread_time()
     for _ in run.stream():
@@ -163,6 +165,7 @@ def main() -> None:
         "trainer, every 50": lambda: trainer(args.steps, 1),
         "trainer, every 25": lambda: trainer(args.steps, 1, 25),
         "trainer, as the lab": lambda: trainer(args.steps, 1, lab_every),
+        "trainer, 2 snapshots": lambda: trainer(args.steps, 1, min(args.steps, 10_000), early=False),
         "bare engine": lambda: bare_engine(args.steps),
         "bare torch": lambda: bare_torch(args.steps),
         "2 seeds, one by one": lambda: two_seeds(args.steps, False),
@@ -205,6 +208,16 @@ def main() -> None:
     print("one snapshot: " + ", ".join(f"{k} {v * 1e3:.2f} ms" for k, v in parts.items())
           + f" = {sum(parts.values()) / step:.1f} training steps of the pair "
           f"({sum(parts.values()) * 1e3:.2f} ms; a step {step * 1e3:.2f} ms)")
+    budget = args.steps * step / 0.85 - args.steps * step          # trainer / bare ≥ 0.85
+    own = args.steps / cpu["trainer, 2 snapshots"] - args.steps * step
+    lab = len(snapshot_steps(args.steps, lab_every))
+    snapshot = (args.steps / cpu["trainer, as the lab"] - args.steps / cpu["trainer, 2 snapshots"]
+                ) / (lab - 2)                      # one snapshot in a run, everything included
+    print(f"the 15 % budget (trainer / bare ≥ 0.85) is {budget * 1e3:.0f} ms of a "
+          f"{args.steps:,}-step run; the trainer's own work (its per-step checks and sums, and "
+          f"two snapshots) takes {own * 1e3:.0f} ms; a snapshot in the run costs "
+          f"{snapshot * 1e3:.2f} ms, so the budget leaves room for "
+          f"{max(budget - own, 0) / snapshot + 2:.0f} snapshots; the lab records {lab}")
     for a, b, note in (("2 seeds, 2 threads", "2 seeds, one by one", "second core: two seeds"),
                        ("pair, 2 runs, 2 threads", "pair in one run", "second core: the pair"),
                        ("trainer, 2 torch threads", "trainer, every 50", "2 torch threads")):
