@@ -40,8 +40,7 @@ import torch
 
 from bn_core import normalizers as norms
 from bn_core import optim
-from bn_core.kernels import (BNCache, act, act_backward, colsum, cross_entropy,
-                             one_blas_thread)
+from bn_core.kernels import BNCache, act, act_backward, colsum, cross_entropy, one_blas_thread
 from bn_core.normalizers import running_update
 from bn_core.optim import OPTIMIZERS
 
