@@ -362,10 +362,14 @@ def trace(line: str) -> None:
             f.write(line + "\n")
 
 
-def made_on_click(make, obj, *args):
+def made_on_click(make, obj, *args, keep: bool = False):
     """A download button's data, made only when clicked: make(obj, *args). It holds obj by a
     weak reference: Streamlit (1.67) keeps a deferred download's callable after its session has
-    ended, and a lambda on the page would keep the page's globals, and so a whole run, alive."""
+    ended, and a lambda on the page would keep the page's globals, and so a whole run, alive.
+    keep=True holds obj itself, for a small value that nothing else keeps (a config made by
+    this rerun): held weakly, it is gone by the time the button is clicked."""
+    if keep:
+        return lambda: make(obj, *args)
     ref = weakref.ref(obj)
 
     def data():

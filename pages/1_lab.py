@@ -242,9 +242,9 @@ with export_tab:
                        icon=":material/download:", help=prose.CSV_HELP)
     d2.download_button("Figures (standalone HTML)", ui.made_on_click(
                            export.report_html, run.history, layer, unit, log_x, path),
-                       file_name="batchnorm_lab_run.html",
-                       mime="text/html", icon=":material/download:", on_click="ignore",
-                       help=prose.HTML_HELP)
-    d3.download_button("PyTorch script (.py)", ui.made_on_click(export.pytorch_script, config),
-                       file_name=export.SCRIPT_NAME, mime=export.SCRIPT_MIME, on_click="ignore",
-                       icon=":material/code:", help=prose.SCRIPT_HELP)
+                       file_name="batchnorm_lab_run.html", mime="text/html",
+                       icon=":material/download:", on_click="ignore", help=prose.HTML_HELP)
+    d3.download_button("PyTorch script (.py)", ui.made_on_click(
+                       export.pytorch_script, config, keep=True), file_name=export.SCRIPT_NAME,
+                       mime=export.SCRIPT_MIME, on_click="ignore", icon=":material/code:",
+                       help=prose.SCRIPT_HELP)

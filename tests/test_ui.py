@@ -17,3 +17,13 @@ def test_download_data_is_made_on_click_and_does_not_keep_the_run_alive():
     del run
     gc.collect()
     assert data() == ""                          # the run is gone: the callable held it weakly
+
+
+def test_a_small_value_kept_for_a_download_outlives_the_rerun_that_made_it():
+    config = TrainConfig(depth=2, width=8, lr=0.3)
+    data = made_on_click(export.pytorch_script, config, keep=True)
+    del config                                   # the rerun that made the button is over
+    gc.collect()
+    script = data()
+    assert script == export.pytorch_script(TrainConfig(depth=2, width=8, lr=0.3))
+    assert len(script) > 1000                    # not "": the config was still there

@@ -1,6 +1,6 @@
 """The covariate-shift lab in a real browser: open a shared link, press Train, watch it finish;
 controls changed in sequence (depth up and down with the last layer shown, quick key presses on
-the learning rate) never break the page; leave mid-training and come back to find the run
+the learning rate) never break the page; the three downloads after a run; leave mid-training and come back to find the run
 paused; with every request outside the server blocked, everything (icons included) renders."""
 
 import re
@@ -48,6 +48,18 @@ def test_lab_trains_from_a_shared_link(page, app_url, tmp_path):
     page.get_by_text("▶ Play").nth(1).wait_for(timeout=60_000)   # first screen and every layer
     page.screenshot(path=str(tmp_path / "lab_histograms.png"))
     assert_no_exception(page)
+
+    page.get_by_role("tab", name="Share and export").click()    # each download, after the run:
+    wait_idle(page)                                              # made when clicked, so it must
+    files = {}                                                   # still find what it is made of
+    for name in ("Recorded data (CSV)", "Figures (standalone HTML)", "PyTorch script (.py)"):
+        with page.expect_download(timeout=60_000) as download:
+            page.get_by_role("button", name=name).click()
+        files[name] = open(download.value.path(), encoding="utf-8").read()
+    assert files["Recorded data (CSV)"].count("\n") > 10
+    assert "plotly" in files["Figures (standalone HTML)"].lower()
+    compile(files["PyTorch script (.py)"], "script.py", "exec")
+    assert "BatchNorm1d" in files["PyTorch script (.py)"]
 
 
 def in_view(page) -> dict:
