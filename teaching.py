@@ -1,5 +1,6 @@
-"""Teacher mode's Streamlit pieces: an exercise's task card, the learner's runs compared, and the
-guard of a shared server (a run too long for it is refused, saying how to shorten it). The computations are bn_core's
+"""Teacher mode's Streamlit pieces: an exercise's task card, the learner's runs compared, the
+lab's setup buttons (which keep what a teacher's link fixes), and the guard of a shared server
+(a run too long for it is refused, saying how to shorten it). The computations are bn_core's
 (bn_core.lab.exercises, bn_core.lab.compare); the links' lock= and hide= are ui.read_lists."""
 
 from __future__ import annotations
@@ -10,10 +11,27 @@ import ui
 from live_chart import live_chart
 from bn_core.lab.compare import compare_figure, run_labels
 from bn_core.lab.exercises import EXERCISES, Exercise
+from bn_core.lab import presets
 from bn_core.lab.presets import estimate_seconds
 from classroom import setting
 
-__all__ = ["exercise_from_link", "task_card", "compare_runs", "run_time"]
+__all__ = ["exercise_from_link", "task_card", "compare_runs", "run_time", "setup_buttons"]
+SETUP_ICONS = {"paper": ":material/description:", "eps0": ":material/warning:",
+               "default": ":material/settings_backup_restore:"}
+
+
+def setup_buttons(shown, prefix: str) -> None:
+    """The lab's Setups (bn_core.lab.presets.BUTTONS), each showing its config on the widgets
+    keyed prefix + field. A setup that would change a control the teacher's link locks or hides
+    (compared with `shown`, the config on screen) is disabled, and its help says which."""
+    for name, (label, text) in presets.BUTTONS.items():
+        fixed = ui.fixed_by_link(shown, presets.PRESETS[name])
+        if fixed:
+            text = (f"The link you opened fixes {' and '.join(f'“{f}”' for f in fixed)}, which "
+                    "this setup would change.")
+        st.button(label, key=f"lab_{name}", icon=SETUP_ICONS[name], width="stretch", help=text,
+                  disabled=bool(fixed), on_click=ui.set_state,
+                  kwargs={"preset": (presets.PRESETS[name], prefix)})
 
 
 def exercise_from_link(problems: list[str]) -> Exercise | None:

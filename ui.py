@@ -338,6 +338,15 @@ def read_lists(query: dict, known: set[str]) -> tuple[dict, list[str]]:
     return query, problems
 
 
+def fixed_by_link(shown: Config, other: Config) -> list[str]:
+    """The labels of the controls this page's link locks or hides whose value `other` would
+    change from `shown`'s (a preset that must not be applied over a teacher's choice)."""
+    lists = page_lists()
+    fixed = {*lists["lock"], *lists["hide"]}
+    return [c.label for c in shown.controls()
+            if c.url_name in fixed and getattr(shown, c.name) != getattr(other, c.name)]
+
+
 def _as_linked(control: Control, extra: dict) -> str | None:
     """A widget's help under the page's lists: None if hidden; if locked, the widget is made
     disabled (in `extra`) and its help says why."""

@@ -58,11 +58,7 @@ with panel:
             ui.widget(knob(name), P + name)
         ui.widget(view_knob("time_axis"), P + "view_time_axis")
     st.markdown("**Setups**")
-    for name, icon in zip(presets.BUTTONS, (":material/description:", ":material/warning:",
-                                            ":material/settings_backup_restore:")):
-        label, text = presets.BUTTONS[name]
-        st.button(label, key=f"lab_{name}", icon=icon, width="stretch", help=text,
-                  on_click=ui.set_state, kwargs={"preset": (presets.PRESETS[name], P)})
+    teaching.setup_buttons(ss.lab_config, P)
     setup_notes = st.container()
 
 config, _ = ui.config_from_widgets(TrainConfig, P, ss.lab_config)
@@ -192,8 +188,8 @@ def draw(run, live: bool) -> None:
                                "staticPlot": live})                  # (cheaper redraws)
 
 
-def show_progress(rate: float | None = None) -> None:
-    text = progress_text(run, rate)
+def show_progress(rate: float | None = None, left: float | None = None) -> None:
+    text = progress_text(run, rate, left)
     if estimate is not None and run.step == 0:
         text += f" · about {estimate:,.0f} s at full speed"
     if lab.cleared and run.step == 0:
@@ -202,16 +198,16 @@ def show_progress(rate: float | None = None) -> None:
 
 
 if lab.training:
-    pacer, start, start_step = views.UpdatePacer(0.15, 0.25), time.perf_counter(), run.step
+    pacer = views.UpdatePacer(0.15, 0.25)
     pace = views.watch_interval(len(run.schedule), seconds=setting(
         "BN_LAB_WATCH_SECONDS", views.WATCH_SECONDS, float, lo=0.0)) if view.speed == "watch" else 0
-    last_call, snap_at = 0.0, time.perf_counter()
+    clock, last_call, snap_at = views.RunClock(run, pace, pacer), 0.0, time.perf_counter()
     with ui.friendly_errors("training"), ui.training_slot(alerts):
         while not run.done:
             run.advance()
             now = time.perf_counter()
             if now - last_call >= 0.15 or run.done:     # a click on Pause stops the loop here
-                show_progress((run.step - start_step) / (now - start))
+                show_progress(*clock.reading())
                 last_call = now
             if pacer.due() and not run.done:
                 t0 = time.perf_counter()
@@ -219,7 +215,7 @@ if lab.training:
                 pacer.drawn(time.perf_counter() - t0)
                 ui.trace(f"draw {time.perf_counter() - t0:.4f}")   # for bench_lab
             snap_at = max(snap_at + pace, time.perf_counter())    # watchable: a snapshot at
-            time.sleep(max(0.0, snap_at - time.perf_counter()))   # most every `pace` seconds
+            clock.wait_until(snap_at)                             # most every `pace` seconds
     lab.finished()
     if run.done:
         st.rerun()                     # redraw everything once more, at rest, with the animation

@@ -51,6 +51,23 @@ def test_a_locked_control_is_disabled_and_a_hidden_one_is_not_made_and_both_stay
     assert at.query_params["lock"] == "lr,placement"
 
 
+def test_a_setup_that_would_change_what_the_link_fixes_is_disabled_and_says_why():
+    at = open_page("pages/1_lab.py", lr="10", placement="both", lock="lr,placement", hide="eps")
+    for name in ("paper", "eps0", "default"):         # each changes lr (and eps0 the hidden ε)
+        button = at.button(key=f"lab_{name}")
+        assert button.disabled and "“Learning rate”" in button.help, (name, button.help)
+    assert "“BN epsilon ε”" in at.button(key="lab_eps0").help          # hidden: fixed too
+    assert at.select_slider(key="lab_lr").value == 10.0
+    at = open_page("pages/1_lab.py", steps="1500", lock="steps")   # only the Paper setup's 50,000
+    assert at.button(key="lab_paper").disabled                      # steps change it
+    assert not at.button(key="lab_default").disabled and not at.button(key="lab_eps0").disabled
+    at.button(key="lab_eps0").click().run()                         # applied; steps kept
+    assert not at.exception and at.session_state.lab_config.eps == 0.0
+    assert at.session_state.lab_config.steps == 1500
+    at = open_page("pages/1_lab.py", lr="10")                      # no lists: all apply
+    assert not any(at.button(key=f"lab_{name}").disabled for name in ("paper", "eps0", "default"))
+
+
 def test_unknown_names_in_a_list_give_a_notice_naming_the_page_controls():
     at = open_page("pages/1_lab.py", lock="lr,colour,x" + "y" * 80)
     notices = [w.value for w in at.warning]

@@ -434,14 +434,15 @@ def read_history(history: History, layer: int | None = None) -> Reading:
     return reading
 
 
-def progress_text(run, rate: float | None = None) -> str:
+def progress_text(run, rate: float | None = None, left: float | None = None) -> str:
     """The line over the lab's progress bar for a bn_core.trainer.Run: the step, the speed and
-    the time left while training (rate: steps/s), paused or finished, and what diverged."""
+    the time left while training (rate: steps/s so far; left: seconds, `views.seconds_left`),
+    paused or finished, and what diverged."""
     text = f"Step {run.step:,} of {run.config.steps:,}"
     if run.done:
         text += " · finished" if run.live else " · every network diverged"
     elif rate:
-        text += f" · {rate:,.0f} steps/s · about {(run.config.steps - run.step) / rate:,.0f} s left"
+        text += f" · {rate:,.0f} steps/s" + (f" · about {left:,.0f} s left" if left else "")
     elif run.step > 0:
         text += " · paused"
     return " · ".join([text, *(f"{network_label(n)} stopped at step {d.step:,} (diverged)"

@@ -16,6 +16,8 @@ from __future__ import annotations
 import math
 import time
 
+import numpy as np
+
 
 from bn_core.lab.figures import (bands_figure, curves_figure, health_figure, saturation_label,
                                  shift_figure)
@@ -23,7 +25,8 @@ from bn_core.lab.histograms import dashboard_height, histogram_figure, layer_his
 from bn_core.records import History
 
 __all__ = ["VIEWS", "FIRST_SCREEN", "LIVE_VIEWS", "LIVE_SCHEDULE", "view_figure", "live_figures", "UpdatePacer",
-           "sections", "watch_interval", "WATCH_SECONDS", "WATCH_MOST"]
+           "sections", "watch_interval", "seconds_left", "RunClock", "SNAPSHOT_STEPS", "WATCH_SECONDS",
+           "WATCH_MOST"]
 
 WATCH_SECONDS = 12.0     # the "watchable" speed spreads a run's snapshots over at least this
 WATCH_MOST = 0.25        # ... but never more than this (s) between two snapshots
@@ -154,10 +157,59 @@ def watch_interval(snapshots: int, seconds: float = WATCH_SECONDS, most: float =
 
         interval = min(most, seconds / snapshots)
 
-    The default run (about 115 snapshots, log-spaced early ones included) then lasts ~12 s, and
+    The default run (70 snapshots, log-spaced early ones included) then lasts ~12 s, and
     every snapshot, early or late, is on screen for about the same time."""
     if snapshots < 1:
         raise ValueError(f"snapshots: expected at least 1, got {snapshots}")
     if not seconds >= 0:
         raise ValueError(f"seconds: expected 0 or more, got {seconds}")
     return min(most, seconds / snapshots)
+
+
+SNAPSHOT_STEPS = 8       # a snapshot costs about as much as this many training steps of the pair
+                         # (benchmarks/bench_train.py: 7.4–7.7 on the default networks)
+
+
+def seconds_left(schedule, step: int, rate: float, pace: float = 0.0) -> float:
+    """About how long the rest of a run takes (s). Each gap between the snapshots still to come
+    (`schedule`, the run's snapshot steps; the run is at `step`) is its steps and one snapshot,
+    gap + SNAPSHOT_STEPS units of work, done at `rate` units/s (training and recording alone:
+    neither waiting nor drawing, which the watchable speed does while it waits), or `pace` s if
+    that is longer (`watch_interval`):
+
+        left = Σ_gaps max((gap + SNAPSHOT_STEPS) / rate, pace)
+
+    The steps made so far per second would not do: early on, where every step is a snapshot
+    and the watchable speed waits a `pace` after each, they say ten times too long."""
+    if not rate > 0:
+        raise ValueError(f"rate: expected units/s above 0, got {rate}")
+    ahead = np.asarray(schedule)[np.asarray(schedule) > step]                   # (S,)
+    gaps = np.diff(np.concatenate([[step], ahead]))
+    return float(np.maximum((gaps + SNAPSHOT_STEPS) / rate, pace).sum())
+
+
+class RunClock:
+    """Times the lab's training loop: `wait_until` sleeps (the watchable speed) and counts it;
+    `reading()` gives (steps/s so far, about how many seconds are left), or (None, None) before
+    the first step. The rate behind the time left counts a snapshot as SNAPSHOT_STEPS steps and
+    leaves out the waits and the draws (`UpdatePacer.draw_seconds`)."""
+
+    def __init__(self, run, pace: float, pacer: UpdatePacer, clock=time.perf_counter,
+                 sleep=time.sleep):
+        self.run, self.pace, self.pacer, self.clock, self.sleep = run, pace, pacer, clock, sleep
+        self.start, self.waited = clock(), 0.0
+        self.step0, self.frames0 = run.step, len(run.history.frames)
+
+    def wait_until(self, t: float) -> None:
+        wait = max(0.0, t - self.clock())
+        self.waited += wait
+        self.sleep(wait)
+
+    def reading(self) -> tuple[float | None, float | None]:
+        run, elapsed = self.run, self.clock() - self.start
+        steps = run.step - self.step0
+        if steps <= 0 or elapsed <= 0:
+            return None, None
+        units = steps + SNAPSHOT_STEPS * (len(run.history.frames) - self.frames0)
+        busy = max(elapsed - self.waited - self.pacer.draw_seconds, 1e-3)
+        return steps / elapsed, seconds_left(run.schedule, run.step, units / busy, self.pace)

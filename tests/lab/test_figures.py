@@ -377,6 +377,40 @@ def test_watchable_speed_spreads_a_short_run_and_leaves_a_long_one_alone():
     assert V.watch_interval(100, seconds=0) == 0
 
 
+def test_time_left_counts_the_watchable_waits_still_to_come_and_the_work():
+    schedule, s = np.array([0, 1, 2, 3, 4, 5, 10, 20, 30]), V.SNAPSHOT_STEPS
+    # fast work, watchable pace 0.2 s: the 5 gaps after step 3 each take 0.2 s
+    assert V.seconds_left(schedule, 3, rate=1000.0, pace=0.2) == pytest.approx(5 * 0.2)
+    # slow work: a gap is its steps and a snapshot, (gap + s) / rate, where that beats the pace
+    rate = 40.0
+    expected = sum(max((gap + s) / rate, 0.2) for gap in (1, 1, 5, 10, 10))
+    assert V.seconds_left(schedule, 3, rate=rate, pace=0.2) == pytest.approx(expected)
+    assert expected > 5 * 0.2
+    assert V.seconds_left(schedule, 30, rate=20.0, pace=0.2) == 0         # at the end
+    assert V.seconds_left(schedule, 12, rate=10.0) == pytest.approx((8 + s + 10 + s) / 10)
+    with pytest.raises(ValueError, match="rate"):
+        V.seconds_left(schedule, 2, rate=0.0)
+
+
+def test_the_run_clock_reads_the_default_run_early_as_the_twelve_seconds_it_takes():
+    """Early in the default watchable run every step is a snapshot and a pace is waited after
+    each: steps so far per second said "about 181 s left" at step 2, ten times too long."""
+    default = SMALL.replace(steps=1500, placement="before", depth=3, width=16, batch_size=32)
+    run = Run(default.replace(record_every=record_every_for(default)))
+    pace, now, unit = V.watch_interval(len(run.schedule)), [0.0], 0.0005   # s per unit of work
+    clock = V.RunClock(run, pace, V.UpdatePacer(clock=lambda: now[0]), clock=lambda: now[0],
+                       sleep=lambda s: now.__setitem__(0, now[0] + s))
+    assert clock.reading() == (None, None)
+    for k in range(1, 4):                # steps 0, 1, 2: a step and a snapshot each, then the
+        run.advance()                    # rest of the pace waited
+        now[0] += unit * (1 + V.SNAPSHOT_STEPS)
+        clock.wait_until(k * pace)
+    rate, left = clock.reading()
+    assert rate == pytest.approx(2 / (3 * pace))                  # steps so far per second
+    assert (1500 - 2) / rate > 10 * left                          # the old estimate
+    assert 10 <= left <= 13                                       # the ~12 s still to come
+
+
 def test_live_figures_of_the_views_in_sight(run):
     """Issue #25: a live update can redraw only the views in sight (LIVE_VIEWS); the same figures."""
     live = V.live_figures(run.history, 0, 0, names=V.LIVE_VIEWS, as_dict=True)
