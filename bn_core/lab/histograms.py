@@ -201,7 +201,7 @@ def histogram_figure(history: History, unit: int = 0, animate: bool = False,
 
 
 def _player(layout: dict, step_of: list[int]) -> None:
-    """▶ Play / ❚❚ Pause over the slider's left end, the slider (one stop per kept snapshot)
+    """▶ Replay / ❚❚ Pause replay over the slider's left end, the slider (one stop per kept snapshot)
     along the bottom: on a phone's narrow chart the buttons sit above the slider, not on it."""
     names = [str(s) for s in step_of]
     still = {"frame": {"duration": 0, "redraw": True}, "transition": {"duration": 0},
@@ -211,8 +211,8 @@ def _player(layout: dict, step_of: list[int]) -> None:
         "type": "buttons", "direction": "left", "x": 0, "y": 0, "xanchor": "left",
         "yanchor": "top", "pad": {"t": 34, "r": 10}, "showactive": False,
         "font": {"size": 12},
-        "buttons": [{"label": "▶ Play", "method": "animate", "args": [names, play]},
-                    {"label": "❚❚ Pause", "method": "animate",
+        "buttons": [{"label": "▶ Replay", "method": "animate", "args": [names, play]},
+                    {"label": "❚❚ Pause replay", "method": "animate",
                      "args": [[None], {**still, "frame": {"duration": 0, "redraw": False}}]}]}]
     layout["sliders"] = [{
         "active": len(names) - 1, "x": 0.0, "len": 1.0, "y": 0, "yanchor": "top",

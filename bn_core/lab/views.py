@@ -54,7 +54,7 @@ def sections(activation: str, layer: int, unit: int) -> dict[str, tuple[str, str
                 "units (outline), one row per network, in % of the values. Look for: without "
                 "BN the histogram slides and spreads as the layers below learn; with BN it "
                 "stays put. A bar taller than its row is cut and marked with its height. "
-                "Paused or finished, press ▶ Play or drag the slider to replay the run."),
+                "Paused or finished, press ▶ Replay or drag the slider to replay the run."),
         "unit": (f"2 · Layer {layer + 1}, unit {unit + 1}: its input over training",
                  "The paper's Figure 1b, c: the 15th, 50th (line) and 85th percentiles of this "
                  "unit's input z over the probe set, at every snapshot: the history of the "
@@ -82,7 +82,7 @@ def sections(activation: str, layer: int, unit: int) -> dict[str, tuple[str, str
                        f"for all units together and for unit {unit + 1}, per network, in % of the "
                        "values; the end bars also count everything beyond the axis. All cells "
                        "share one x axis. While training this shows the latest snapshot; paused "
-                       "or finished, press ▶ Play or drag the slider to replay the run."),
+                       "or finished, press ▶ Replay or drag the slider to replay the run."),
         "health": ("7 · Saturation and gradients, per layer",
                    f"Top: the share of {saturation_label(activation)} over the probe set: there "
                    "the activation is flat and passes almost no gradient back. Bottom: the size "

@@ -45,7 +45,7 @@ def test_lab_trains_from_a_shared_link(page, app_url, tmp_path):
         wait_idle(page)
         assert_no_exception(page)
     page.get_by_role("tab", name="Every layer").click()
-    page.get_by_text("▶ Play").nth(1).wait_for(timeout=60_000)   # first screen and every layer
+    page.get_by_text("▶ Replay").nth(1).wait_for(timeout=60_000)   # first screen and every layer
     page.screenshot(path=str(tmp_path / "lab_histograms.png"))
     assert_no_exception(page)
 

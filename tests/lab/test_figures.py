@@ -215,7 +215,7 @@ def test_animation_has_a_frame_per_kept_snapshot_and_unlabelled_ticks(run):
     assert steps[-1] == SMALL.steps and fig.layout.sliders[0].active == len(steps) - 1
     assert fig.layout.sliders[0].font.color == "rgba(0,0,0,0)"        # no misleading tick labels
     assert fig.layout.sliders[0].currentvalue.prefix == "step "
-    assert [b.label for b in fig.layout.updatemenus[0].buttons] == ["▶ Play", "❚❚ Pause"]
+    assert [b.label for b in fig.layout.updatemenus[0].buttons] == ["▶ Replay", "❚❚ Pause replay"]
     counts = h.frames[-1]["after"].layers[1].hist
     np.testing.assert_allclose(y(fig.frames[-1].data[1 * 6 + 2])[:-1],
                                100 * counts / counts.sum(), rtol=1e-5)
@@ -321,7 +321,7 @@ def test_the_layer_histogram_never_cuts_a_bar_in_any_frame():
     for f, peak in zip(fig.frames, tallest):
         top = f.layout.yaxis.range[1]
         assert peak <= top and top in H.LADDER, (f.name, peak, top)
-    assert [b.label for b in fig.layout.updatemenus[0].buttons] == ["▶ Play", "❚❚ Pause"]
+    assert [b.label for b in fig.layout.updatemenus[0].buttons] == ["▶ Replay", "❚❚ Pause replay"]
 
 
 def test_the_every_layer_histogram_marks_a_bar_it_cuts_with_its_height():
