@@ -255,14 +255,16 @@ def config_from_widgets(config_cls, prefix: str, base: Config, names=None):
         return base, problems + [str(exc)]
 
 
-def config_from_url(config_cls, prefix: str, kept: str, others=(), base=None):
+def config_from_url(config_cls, prefix: str, kept: str, others=(), base=None, narrow=None):
     """On a visit's first run: the page's config from the link's query, else the one kept in
     st.session_state[kept] from an earlier visit, else the defaults; shown on the widgets. On
     later runs the widgets hold the state and the URL is only written, never read (reading it
     then races with the browser, which may still show an older query). `others`: the page's
     other configs, whose parameters this one leaves to them; base: the config the link's
-    values apply to (default: the defaults). Returns the problems with the link's parameters
-    (shown once), the teacher's lists (`read_lists`) included."""
+    values apply to (default: the defaults); narrow: what the page offers of some knobs, tighter
+    than they allow (`Config.from_query`; its widgets should get the same `options`). Returns
+    the problems with the link's parameters (shown once), the teacher's lists (`read_lists`)
+    included."""
     if not arrived() and kept in st.session_state:
         return []
     query = st.query_params.to_dict()
@@ -271,7 +273,7 @@ def config_from_url(config_cls, prefix: str, kept: str, others=(), base=None):
         query, problems = read_lists(query, known - {None})
         config, more = config_cls.from_query(
             {k: v for k, v in query.items() if k not in known - _names(config_cls)
-             and k not in PAGE_PARAMS}, base=base)
+             and k not in PAGE_PARAMS}, base=base, narrow=narrow)
         problems += more
     else:
         config, problems = st.session_state.get(kept) or config_cls(), []

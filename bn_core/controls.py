@@ -51,6 +51,8 @@ class Control:
     url: str | None = ""              # the URL parameter: "" → the field's name, None → not in it
     labels: Mapping | Callable | None = None    # value → text on the widget
     widget: str | None = None         # "radio", "slider", "number", "toggle"…; None: by type
+    expect: str = ""                  # what is valid, in the learner's words, for the messages
+                                      # (default: the range or the choices); a page's `narrow`
 
     @property
     def url_name(self) -> str | None:
@@ -67,13 +69,20 @@ class Control:
         return f"{value:g}" if isinstance(value, float) else str(value)
 
     def _range(self) -> str:
+        if self.expect:
+            return self.expect
         if self.lo is not None and self.hi is not None:
-            return f"a value from {self.lo:g} to {self.hi:g}"
+            return f"a value from {self._bound(self.lo)} to {self._bound(self.hi)}"
         if self.lo is not None:
-            return f"a value of at least {self.lo:g}"
+            return f"a value of at least {self._bound(self.lo)}"
         if self.hi is not None:
-            return f"a value of at most {self.hi:g}"
+            return f"a value of at most {self._bound(self.hi)}"
         return "a finite number"
+
+    def _bound(self, bound: float) -> str:
+        """A bound of the range as a message writes it: an int knob's as a plain integer with
+        thousands separators (2,147,483,647), a float's in %g (0.0001, 10)."""
+        return f"{int(bound):,}" if self.kind is int else f"{bound:g}"
 
     def normal(self, value):
         """The value in its plain Python form: numpy scalars unwrapped, a whole float of an int
@@ -143,8 +152,8 @@ class Control:
                 one.check(v)
             return value
         if self.choices is not None and value not in self.choices:
-            shown = ", ".join(self.text(c) for c in self.choices)
-            raise ValueError(f"{self.name}: expected one of {shown}, got {value!r}")
+            shown = self.expect or "one of " + ", ".join(self.text(c) for c in self.choices)
+            raise ValueError(f"{self.name}: expected {shown}, got {value!r}")
         if self.kind in (int, float):
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 raise ValueError(f"{self.name}: expected a number, got {value!r}")
@@ -238,13 +247,18 @@ class Config:
         return cls(**{name: cls.control(name).parse(text) for name, text in values.items()})
 
     @classmethod
-    def from_query(cls, values: Mapping[str, object], base=None):
+    def from_query(cls, values: Mapping[str, object], base=None,
+                   narrow: Mapping[str, Mapping] | None = None):
         """Lenient, for a URL: each unknown or invalid parameter falls back to `base`'s value
         (default: the defaults). Returns (config, problems), one message per rejected one.
         The valid values are applied together (a pair such as low=2&high=5 is judged as a
-        pair); where they break a rule between fields, one at a time, in field order."""
-        base = base or cls()
-        by_url = {c.url_name: c for c in cls.controls() if c.url_name}
+        pair); where they break a rule between fields, one at a time, in field order.
+        narrow: what the page offers of some knobs, tighter than they allow (field name → the
+        Control's fields to replace: choices=, lo=, hi=, and expect= to say it), e.g. the lab's
+        placements without "none"; names not of this config are ignored."""
+        base, narrow = base or cls(), narrow or {}
+        by_url = {c.url_name: dataclasses.replace(c, **narrow.get(c.name, {}))
+                  for c in cls.controls() if c.url_name}
         order = list(by_url)
         parsed, problems = {}, []
         for key, text in sorted(values.items(), key=lambda kv: order.index(kv[0])
@@ -310,10 +324,10 @@ class ExperimentConfig(Config):
         return cls.default(experiment)
 
     @classmethod
-    def from_query(cls, values: Mapping[str, object], base=None):
+    def from_query(cls, values: Mapping[str, object], base=None, narrow=None):
         """Lenient: the experiment's defaults, then each parameter of it; an invalid, unknown or
-        irrelevant one is skipped with a message, in the link's order. Returns (config,
-        problems)."""
+        irrelevant one is skipped with a message, in the link's order (narrow: as Config's).
+        Returns (config, problems)."""
         values, problems, first = dict(values), [], cls.EXPERIMENTS[0]
         experiment = str(values.pop("exp", first)).strip().lower()
         if experiment not in cls.EXPERIMENTS:
@@ -330,7 +344,7 @@ class ExperimentConfig(Config):
                 problems.append(f"{key}: not a setting of this experiment, ignored")
             else:
                 problems.append(f"{key}: unknown parameter, ignored")
-        config, more = super().from_query(relevant, base=base)
+        config, more = super().from_query(relevant, base=base, narrow=narrow)
         order = ["exp", *values]                       # the messages in the link's order
         return config, sorted(problems + more, key=lambda p: order.index(p.split(":")[0])
                               if p.split(":")[0] in order else 0)

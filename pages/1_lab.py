@@ -44,13 +44,14 @@ TABS = {"layer": "All units of the layer", "shift": "Shift as a speed",
 setup, problems = presets.from_setup(st.query_params.to_dict()) if ui.arrived() else (None, [])
 exercise = teaching.exercise_from_link(problems)        # exercise=break: a task card
 problems += ui.config_from_url(TrainConfig, P, kept="lab_config", others=(presets.LabView,),
-                               base=setup)
-problems += ui.config_from_url(presets.LabView, P + "view_", kept="lab_view", others=(TrainConfig,))
+                               base=setup, narrow=presets.link_limits())   # placement: not none
+problems += ui.config_from_url(presets.LabView, P + "view_", kept="lab_view", others=(TrainConfig,),
+                               narrow=presets.link_limits(ss.lab_config))  # this net's layers
 knob, view_knob = TrainConfig.control, presets.LabView.control
 with panel:
     st.markdown("#### Settings")
     ui.widget(knob("lr"), P + "lr")
-    ui.widget(knob("placement"), P + "placement", options=("before", "after", "both"))
+    ui.widget(knob("placement"), P + "placement", options=presets.PLACEMENTS)
     ui.widget(knob("eps"), P + "eps")
     ui.widget(view_knob("speed"), P + "view_speed")
     with st.expander("More: the network, the data, the optimizer, steps, the time axis"):
@@ -62,11 +63,6 @@ with panel:
     setup_notes = st.container()
 
 config, _ = ui.config_from_widgets(TrainConfig, P, ss.lab_config)
-if config.placement == "none":          # only from a link: the lab always trains a BN network
-    problems.append("placement: the lab always trains a BN network beside the plain one, got "
-                    "'none'; using before")
-    config = config.replace(placement="before")
-    ss[P + "placement"] = "before"
 ss.lab_config = config
 config = config.replace(record_every=presets.record_every_for(config))
 

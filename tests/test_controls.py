@@ -429,3 +429,32 @@ def test_train_config_from_query_example_of_the_module_doc():
     config, problems = TrainConfig.from_query({"lr": "20", "depth": "4", "placement": "Both"})
     assert config == TrainConfig(depth=4, placement="both")
     assert problems == ["lr: expected a value from 0.0001 to 10, got 20.0; using 0.5"]
+
+
+# ----------------------------------------------------------------------------- QA: links (#1, #2)
+
+def test_an_int_range_is_written_as_plain_integers_with_thousands_separators():
+    seed = TrainConfig.control("seed")
+    for bad in (-5, 2**31):
+        with pytest.raises(ValueError) as err:
+            seed.check(bad)
+        assert str(err.value) == f"seed: expected a value from 0 to 2,147,483,647, got {bad}"
+    big = Control("n", "N", kind=int, lo=1_000)
+    with pytest.raises(ValueError, match=r"^n: expected a value of at least 1,000, got 5$"):
+        big.check(5)
+    with pytest.raises(ValueError, match=r"^rate: expected a value from 0.001 to 10, got 20.0$"):
+        control("rate").check(20.0)                    # floats as before
+
+
+def test_from_query_takes_a_pages_narrower_limits_and_says_them_in_its_words():
+    narrow = {"mode": dict(choices=("fast", "slow"), expect="fast or slow (this page can't do "
+                                                            "exact)"),
+              "count": dict(hi=4)}
+    config, problems = Demo.from_query({"mode": "exact", "count": "5"}, narrow=narrow)
+    assert (config.mode, config.count) == ("fast", 3)
+    assert problems == ["count: expected a value from 1 to 4, got 5; using 3",
+                        "mode: expected fast or slow (this page can't do exact), got 'exact'; "
+                        "using fast"]
+    config, problems = Demo.from_query({"mode": "slow", "count": "4"}, narrow=narrow)
+    assert (config.mode, config.count, problems) == ("slow", 4, [])
+    assert Demo.from_query({"mode": "exact"})[0].mode == "exact"    # the knob itself allows it

@@ -387,3 +387,33 @@ def test_runs_the_page_drops_are_kept_to_compare_then_released():
     assert len(kept) == 5 and first.released and first not in kept   # … the oldest let go
     assert not any(r.released for r in kept)
     assert not at.exception
+
+
+def test_placement_none_from_a_link_says_the_lab_always_trains_a_bn_network():
+    at = open_lab(placement="none", steps="60")
+    notices = [w.value for w in at.warning]
+    assert len(notices) == 1 and "**placement**" in notices[0], notices
+    assert "always trains a BN network" in notices[0] and "'none'" in notices[0]
+    assert at.radio(key="lab_placement").value == "before"
+    assert at.session_state.lab_config.placement == "before"
+    assert "no BN network" not in at.radio(key="lab_placement").options
+    assert "placement" not in at.query_params                  # the link now says what it shows
+    at.button(key="lab_train").click().run()
+    assert at.session_state.lab.run.networks == ["none", "before"]
+    bad = open_lab(placement="zzz")                            # the valid values: not "none"
+    notice = next(w.value for w in bad.warning if "**placement**" in w.value)
+    assert "before, after or both" in notice and "one of before, after, both, none" not in notice
+
+
+def test_a_layer_or_unit_this_network_lacks_is_named_in_its_terms():
+    at = open_lab(layer="99", seed="-5")
+    notices = " ".join(w.value for w in at.warning)
+    assert "0 to 8" not in notices and "1 to 3" in notices and "0 for the last layer" in notices
+    assert "2,147,483,647" in notices and "e+09" not in notices
+    assert at.session_state.lab_view.layer == 0
+    deep = open_lab(layer="5")                                  # within 0–8, but 3 layers here
+    assert any("**layer**" in w.value and "1 to 3" in w.value for w in deep.warning)
+    assert open_lab(layer="5", depth="6").session_state.lab_view.layer == 5
+    assert not open_lab(layer="5", depth="6").warning
+    narrow = open_lab(unit="12", width="8")                    # 8 units: unit 12 is not one
+    assert any("**unit**" in w.value and "1 to 8" in w.value for w in narrow.warning)

@@ -42,7 +42,7 @@ from bn_core.records import UNITS_RECORDED
 from bn_core.trainer import TrainConfig
 
 __all__ = ["DEFAULT", "PAPER_SETUP", "EPS_ZERO", "PRESETS", "BUTTONS", "NOTES", "LabView",
-           "setup_of", "link_query", "from_setup", "estimate_seconds",
+           "PLACEMENTS", "setup_of", "link_query", "link_limits", "from_setup", "estimate_seconds",
            "record_every_for", "TARGET_SNAPSHOTS", "MAX_RECORD_EVERY"]
 
 TARGET_SNAPSHOTS = 50           # record_every_for aims at about this many evenly spaced snapshots:
@@ -62,6 +62,10 @@ EPS_ZERO = TrainConfig(activation="relu", placement="after", eps=0.0, batch_size
 """ReLU, BN after the activation, ε = 0: a ReLU unit that outputs 0 for all 16 examples of a
 mini-batch has batch variance 0, so BN computes 0/0 = NaN. With seed 0 the BN network learns
 (about 97 %) and then dies at step 280; with the default ε = 1e-5 the same run trains on."""
+
+PLACEMENTS = ("before", "after", "both")
+"""Where BN goes, as the lab offers it: the lab always trains a BN network beside the plain one,
+so not TrainConfig's "none" (no BN network; the experiment pages use it)."""
 
 PRESETS = {"default": DEFAULT, "paper": PAPER_SETUP, "eps0": EPS_ZERO}
 BUTTONS = {    # the setups' buttons on the page: label, help
@@ -98,6 +102,23 @@ def link_query(config: TrainConfig) -> dict:
     setup's explanation too), else the settings that differ from the defaults."""
     name = setup_of(config)
     return {"setup": name} if name else config.to_query()
+
+
+def link_limits(config: TrainConfig = DEFAULT) -> dict[str, dict]:
+    """What a lab link may set, where the lab offers less than the knobs allow, each said in
+    the learner's words (`Config.from_query`'s `narrow`; the page's widgets offer the same):
+    BN's placement without "none", and only the layers and recorded units of `config`'s
+    network (LabView's knobs allow up to 8 layers and 16 units, whatever the network)."""
+    layers, units = int(config.depth), min(int(config.width), UNITS_RECORDED)
+    return {
+        "placement": dict(choices=PLACEMENTS, expect="before, after or both (the lab always "
+                          "trains a BN network beside the plain one)"),
+        "layer": dict(hi=layers, expect=(f"1 to {layers} for this {layers}-layer network, or 0 "
+                                         f"for the last layer") if layers > 1 else
+                      "1 (this network has one layer), or 0 for the last layer"),
+        "unit": dict(hi=units, expect=f"1 to {units} (the {units} recorded units of a layer)"
+                     if units < int(config.width) else f"1 to {units} (a layer's {units} units)"),
+    }
 
 
 def from_setup(query: dict) -> tuple[TrainConfig | None, list[str]]:
