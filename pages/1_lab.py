@@ -227,7 +227,7 @@ with export_tab:
     st.caption("This link opens the lab with these settings (they are also in the address bar):")
     path = "/lab" + (f"?{urlencode(query)}" if query else "")
     base = (st.context.url or "").split("/lab")[0].rstrip("/") if st.context.url else ""
-    st.code(base + path, language=None)
+    st.code(base + path, language=None, wrap_lines=True)
     d1, d2, d3 = st.columns(3)
     d1.download_button("Recorded data (CSV)", ui.made_on_click(export.table_csv, run.history),
                        file_name="batchnorm_lab_run.csv", mime="text/csv", on_click="ignore",
