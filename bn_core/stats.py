@@ -4,6 +4,7 @@ t-test, and Holm's correction.
     s = summarize(values)                        # n, mean, sd, se, median, min, max
     s.interval()                                 # mean ± t · se, Student's t, 95%
     a_vs_b = paired_test(a, b)                   # per-seed differences a − b (same seeds), exact
+    a_vs_b = paired_test(a, b, min_effect=δ)     # … clear only beyond a practical margin δ
     a_vs_b = welch_test(a, b)                    # independent groups, Welch's t
     tests = holm([t1, t2, …])                    # each gets its level, margin and `clear`
     seeds_needed(m)                              # seeds before anything of m tests can be clear
@@ -19,6 +20,19 @@ ties, equal gaps in every seed (zero spread) and outliers included. The identity
 flip both reach |d̄|, so p ≥ 2/2ⁿ: 0.5 with 2 seeds, 0.0625 with 5, 0.03125 with 6, 0.00195
 with 10 (and 2^(z+1)/2ⁿ where z seeds show no difference at all). The margin at a level is the
 (k+1)-th largest of the 2ⁿ values |mean(s·d)|, k = ⌊level · 2ⁿ⌋: clear ⟺ |d̄| > margin.
+
+A minimum effect δ ≥ 0 (the smallest difference worth calling a difference, in the measure's
+units) makes "clear" mean "clearly further from 0 than δ": the interval null |μ| ≤ δ against
+|μ| > δ. With σ = the sign of d̄, the p-value is
+
+    p = max(p(d), p(d − σδ))   where |d̄| > δ;   p = 1 where |d̄| ≤ δ
+
+(p(·) the sign-flip p above; d − σδ: the differences beyond the margin). It is never below the
+plain test's p, so under "a and b do not differ" P(p ≤ α) ≤ α still holds exactly (and Holm,
+being monotone in the p-values, keeps the family's error); at |μ| = δ the shifted test is the
+sign-flip test of its own null, valid where the per-seed differences are symmetric about μ.
+The margin then is max(margin of d, δ + margin of d − σδ) (where |d̄| ≤ δ: max(margin of d, δ),
+the bar it stays under): clear ⟺ |d̄| > margin still.
 
 Welch:   d = mean_a − mean_b,  SE = √(sd_a²/n_a + sd_b²/n_b),
          df = (va + vb)² / (va²/(n_a − 1) + vb²/(n_b − 1)),  va = sd_a²/n_a, vb = sd_b²/n_b,
@@ -50,7 +64,8 @@ from scipy.stats import t as student_t
 
 __all__ = [
     "ALPHA", "Summary", "summarize", "t_critical", "welch_df", "critical_t",
-    "TestArrays", "flip_means", "sign_flip_p", "sign_flip_margin", "smallest_p", "seeds_needed",
+    "TestArrays", "flip_means", "sign_flip_p", "min_effect_p", "sign_flip_margin", "smallest_p",
+    "seeds_needed",
     "welch", "paired", "holm_levels", "MAX_EXACT",
     "Test", "welch_test", "paired_test", "holm", "separated", "Ranking", "rank",
 ]
@@ -220,9 +235,10 @@ def welch(a, b) -> TestArrays:
     return TestArrays(diff, se, df, p)
 
 
-def paired(a, b) -> TestArrays:
+def paired(a, b, min_effect: float = 0.0) -> TestArrays:
     """The exact sign-flip test of a (..., n) against b (..., n): the per-seed differences
-    a − b over the last axis (`sign_flip_p`); se = sd(d)/√n, for reference."""
+    a − b over the last axis (`sign_flip_p`); se = sd(d)/√n, for reference. `min_effect` δ > 0:
+    the test of |mean| > δ (the module doc: p = 1 where |d̄| ≤ δ)."""
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     if a.shape != b.shape:
         raise ValueError(f"expected a and b of one shape (paired by seed), got {a.shape} and {b.shape}")
@@ -232,7 +248,30 @@ def paired(a, b) -> TestArrays:
     se = d.std(-1, ddof=1) / math.sqrt(n) if n > 1 else np.full(diff.shape, np.nan)
     se = np.where(_no_spread(se, np.abs(a).max(-1)), 0.0, se)
     df = np.full(diff.shape, float(max(n - 1, 1)))
-    return TestArrays(diff, se, df, sign_flip_p(d))
+    return TestArrays(diff, se, df, min_effect_p(d, min_effect))
+
+
+def _beyond(d, min_effect: float) -> np.ndarray:
+    """d − σδ over the last axis (σ = the sign of the mean, + for 0): the differences beyond
+    the margin on the side of their mean."""
+    d = np.asarray(d, dtype=float)
+    side = np.where(d.mean(-1) < 0, -1.0, 1.0)
+    return d - side[..., None] * min_effect
+
+
+def min_effect_p(d, min_effect: float = 0.0) -> np.ndarray:
+    """The p-value of the sign-flip test of |mean(d)| > δ = `min_effect` over the last axis
+    (the module doc): max(p(d), p(d − σδ)) where |d̄| > δ, 1 where |d̄| ≤ δ; δ = 0: `sign_flip_p`."""
+    if min_effect < 0:
+        raise ValueError(f"expected a minimum effect ≥ 0, got {min_effect}")
+    p = sign_flip_p(d)
+    if min_effect == 0:
+        return p
+    d = np.asarray(d, dtype=float)
+    with np.errstate(invalid="ignore"):
+        beyond = np.abs(d.mean(-1)) > min_effect * (1 + _TOL)       # NaN: False (p = 1)
+    shifted = sign_flip_p(np.where(np.isfinite(d), _beyond(d, min_effect), np.nan))
+    return np.where(beyond, np.maximum(p, shifted), 1.0)
 
 
 def holm_levels(p, alpha: float = ALPHA) -> tuple[np.ndarray, np.ndarray]:
@@ -272,16 +311,36 @@ class Test:
     level: float = ALPHA      # the level it was tested at
     clear: bool = False
     diffs: tuple[float, ...] = ()   # paired: the per-seed differences (for the margin)
+    min_effect: float = 0.0   # paired: clear only beyond this (the module doc); 0: any difference
 
     @property
     def margin(self) -> float:
         """The difference is clear where |diff| exceeds it: the sign-flip margin at `level`
-        (paired), t_crit · SE (Welch); NaN with fewer than 2 values."""
+        (paired; with a minimum effect δ, the larger of it and δ + the margin of the differences
+        beyond δ), t_crit · SE (Welch); NaN with fewer than 2 values."""
         if self.n < 2 or not math.isfinite(self.se):
             return math.nan
         if self.paired:
-            return float(sign_flip_margin(np.asarray(self.diffs), self.level))
+            d = np.asarray(self.diffs)
+            plain = float(sign_flip_margin(d, self.level))
+            if self.min_effect == 0:
+                return plain
+            if abs(self.diff) <= self.min_effect * (1 + _TOL):     # never clear: δ is the bar
+                return max(plain, self.min_effect)
+            return max(plain, self.min_effect
+                       + float(sign_flip_margin(_beyond(d, self.min_effect), self.level)))
         return t_critical(self.level, self.df) * self.se
+
+    @property
+    def negligible(self) -> bool:
+        """Paired with a minimum effect δ: whether diff ± the plain sign-flip margin at its level
+        lies inside ±δ — whatever the difference is, the data put it below the margin that
+        counts (a reading, not a test of the family: it says "about the same", never "clearly")."""
+        if not (self.paired and self.min_effect > 0 and self.possible
+                and math.isfinite(self.se)):
+            return False
+        plain = float(sign_flip_margin(np.asarray(self.diffs), self.level))
+        return abs(self.diff) + plain <= self.min_effect
 
     @property
     def possible(self) -> bool:
@@ -294,9 +353,10 @@ class Test:
         return 0 if not self.clear else (1 if self.diff > 0 else -1)
 
 
-def _one(arrays: TestArrays, paired_: bool, n: int, diffs=()) -> Test:
+def _one(arrays: TestArrays, paired_: bool, n: int, diffs=(), min_effect: float = 0.0) -> Test:
     d, se, df, p = (float(np.asarray(v)) for v in (arrays.diff, arrays.se, arrays.df, arrays.p))
-    return Test(d, se, df, p, paired_, n, ALPHA, p <= ALPHA, tuple(float(x) for x in diffs))
+    return Test(d, se, df, p, paired_, n, ALPHA, p <= ALPHA, tuple(float(x) for x in diffs),
+                float(min_effect))
 
 
 def welch_test(a: Sequence[float], b: Sequence[float]) -> Test:
@@ -304,10 +364,11 @@ def welch_test(a: Sequence[float], b: Sequence[float]) -> Test:
     return _one(welch(a, b), False, min(len(a), len(b)))
 
 
-def paired_test(a: Sequence[float], b: Sequence[float]) -> Test:
-    """The exact sign-flip test of a[k] − b[k] over seeds k (unadjusted, level α)."""
+def paired_test(a: Sequence[float], b: Sequence[float], min_effect: float = 0.0) -> Test:
+    """The exact sign-flip test of a[k] − b[k] over seeds k (unadjusted, level α); clear only
+    beyond `min_effect` (the module doc) where it is > 0."""
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
-    return _one(paired(a, b), True, len(a), a - b)
+    return _one(paired(a, b, min_effect), True, len(a), a - b, min_effect)
 
 
 def holm(tests: Sequence[Test], alpha: float = ALPHA) -> list[Test]:

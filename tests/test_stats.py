@@ -2,6 +2,7 @@
 enumeration, Holm's procedure written out, and simulations of sweeps where nothing differs (the
 family-wise error the verdicts promise)."""
 
+import dataclasses
 import itertools
 import math
 from fractions import Fraction
@@ -166,6 +167,61 @@ def test_holm_tests_are_clear_exactly_where_the_difference_passes_its_margin():
         for level in (0.5, 0.2, 0.05, 0.0125, 0.004):
             margin = S.sign_flip_margin(d, level)
             assert (sign_flip_reference(d) <= level) == (abs(d.mean()) > margin + 1e-12)
+
+
+def min_effect_reference(d, delta):
+    """The minimum-effect p-value written out: 1 unless |mean d| > δ, else the larger of the
+    brute-force sign-flip p of d and of d shifted towards 0 by δ (exact fractions)."""
+    d = [Fraction(x).limit_denominator(10**6) for x in d]
+    delta = Fraction(delta).limit_denominator(10**6)
+    mean = sum(d) / len(d)
+    if abs(mean) <= delta:
+        return 1.0
+    side = 1 if mean > 0 else -1
+    return max(sign_flip_reference(d), sign_flip_reference([x - side * delta for x in d]))
+
+
+def test_a_minimum_effect_makes_clear_mean_beyond_the_margin():
+    """The why page's noisy BN against BN (QA, default Run): every seed 0.05 to 0.15 points
+    behind, mean −0.09. The plain test calls it clear (every seed agrees); with a 1-point
+    minimum effect it is not, and its margin is over a point. A gap of 3 points is still clear;
+    the p-value equals the one written out, and clear ⟺ |diff| > margin at every level."""
+    rng = np.random.default_rng(5)
+    bn = rng.uniform(0.92, 0.93, size=10)
+    noisy = bn - rng.uniform(0.0005, 0.0015, size=10)
+    assert S.paired_test(noisy, bn).clear
+    t = S.paired_test(noisy, bn, min_effect=0.01)
+    assert not t.clear and t.p == 1.0 and t.margin >= 0.01 and t.negligible
+    far = S.paired_test(bn - 0.03 + rng.normal(0, 0.003, 10), bn, min_effect=0.01)
+    assert far.clear and far.p == S.smallest_p(10) and far.margin < 0.03 and not far.negligible
+    for _ in range(300):
+        n = int(rng.integers(2, 9))
+        d = rng.integers(-6, 9, size=n) / 360
+        delta = float(rng.choice([1 / 360, 0.005, 0.01]))
+        p = float(S.min_effect_p(d, delta))
+        assert p == pytest.approx(min_effect_reference(d, delta), abs=1e-12)
+        t = S.paired_test(d, np.zeros(n), min_effect=delta)
+        assert t.p == p
+        for level in (0.5, 0.2, 0.05, 0.0125, 0.004):
+            at = dataclasses.replace(t, level=level)
+            assert (p <= level) == (abs(t.diff) > at.margin + 1e-12)
+            if at.negligible:
+                assert abs(t.diff) < delta and not p <= level
+
+
+@pytest.mark.parametrize("seeds", [6, 10])
+def test_a_minimum_effect_keeps_the_error_at_the_margin_and_below(seeds):
+    """True differences of exactly δ (symmetric seed noise about it), and none at all: the test
+    of |μ| > δ says clear in ≤ 5% of draws (within Monte-Carlo error), and never more often than
+    the plain test where nothing differs."""
+    rng = np.random.default_rng(seeds)
+    delta = 0.01
+    noise = rng.normal(0, 0.01, size=(MC_SWEEPS, seeds))
+    at_margin = S.min_effect_p(np.round((delta + noise) * 360) / 360, delta)
+    assert (at_margin <= 0.05).mean() <= fwer_bound()
+    null = np.round(noise * 360) / 360
+    plain, beyond = S.sign_flip_p(null), S.min_effect_p(null, delta)
+    assert np.all(beyond >= plain) and (beyond <= 0.05).mean() <= (plain <= 0.05).mean()
 
 
 # ------------------------------------------------------------------ sweeps with no real difference

@@ -21,6 +21,27 @@ The summaries tested, per network (one number per seed):
     landscape   log10 of the loss range, the largest gradient change and the effective
                 β-smoothness, mean over the measured steps
     scale       mean training loss (W × 10 against W); log10 ‖W‖ at the end, mean over layers
+
+A difference is called clear only beyond a margin that matters (`MARGINS`: the minimum effect
+of bn_core.stats, an equivalence-style margin): "clear" tests |mean difference| > margin, so a
+gap a learner can't see on the charts — every seed a tenth of a point behind — is reported, but
+not as a difference. The margins, one per kind of measure, the same in every experiment:
+
+    accuracy (final, average over training)   1 point (0.01): 2 test examples of the 200 of a
+                                              2-D problem, 3.6 of the 360 of digits; about two
+                                              seed-to-seed standard deviations of one network's
+                                              accuracy here (0.4–0.5 points), and the size of gap
+                                              the accuracy charts show apart (Santurkar et al.'s
+                                              "trains about as well" is a gap below it)
+    ratios, in log10 (jitter, ‖G − G′‖, the   a factor 1.1 (log10 1.1 ≈ 0.041): a 10 % change,
+    DLN's loss, the landscape's measures,     the experiments page's "within 10 %"
+    ‖W‖)
+    cos(G, G′), mean training loss            0.01 (a cosine lies in [−1, 1]; a cross-entropy
+                                              starts at ln 10 ≈ 2.3 on digits)
+
+The page's error stays controlled: the test with a margin is never clear where the plain one
+isn't, so the null simulations (tests/why/test_null.py) hold as before, and at a true difference
+of exactly the margin it is clear in at most 5 % of Runs.
 """
 
 from __future__ import annotations
@@ -36,16 +57,42 @@ from bn_core.why.config import SCALE_FACTOR, decay_kind
 from bn_core.verdicts import Verdict, cap
 from bn_core.why.training import WhyResult
 
-__all__ = ["SETTLED", "Verdict", "few_seeds", "rule", "summaries", "verdict", "family_size"]
+__all__ = ["SETTLED", "Verdict", "few_seeds", "rule", "summaries", "verdict", "family_size",
+           "ACCURACY_MARGIN", "RATIO_MARGIN", "COS_MARGIN", "LOSS_MARGIN", "MARGINS"]
 SETTLED = 0.05          # ‖W‖ "settled": changed by less than 5 % over the last quarter of the run
 TINY = 1e-12            # floor before a log10 (a range of exactly 0)
+ACCURACY_MARGIN = 0.01              # 1 accuracy point (the module doc)
+RATIO_MARGIN = math.log10(1.1)      # a factor 1.1, on the log10 measures
+COS_MARGIN = 0.01                   # cos(G, G′)
+LOSS_MARGIN = 0.01                  # mean training loss
+# measure (a key of `summaries`) → the smallest difference that is called one
+MARGINS = {"final": ACCURACY_MARGIN, "auc": ACCURACY_MARGIN, "jitter": RATIO_MARGIN,
+           "cos": COS_MARGIN, "diff": RATIO_MARGIN, "range": RATIO_MARGIN,
+           "change": RATIO_MARGIN, "beta": RATIO_MARGIN, "norm": RATIO_MARGIN,
+           "loss": RATIO_MARGIN, "slower": LOSS_MARGIN}    # loss: the DLN's, log10; slower: not
+# the margins as the verdicts name them
+POINT, TEN_PERCENT, HUNDREDTH = "1 point", "a factor 1.1", "0.01"
+
+
+def _num(x: float, digits: int, significant: int = 2) -> str:
+    """x with `digits` decimals, or, where those would show a non-zero x as 0 (0.0047 at 2
+    decimals: "0.00"), with `significant` digits: 0.0047, and 4.7e-06 past 5 decimals."""
+    if x == 0 or not math.isfinite(x) or round(abs(x), digits) > 0:
+        return f"{x:.{digits}f}"
+    decimals = significant - 1 - math.floor(math.log10(abs(x)))
+    return f"{x:.{decimals}f}" if decimals <= 5 else f"{x:.{significant - 1}e}"
 
 
 def _sd(values: np.ndarray, scale: float = 1.0, digits: int = 1) -> str:
+    """'0.23 ± 0.01': the mean and the standard deviation over seeds with `digits` decimals,
+    neither shown as 0 where it isn't (`_num`: 'BN 0.0047 ± 0.00007', not '0.00 ± 0.00')."""
     v = np.asarray(values, dtype=float) * scale
+    mean = _num(float(np.mean(v)), digits)
     if len(v) < 2:
-        return f"{np.mean(v):.{digits}f}"
-    return f"{np.mean(v):.{digits}f} ± {np.std(v, ddof=1):.{digits}f}"
+        return mean
+    sd = float(np.std(v, ddof=1))
+    sd = 0.0 if sd <= 1e-12 * max(1.0, abs(float(np.mean(v)))) else sd    # equal values: rounding
+    return f"{mean} ± {_num(sd, digits, significant=1)}"
 
 
 def _acc(values) -> str:
@@ -123,17 +170,20 @@ def family_size(config) -> int:
         config.experiment, len(config.decays) - 1 + bool(config.multiply))
 
 
-def _family(pairs: dict) -> dict[str, Test]:
-    """Exact paired tests of each (a, b) over the seeds where both are finite, Holm-corrected
-    together (the page's family): key → Test of a − b (with no such seed: untestable, p = 1)."""
+def _family(pairs: dict, margins: dict | None = None) -> dict[str, Test]:
+    """Exact paired tests of each (a, b) over the seeds where both are finite, each clear only
+    beyond its margin (`margins[key]`, else `MARGINS` of the key's first word: "auc noisy-none"
+    → auc), Holm-corrected together (the page's family): key → Test of a − b (with no such
+    seed: untestable, p = 1)."""
     keys, tests = list(pairs), []
     for k in keys:
         a, b = (np.asarray(v, dtype=float) for v in pairs[k])
         ok = np.isfinite(a) & np.isfinite(b)
+        margin = (margins or {}).get(k, MARGINS.get(k.split()[0], 0.0))
         if not ok.any():
-            tests.append(Test(math.nan, math.nan, math.nan, 1.0, True, 0))
+            tests.append(Test(math.nan, math.nan, math.nan, 1.0, True, 0, min_effect=margin))
             continue
-        tests.append(paired_test(a[ok], b[ok]))
+        tests.append(paired_test(a[ok], b[ok], min_effect=margin))
     return dict(zip(keys, holm(tests, ALPHA)))
 
 
@@ -174,22 +224,24 @@ def _noise(result: WhyResult) -> list[Verdict]:
         f"whether snapshots are close or far apart): noisy BN {_sd(jitter['noisy'], digits=2)}, "
         f"without BN {_sd(jitter['none'], digits=2)}, BN {_sd(jitter['before'], digits=2)}; "
         f"noisy BN jitters {_ratio(t['jitter noisy-before'])} as much as BN "
-        f"({_says(t['jitter noisy-before'])}), and more than without BN "
-        f"({_says(t['jitter noisy-none'])}; the plain network's smooth path leaves almost no "
-        "jitter, so a ratio to it would mostly measure how the path curves). The slow drift "
+        f"({_says(t['jitter noisy-before'], TEN_PERCENT)}), and more than without BN "
+        f"({_says(t['jitter noisy-none'], TEN_PERCENT)}; the plain network's smooth path leaves "
+        "almost no jitter, so a ratio to it would mostly measure how the path curves). The slow drift "
         "beneath, per 100 steps: noisy "
         f"BN {_sd(drift['noisy'], digits=2)}, without BN {_sd(drift['none'], digits=2)}, BN "
         f"{_sd(drift['before'], digits=2)}: the noise shakes the distributions at every step "
         "without moving them further.",
         f"**Average accuracy over training** (the speed): noisy BN {_acc(s['auc']['noisy'])}, BN "
         f"{_acc(s['auc']['before'])}, without BN {_acc(s['auc']['none'])}; noisy − without: "
-        f"{_signed(t['auc noisy-none'], 100, ' points')} ({_says(t['auc noisy-none'])}); noisy − "
-        f"BN: {_signed(t['auc noisy-before'], 100, ' points')} ({_says(t['auc noisy-before'])}).",
+        f"{_signed(t['auc noisy-none'], 100, ' points')} ({_says(t['auc noisy-none'], POINT)}); "
+        f"noisy − BN: {_signed(t['auc noisy-before'], 100, ' points')} "
+        f"({_says(t['auc noisy-before'], POINT)}).",
         f"**Final test accuracy** after {cfg.steps:,} steps: noisy BN {_acc(s['final']['noisy'])}, "
         f"BN {_acc(s['final']['before'])}, without BN {_acc(s['final']['none'])}; noisy − without: "
-        f"{_signed(t['final noisy-none'], 100, ' points')} ({_says(t['final noisy-none'])}); "
+        f"{_signed(t['final noisy-none'], 100, ' points')} "
+        f"({_says(t['final noisy-none'], POINT)}); "
         f"noisy − BN: {_signed(t['final noisy-before'], 100, ' points')} "
-        f"({_says(t['final noisy-before'])})."]
+        f"({_says(t['final noisy-before'], POINT)})."]
     unstable = _clear(t["jitter noisy-none"], 1) and _clear(t["jitter noisy-before"], 1)
     beats_none = _clear(t["auc noisy-none"], 1) or _clear(t["final noisy-none"], 1)
     below_none = _clear(t["auc noisy-none"], -1) or _clear(t["final noisy-none"], -1)
@@ -201,14 +253,16 @@ def _noise(result: WhyResult) -> list[Verdict]:
         head, rep = f"**One seed can't settle it**: use {need} or more seeds.", None
     elif unstable and beats_none and not worse_than_bn:
         above = _clear(t["auc noisy-before"], 1) or _clear(t["final noisy-before"], 1)
+        same = t["auc noisy-before"].negligible and t["final noisy-before"].negligible
         head, rep = ("**Reproduces**: noisy BN has the least stable layer inputs, yet it trains "
                      "clearly better than the network without BN and " +
-                     ("even a little better than BN here." if above else
-                      "the data don't show it worse than BN.")), "yes"
+                     ("even better than BN here (by more than the 1-point margin)." if above else
+                      "about as well as BN (both accuracy gaps within the 1-point margin)."
+                      if same else "the data don't show it worse than BN.")), "yes"
     elif unstable and beats_none:
         head, rep = ("**Partly reproduces**: noisy BN has the least stable layer inputs and "
                      "still trains clearly better than without BN, but clearly worse than "
-                     "BN."), "partly"
+                     "BN (by more than the 1-point margin)."), "partly"
     elif below_none:
         head, rep = ("**Does not reproduce here**: the noisy network trains clearly *worse* than "
                      "the network without BN — at this strength the noise swamps BN's "
@@ -227,14 +281,19 @@ def _ratio(t: Test) -> str:
     return f"{10 ** t.diff:.3g}×"
 
 
-def _says(t: Test) -> str:
+def _says(t: Test, margin: str = "its margin") -> str:
+    """'clear', 'not clear', or where the data put the difference inside its margin (diff ± the
+    test's margin at its level within ±margin, `Test.negligible`): 'not clear: within 1 point,
+    about the same' (a reading, never a "clear")."""
     if t.n == 0:
         return "no seed to compare"
     if not math.isfinite(t.se) or t.n < 2:
         return "one seed: not testable"
     if not t.possible:
         return f"can't be clear with {t.n} seeds"
-    return "clear" if t.clear else "not clear"
+    if t.clear:
+        return "clear"
+    return f"not clear: within {margin}, about the same" if t.negligible else "not clear"
 
 
 # ----------------------------------------------------------------------------- ics
@@ -256,20 +315,21 @@ def _ics(result: WhyResult) -> list[Verdict]:
         f"**cos(G, G′)** (1: the update of the layers below does not change layer i's gradient), "
         f"mean over the measured steps and layers: with BN {_sd(s['cos']['before'], digits=3)}, "
         f"without {_sd(s['cos']['none'], digits=3)}; BN − without: "
-        f"{_signed(t['cos'], digits=3)} ({_says(t['cos'])}).",
+        f"{_signed(t['cos'], digits=3)} ({_says(t['cos'], HUNDREDTH)}).",
         f"**‖G − G′‖** (0: no shift): with BN {_geo(s['diff']['before'])}, without "
         f"{_geo(s['diff']['none'])} (geometric means); BN's is {_ratio(t['diff'])} the other's "
-        f"({_says(t['diff'])})."]
+        f"({_says(t['diff'], TEN_PERCENT)})."]
     if linear:
         details.append(
             f"**Training loss** after {cfg.dln_steps:,} steps: with BN {_geo(s['loss']['before'])}"
             f", without {_geo(s['loss']['none'])} (geometric means over the seeds that did not "
-            f"diverge); BN's is {_ratio(t['loss'])} the other's ({_says(t['loss'])}).")
+            f"diverge); BN's is {_ratio(t['loss'])} the other's "
+            f"({_says(t['loss'], TEN_PERCENT)}).")
     else:
         details.append(
             f"**Final test accuracy**: with BN {_acc(s['final']['before'])}, without "
             f"{_acc(s['final']['none'])}; BN − without: {_signed(t['final'], 100, ' points')} "
-            f"({_says(t['final'])}).")
+            f"({_says(t['final'], POINT)}).")
     reduced = _clear(t["cos"], 1) or _clear(t["diff"], -1)
     increased = _clear(t["cos"], -1) or _clear(t["diff"], 1)
     if cfg.seeds < 2:
@@ -309,7 +369,8 @@ def _landscape(result: WhyResult) -> list[Verdict]:
     need = seeds_needed(len(t))
     details = [f"**{cap(text)}**: with BN {_geo(s[k]['before'])}, without {_geo(s[k]['none'])} "
                f"(geometric means over seeds of the mean over the measured steps, in log scale); "
-               f"BN's is {_ratio(t[k])} the other's ({_says(t[k])})." for k, text in names.items()]
+               f"BN's is {_ratio(t[k])} the other's ({_says(t[k], TEN_PERCENT)})."
+               for k, text in names.items()]
     smoother = [k for k in names if _clear(t[k], -1)]
     rougher = [k for k in names if _clear(t[k], 1)]
     rough = f", but clearly rougher by {_names(rougher)}" if rougher else ""
@@ -367,7 +428,7 @@ def _scale(result: WhyResult) -> list[Verdict]:
              f"So the same learning rate moves the weights {SCALE_FACTOR ** 2:g}× less relative "
              f"to their size (effective step η/‖w‖²): mean training loss over the run "
              f"{_sd(s['loss']['x10'], digits=3)} against {_sd(s['loss'][decay_kind(0)], digits=3)}; "
-             f"difference {_signed(t['slower'], digits=3)} ({_says(t['slower'])})."],
+             f"difference {_signed(t['slower'], digits=3)} ({_says(t['slower'], HUNDREDTH)})."],
             reproduces="yes" if _clear(t["slower"], 1) else "partly", tests=[t["slower"]]))
     norms = result.norms                                                    # (M, T, L)
     q = max(0, int(round(0.75 * (len(result.steps) - 1))))
@@ -413,7 +474,8 @@ def _scale(result: WhyResult) -> list[Verdict]:
     else:
         head += "."
     out.append(Verdict(head, lines + [f"{cap(k.replace('norm', 'decay'))} against "
-                                      f"{decays[0]:g}: ‖W‖ {_ratio(t[k])} ({_says(t[k])})."
+                                      f"{decays[0]:g}: ‖W‖ {_ratio(t[k])} "
+                                      f"({_says(t[k], TEN_PERCENT)})."
                                       for k in pairs if k.startswith("norm")],
                        tests=tests))
     return out
@@ -435,7 +497,29 @@ def rule(result: WhyResult, verdicts: list[Verdict] | None = None) -> str:
     tail = "The ± after a value is the standard deviation over seeds."
     if result.n_test:
         tail += " A diverged network counts as chance accuracy."
-    return shared.rule(verdicts, tail)
+    return shared.rule(verdicts, tail + " " + _margins_sentence(result.config))
+
+
+_MARGIN_WORDS = {"noise": [("1 point", "in accuracy"), ("a factor 1.1", "in jitter")],
+                 "landscape": [("a factor 1.1", "in each of the three measures")]}
+
+
+def _margins_sentence(config) -> str:
+    """What a difference must exceed to count, per measure of this experiment (`MARGINS`)."""
+    if config.experiment == "ics":
+        words = [("0.01", "in cos(G, G′)"), ("a factor 1.1", "in ‖G − G′‖")] + (
+            [("a factor 1.1", "in training loss")] if config.network == "linear"
+            else [("1 point", "in accuracy")])
+    elif config.experiment == "scale":
+        words = [("a factor 1.1", "in ‖W‖")] + (
+            [("0.01", "in mean training loss")] if config.multiply else [])
+    else:
+        words = _MARGIN_WORDS[config.experiment]
+    return ("A difference counts only beyond a margin that matters (" +
+            shared.join_words([f"{m} {what}" for m, what in words]) +
+            "): smaller gaps are too small to see on the charts, however consistent across "
+            "seeds, so the test asks whether the difference is clearly beyond the margin, and "
+            "the ± after a difference includes it.")
 
 
 def few_seeds(result: WhyResult, verdicts: list[Verdict] | None = None) -> str | None:
