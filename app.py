@@ -16,12 +16,12 @@ st.markdown(
     "LayerNorm or RMSNorm instead, which normalise each token over its own features rather than "
     "over the batch."
 )
-st.latex(
-    r"\mu_B = \frac{1}{m}\sum_{i=1}^{m} x_i \qquad "
-    r"\sigma_B^2 = \frac{1}{m}\sum_{i=1}^{m} (x_i-\mu_B)^2 \qquad "
-    r"\hat{x}_i = \frac{x_i-\mu_B}{\sqrt{\sigma_B^2+\varepsilon}} \qquad "
-    r"y_i = \gamma\,\hat{x}_i + \beta"
-)
+ui.equations([
+    r"\mu_B = \frac{1}{m}\sum_{i=1}^{m} x_i",
+    r"\sigma_B^2 = \frac{1}{m}\sum_{i=1}^{m} (x_i-\mu_B)^2",
+    r"\hat{x}_i = \frac{x_i-\mu_B}{\sqrt{\sigma_B^2+\varepsilon}}",
+    r"y_i = \gamma\,\hat{x}_i + \beta",
+])
 st.markdown(
     "In this app you train real small neural networks, right here, and watch what BN does to "
     "them: the same network without BN and with BN, side by side, from the same starting "
@@ -30,7 +30,7 @@ st.markdown(
     "**Train**, and look."
 )
 
-st.subheader("The lessons")
+st.header("The lessons")
 for page in ui.PAGES[1:]:
     if (ui.ROOT / page.path).exists():
         st.page_link(page.path, label=f"**{page.label}**", icon=page.icon)

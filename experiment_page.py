@@ -230,7 +230,7 @@ def train_with_progress(config: Config, train):
 def show_verdicts(said, few: str | None, rule: str) -> None:
     """'What the data say': each verdict in a box (headline, then its details as a list), the
     few-seeds warning where there is one, and the statistical rule they follow."""
-    st.subheader("What the data say")
+    st.header("What the data say")
     for v in said:
         with st.container(border=True):
             st.markdown(v.headline)

@@ -67,6 +67,19 @@ PAGES = [
 # is 6rem. Only looks: if a release renames the test id, the page is as before, a little lower.
 COMPACT_CSS = ("<style>[data-testid='stMainBlockContainer']{padding-top:3.2rem;"
                "padding-bottom:2rem}</style>")
+# Every page: pills wrap onto a second line where a row of them is wider than its column
+# (Streamlit scrolls them sideways, so a phone showed half of "256" and no sign of the rest). On
+# a phone (below Streamlit's 640 px column breakpoint) plotly's mode bar would sit on a chart's
+# title and legend, and a table's toolbar (which a touch screen shows all the time) on the line
+# above the table: the bar is hidden (the chart's own full-screen button stays) and a table gets
+# room above it for its toolbar. A disabled widget's label is drawn as a caption (the text colour
+# at 60 %, AA: tests/test_theme_contrast.py) rather than Streamlit's 40 % (2.6:1), still fainter
+# than a live one. Only looks: if a release renames these, the page is as before.
+PAGE_CSS = ("<style>[data-testid='stButtonGroup'] > div{flex-wrap:wrap;row-gap:0.5rem}"
+            "label[data-testid='stWidgetLabel'][disabled] p{color:%s99}"
+            "@media (max-width: 640px){"
+            "[data-testid='stPlotlyChart'] .modebar-container{display:none}"
+            "[data-testid='stDataFrame']{margin-top:2.25rem}}</style>")
 
 
 def page_setup(title: str, icon: str | None = None, layout: str = "wide",
@@ -79,8 +92,8 @@ def page_setup(title: str, icon: str | None = None, layout: str = "wide",
     lost, released = session_was_lost(), watch_session()
     st.session_state["_ui_arrived"] = st.session_state.get("_ui_page") != title
     st.session_state["_ui_page"] = title
-    if compact:
-        st.html(COMPACT_CSS)
+    st.html(PAGE_CSS % (st.get_option("theme.textColor") or "#2f2d2b")
+            + (COMPACT_CSS if compact else ""))
     panel = st.sidebar.container()
     sidebar_nav()
     if lost:
@@ -439,6 +452,15 @@ def table(frame, digits: int = 4, height="auto", percent=(), placeholder: str = 
 def table_height(rows: int) -> int:
     """Height (px) of a table of `rows` rows and a header, at most 420 (then it scrolls)."""
     return min(420, 35 * (rows + 1) + 3)
+
+
+def equations(parts: list[str], per_row: int = 2) -> None:
+    """Equations side by side, `per_row` to a row, each its own st.latex: on a phone
+    (Streamlit stacks columns below 640 px) one under the other, in reading order, where one
+    line of all of them would run off the screen with no sign that it scrolls."""
+    for i in range(0, len(parts), per_row):
+        for where, tex in zip(st.columns(per_row), parts[i:i + per_row]):
+            where.latex(tex)
 
 
 def show_source(objects, title: str) -> None:

@@ -9,10 +9,12 @@ writes them base64-encoded, 4 bytes a number).
 
 from __future__ import annotations
 
+import textwrap
+
 import numpy as np
 
 __all__ = ["COLORS", "DASHES", "FONT", "fill", "arr", "line_mode", "axis_id", "grid", "cell",
-           "base_layout", "titled", "figure", "CONFIG"]
+           "base_layout", "wrap", "titled", "figure", "CONFIG"]
 
 COLORS = {"none": "#D55E00", "before": "#0072B2", "after": "#009E73"}
 DASHES = {"none": "solid", "before": "dash", "after": "dot"}   # lines also told apart in grey
@@ -106,11 +108,26 @@ def base_layout(height: int, **extra) -> dict:
     return layout
 
 
+TITLE_CHARS = 90      # a title line that fits a chart on a 1280 px screen beside the sidebar
+TITLE_LINE = 19      # px, one line of a 15 px title
+
+
+def wrap(text: str, width: int = TITLE_CHARS) -> list[str]:
+    """A title's lines: its own <br> kept, each part broken at spaces into lines of at most
+    `width` characters (plotly never wraps a title: a long one is cut off at the chart's edge)."""
+    return [line for part in text.split("<br>") for line in (textwrap.wrap(part, width) or [""])]
+
+
 def titled(fig, title: str, height: int = 420, bottom: int = 110, legend_y: float = -0.2):
-    """A lesson figure's look (experiments, alternatives): the title top left, the legend in a
-    row under the plot (clear of the panel titles), `bottom` pixels below for it. Returns fig."""
-    fig.update_layout(title=dict(text=title, x=0.0, xanchor="left", font=dict(size=15)),
-                      font=FONT, height=height, margin=dict(l=60, r=20, t=80, b=bottom),
+    """A lesson figure's look (experiments, alternatives): the title top left, in as many lines
+    as it needs (`wrap`), the top margin growing with them; the legend in a row under the plot
+    (clear of the panel titles), `bottom` pixels below for it. Returns fig."""
+    lines = wrap(title)
+    fig.update_layout(title=dict(text="<br>".join(lines), x=0.0, xanchor="left", y=1.0,
+                                 yref="container", yanchor="top", pad=dict(t=12),
+                                 font=dict(size=15)),
+                      font=FONT, height=height + TITLE_LINE * (len(lines) - 1),
+                      margin=dict(l=60, r=20, t=80 + TITLE_LINE * (len(lines) - 1), b=bottom),
                       template="plotly_white",
                       legend=dict(orientation="h", yanchor="top", y=legend_y, xanchor="left",
                                   x=0.0))

@@ -33,12 +33,12 @@ st.markdown(
     "(Ioffe & Szegedy 2015, Algorithm 1). Here is a small batch you can move around; every "
     "number below is computed by the code shown in the expanders."
 )
-st.latex(
-    r"\mu_B = \frac{1}{m}\sum_{i=1}^{m} x_i \qquad "
-    r"\sigma_B^2 = \frac{1}{m}\sum_{i=1}^{m} (x_i-\mu_B)^2 \qquad "
-    r"\hat{x}_i = \frac{x_i-\mu_B}{\sqrt{\sigma_B^2+\varepsilon}} \qquad "
-    r"y_i = \gamma\,\hat{x}_i + \beta"
-)
+ui.equations([
+    r"\mu_B = \frac{1}{m}\sum_{i=1}^{m} x_i",
+    r"\sigma_B^2 = \frac{1}{m}\sum_{i=1}^{m} (x_i-\mu_B)^2",
+    r"\hat{x}_i = \frac{x_i-\mu_B}{\sqrt{\sigma_B^2+\varepsilon}}",
+    r"y_i = \gamma\,\hat{x}_i + \beta",
+], per_row=4)                                      # one line on a wide page, stacked on a phone
 with st.container(border=True):
     c1, c2, c3, c4 = st.columns(4, gap="medium")
     control("batch_size", c1)
@@ -176,14 +176,17 @@ with eps_section:
 
 # ------------------------------------------------------------------ backward
 with backward_out:
-    st.latex(
+    ui.equations([          # in lines that fit the page (and a phone): nothing to scroll
         r"\frac{\partial \ell}{\partial \beta} = \sum_i dy_i \qquad "
-        r"\frac{\partial \ell}{\partial \gamma} = \sum_i dy_i\,\hat x_i \qquad "
-        r"\frac{\partial \ell}{\partial x_i} = "
+        r"\frac{\partial \ell}{\partial \gamma} = \sum_i dy_i\,\hat x_i",
+        r"d\hat x_i = \gamma\, dy_i",
+    ])
+    st.latex(
+        r"\begin{aligned}\frac{\partial \ell}{\partial x_i} ={}& "
         r"\underbrace{\frac{d\hat x_i}{\sqrt{\sigma_B^2+\varepsilon}}}_{\text{direct}} + "
-        r"\underbrace{\frac{1}{m}\frac{\partial \ell}{\partial \mu_B}}_{\text{through }\mu_B} + "
-        r"\underbrace{\frac{2(x_i-\mu_B)}{m}\frac{\partial \ell}{\partial \sigma_B^2}}_{\text{through }\sigma_B^2}"
-        r"\qquad d\hat x_i = \gamma\, dy_i"
+        r"\underbrace{\frac{1}{m}\frac{\partial \ell}{\partial \mu_B}}_{\text{through }\mu_B}"
+        r"\\ &+ \underbrace{\frac{2(x_i-\mu_B)}{m}\frac{\partial \ell}{\partial \sigma_B^2}}"
+        r"_{\text{through }\sigma_B^2}\end{aligned}"
     )
     st.markdown(
         "μ_B and σ²_B depend on every example of the batch, so the gradient of one example's "
@@ -195,7 +198,7 @@ with backward_out:
         "ε/(σ²_B + ε) · Σ dx̂·x̂/√(σ²_B + ε) (the table's fifth row), negligible unless σ²_B "
         "is as small as ε."
     )
-    table(lesson.gradient_frame().T, 4)
+    table(lesson.gradient_frame().T.rename_axis("per feature"), 4)   # a named corner cell
     st.caption(
         "Per feature: the parameter gradients, the two sums, what ε predicts for Σ dx·x̂, the "
         f"forward check (shift every input by {core.SHIFT_TEST:g}, or multiply by "

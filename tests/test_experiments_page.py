@@ -35,7 +35,7 @@ def test_the_page_opens_on_placement_and_waits_for_run():
 def test_each_experiment_runs_with_tiny_settings(query, expect):
     tiny = {k: v for k, v in TINY.items() if k != "depth" or query["exp"] != "depth"}
     at = press_run(open_page({**query, **tiny}))
-    assert at.subheader[0].value == "What the data say"
+    assert at.header[0].value == "What the data say"
     assert expect in texts(at)
     assert "Holm's correction" in texts(at)                     # how the error is controlled
     assert "With 2 seeds nothing on this page can be clear" in texts(at) and " or more seeds" in texts(at)
@@ -67,7 +67,7 @@ def test_the_url_restores_the_controls_and_bad_values_give_notices():
 ])
 def test_extremes_give_results_or_messages_never_a_traceback(query):
     at = press_run(open_page({**TINY, **query}))
-    assert at.subheader and at.subheader[0].value == "What the data say"
+    assert at.header and at.header[0].value == "What the data say"
     if query.get("seeds") == "1":
         assert "One seed" in texts(at)
 
@@ -92,7 +92,7 @@ def test_switching_experiments_keeps_each_ones_settings():
     assert not at.exception and at.query_params["exp"] in ("batch", ["batch"])
     at.radio(key="experiments_choice").set_value("lr").run()
     assert at.slider(key="experiments_lr_seeds").value == 4
-    assert at.subheader[0].value == "What the data say"               # its result, cached
+    assert at.header[0].value == "What the data say"               # its result, cached
 
 
 def test_the_batch_budget_is_equal_examples_by_default_or_equal_steps():

@@ -40,7 +40,7 @@ def test_defaults_open_on_the_regularisation_claim_and_wait_for_run():
 ])
 def test_each_experiment_runs_with_tiny_settings(experiment, expect):
     at = press_run(open_page({"exp": experiment, **TINY, **RUNS[experiment]}))
-    assert at.subheader[0].value == "What the data say"
+    assert at.header[0].value == "What the data say"
     assert expect in texts(at)
     assert "Holm's correction" in texts(at)                       # how the error is controlled
     assert "With 2 seeds" in texts(at)
@@ -58,7 +58,7 @@ def test_each_experiment_runs_with_tiny_settings(experiment, expect):
 ])
 def test_extremes_give_results_never_a_traceback(query):
     at = press_run(open_page(query))
-    assert at.subheader and at.subheader[0].value == "What the data say"
+    assert at.header and at.header[0].value == "What the data say"
     assert ("With one seed" if query["seeds"] == "1" else "With 2 seeds") in texts(at)
 
 

@@ -40,7 +40,7 @@ def test_the_page_opens_on_noisy_bn_and_waits_for_run():
 def test_each_experiment_runs_tiny_and_at_its_extremes(case):
     query, extremes = CASES[case]
     at = press_run(open_page(query))
-    assert at.subheader[0].value == "What the data say"
+    assert at.header[0].value == "What the data say"
     assert "Holm's correction" in texts(at) and "With 2 seeds" in texts(at)
     assert len(at.get("plotly_chart")) >= 2 and len(at.get("download_button")) == 2
     assert at.query_params["exp"] in (query["exp"], [query["exp"]])
@@ -50,7 +50,7 @@ def test_each_experiment_runs_tiny_and_at_its_extremes(case):
             at.select_slider(key=f"why_{experiment}_{name}")
         widget.set_value(value)
     press_run(at)
-    assert at.subheader and at.subheader[0].value == "What the data say"
+    assert at.header and at.header[0].value == "What the data say"
     assert "One seed" in texts(at) or "one seed" in texts(at)
     assert not at.error
 

@@ -46,8 +46,8 @@ def convergence_figure(convergence: dict, height: int = 330) -> go.Figure:
     against the exact training-set value at each checkpoint (black). Long runs are drawn at
     MAX_POINTS evenly spaced steps (the values at those steps, the last step always)."""
     fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.08,
-                        subplot_titles=("running mean vs exact mean",
-                                        "running var vs exact variance"))
+                        subplot_titles=("running mean<br>vs exact mean",     # two lines: they
+                                        "running variance<br>vs exact variance"))  # fit a phone
     steps = np.asarray(convergence["steps"])
     shown = np.unique(np.linspace(0, len(steps) - 1, min(len(steps), MAX_POINTS)).round().astype(int))
     for col, which in ((1, 0), (2, 1)):
@@ -65,7 +65,7 @@ def convergence_figure(convergence: dict, height: int = 330) -> go.Figure:
             legendgroup="exact", showlegend=col == 1,
             hovertemplate="step %{x}: %{y:.4g}<extra>exact</extra>"), row=1, col=col)
     fig.update_xaxes(title="training step")
-    fig.update_layout(base_layout(height, margin=MARGIN, hovermode="closest",
+    fig.update_layout(base_layout(height, margin=dict(MARGIN, t=60), hovermode="closest",
                                   legend=dict(orientation="h", y=-0.25, x=0)))
     return fig
 
@@ -82,6 +82,7 @@ def sweep_figure(frame: pd.DataFrame, height: int = 320) -> go.Figure:
                                  hovertemplate="m = %{x}: %{y:.1%}<extra></extra>"))
     fig.update_xaxes(title="training batch size m", type="category")
     fig.update_yaxes(title="test accuracy", tickformat=".0%", range=[0, 1.02])
-    fig.update_layout(base_layout(height, margin=dict(MARGIN, t=30), hovermode="closest",
-                                  legend=dict(orientation="h", y=1.12, x=0)))
+    # the legend above the plot, in a margin of its own: inside it, it hid the points near 95 %
+    fig.update_layout(base_layout(height + 30, margin=dict(MARGIN, t=70), hovermode="closest",
+                                  legend=dict(orientation="h", y=1.02, yanchor="bottom", x=0)))
     return fig
