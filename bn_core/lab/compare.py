@@ -10,8 +10,9 @@ labelled by what differs between them.
 
 from __future__ import annotations
 
-from bn_core.lab.figures import empty_figure, step_axis, time_title, x_of
-from bn_core.records import UNITS_RECORDED, History, network_label
+from bn_core.lab.figures import (empty_figure, keep_in_legend, legend_name, step_axis, time_title,
+                                 x_of)
+from bn_core.records import UNITS_RECORDED, History
 from bn_core.style import COLORS, arr, base_layout, cell, figure, fill, grid
 from bn_core.trainer import TrainConfig
 
@@ -66,11 +67,11 @@ def compare_figure(histories: list[History], labels: list[str], layer: int, unit
             snaps = h.snapshots(net)
             steps = [s.step for s in snaps]
             x, color = x_of(steps, log_x), COLORS.get(net)
-            name = f"{label}, {network_label(net)}"
+            name = f"{label}, {legend_name(h, net)}"
             common = {"type": "scatter", "mode": "lines", "x": x, "legendgroup": name,
                       "line": {"color": color, "dash": dash, "width": 2}, "customdata": steps}
             traces.append({**common, "y": arr([s.test_acc for s in snaps]), "name": name,
-                           **cell(0, 0, 2),
+                           **cell(0, 0, 2), **keep_in_legend(snaps),
                            "hovertemplate": f"{name}, step %{{customdata:,}}: %{{y:.1%}}"
                                             "<extra></extra>"})
             if layer < h.config.depth and unit < min(h.config.width, UNITS_RECORDED):

@@ -26,12 +26,13 @@ import math
 
 import numpy as np
 from bn_core.lab.measures import shift_rates
-from bn_core.records import UNITS_RECORDED, History, network_label
+from bn_core.records import UNITS_RECORDED, History, network_label, network_short
 from bn_core.style import (COLORS, DASHES, arr, axis_id, base_layout, cell, figure, fill, grid,
                            line_mode)
 
 __all__ = ["curves_figure", "bands_figure", "shift_figure", "health_figure", "step_axis", "time_title",
-           "x_of", "saturation_label", "empty_figure"]
+           "x_of", "saturation_label", "empty_figure", "legend_name", "keep_in_legend",
+           "power_ticks", "sparse_steps"]
 
 ZERO_AT = 0.5                   # where step 0 is drawn on a log time axis
 
@@ -51,6 +52,34 @@ def step_axis(last: int, log_x: bool, title: bool = True) -> dict:
     ticks = [ZERO_AT] + [10 ** k for k in range(0, int(top) + 1)]
     return {**axis, "type": "log", "range": [math.log10(ZERO_AT) - 0.05, top + 0.02],
             "tickvals": ticks, "ticktext": ["0"] + [f"{int(t):,}" for t in ticks[1:]]}
+
+
+def sparse_steps(axis: dict, last: int, log_x: bool) -> dict:
+    """A step axis for a narrow panel (one of many side by side): upright ticks, on a log axis
+    only 0 and every other power of 10 down from the last ("0, 10, 1k"), which fit side by side
+    (all of 0, 1, 10, 100, 1,000 would be turned on end and run into each other)."""
+    axis = {**axis, "tickangle": 0, "tickfont": {"size": 10}}
+    if not log_x:
+        return {**axis, "nticks": 3}
+    top = int(math.log10(max(last, 1)))
+    powers = sorted(range(top, 0, -2)) or [0]
+    return {**axis, "tickvals": [ZERO_AT] + [10 ** k for k in powers],
+            "ticktext": ["0"] + [f"{10 ** (k - 3):,}k" if k >= 3 else f"{10 ** k}"
+                                 for k in powers]}
+
+
+_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def power_ticks(lo: int, hi: int, most: int = 8) -> dict:
+    """Ticks at powers of 10 from 10^lo to 10^hi on a log axis (at most `most`): plain decimals
+    where they are short (0.001 to 1,000), else all as powers, 10⁻²² (not 22 zeros, nor "100µ")."""
+    powers = list(range(lo, hi + 1, max(1, math.ceil((hi - lo + 1) / most))))
+    if lo >= -3 and hi <= 3:
+        text = [f"{10.0 ** k:,.0f}" if k >= 0 else f"{10.0 ** k:.{-k}f}" for k in powers]
+    else:
+        text = [f"10{str(k).translate(_SUPERSCRIPT)}" for k in powers]
+    return {"tickvals": [10.0 ** k for k in powers], "ticktext": text}
 
 
 def time_title(layout: dict, log_x: bool) -> None:
@@ -79,6 +108,27 @@ def _divergence_note(history: History, network: str) -> str | None:
     return None if div is None else f"diverged at step {div.step:,}"
 
 
+def _axis_share(step: int, last: int, log_x: bool) -> float:
+    """Where `step` sits on step_axis(last, log_x), from 0 (left edge) to 1 (right edge)."""
+    if not log_x:
+        return step / max(last, 1)
+    lo, hi = step_axis(last, log_x)["range"]
+    return (math.log10(x_of([step], log_x)[0]) - lo) / (hi - lo)
+
+
+def legend_name(history: History, network: str) -> str:
+    """The network's label; one with no snapshot to draw (it diverged at step 0) says so."""
+    div = history.divergence.get(network)
+    if div is None or history.snapshots(network):
+        return network_label(network)
+    return f"{network_label(network)} (diverged at step {div.step:,})"
+
+
+def keep_in_legend(snaps) -> dict:
+    """A network with no snapshot keeps its legend entry (plotly hides a trace with no points)."""
+    return {} if snaps else {"x": [None], "y": [None], "mode": "lines"}
+
+
 def curves_figure(history: History, log_x: bool = True, as_dict: bool = False):
     """Training loss (mean since the previous snapshot) and test accuracy (eval mode)."""
     cfg = history.config
@@ -94,9 +144,9 @@ def curves_figure(history: History, log_x: bool = True, as_dict: bool = False):
         common = {"type": "scatter", "mode": line_mode(steps), "x": x_of(steps, log_x),
                   "legendgroup": net, "line": {"color": COLORS.get(net), "width": 2.2,
                                                "dash": DASHES.get(net, "solid")},
-                  "name": network_label(net), "customdata": steps}
+                  "name": legend_name(history, net), "customdata": steps}
         traces.append({**common, "y": arr(losses), **cell(0, 0, 2),
-                       "hovertemplate": "step %{customdata:,}: %{y:.3f}"})
+                       "hovertemplate": "step %{customdata:,}: %{y:.3f}", **keep_in_legend(snaps)})
         traces.append({**common, "y": arr([s.test_acc for s in snaps]), **cell(0, 1, 2),
                        "showlegend": False, "hovertemplate": "step %{customdata:,}: %{y:.1%}"})
     top = 1.15 * max(first_losses, default=2.5)
@@ -106,13 +156,14 @@ def curves_figure(history: History, log_x: bool = True, as_dict: bool = False):
         div = history.divergence.get(net)
         if div is None:
             continue
+        side = "left" if _axis_share(div.step, cfg.steps, log_x) > 0.5 else "right"
         for c, height in ((0, top), (1, 1.0)):      # one marker per network, its label at its
-            traces.append({"type": "scatter", "mode": "markers+text",       # own height
+            traces.append({"type": "scatter", "mode": "markers+text",       # own height, on the
                            "x": x_of([div.step], log_x), "y": [(0.06 + 0.12 * i) * height],
                            **cell(0, c, 2), "hoverinfo": "skip", "showlegend": False,
                            "marker": {"symbol": "x", "size": 11, "color": COLORS.get(net)},
-                           "text": [f"{network_label(net)}: diverged"],
-                           "textposition": "middle left", "legendgroup": net,
+                           "text": [f"{network_short(net)}: diverged"],   # side with room
+                           "textposition": f"middle {side}", "legendgroup": net,
                            "textfont": {"color": COLORS.get(net), "size": 11}})
     layout["xaxis"].update(step_axis(cfg.steps, log_x, title=False))
     layout["xaxis2"].update(step_axis(cfg.steps, log_x, title=False))
@@ -269,7 +320,9 @@ def shift_figure(history: History, log_x: bool = True, as_dict: bool = False):
                            "hovertemplate": f"{network_label(net)}, step %{{customdata:,}}: "
                                             "%{y:.3g} per 100 steps<extra></extra>"})
     for l in range(L):
-        layout[f"xaxis{axis_id(l + 1)}"].update(step_axis(cfg.steps, log_x, title=False))
+        axis = step_axis(cfg.steps, log_x, title=False)
+        layout[f"xaxis{axis_id(l + 1)}"].update(sparse_steps(axis, cfg.steps, log_x) if L > 3
+                                                else axis)
     time_title(layout, log_x)
     if hi > 0:
         low = max(math.floor(math.log10(lo)), math.ceil(math.log10(hi)) - 6)
@@ -301,6 +354,11 @@ def health_figure(history: History, log_x: bool = True, as_dict: bool = False):
     for c, net in enumerate(nets):
         snaps = history.snapshots(net)
         steps = [s.step for s in snaps]
+        if not snaps and net in history.divergence:      # an empty panel says why
+            layout["annotations"].append({
+                "text": f"{_divergence_note(history, net)}:<br>nothing to draw",
+                "xref": f"x{axis_id(c + 1)} domain", "yref": f"y{axis_id(c + 1)} domain",
+                "x": 0.5, "y": 0.5, "showarrow": False, "font": {"color": COLORS.get(net)}})
         for l in range(L):
             grads = [s.layers[l].grad_norm for s in snaps]
             good = [g for g in grads if math.isfinite(g) and g > 0]
@@ -332,10 +390,7 @@ def health_figure(history: History, log_x: bool = True, as_dict: bool = False):
     if gmax > 0:
         lo, hi = math.floor(math.log10(gmin)), math.ceil(math.log10(gmax))
         hi = max(hi, lo + 1)
-        powers = range(lo, hi + 1, max(1, math.ceil((hi - lo + 1) / 8)))
-        grad_axis.update(range=[lo, hi], tickvals=[10.0 ** k for k in powers],   # plain decimals
-                         ticktext=[f"{10.0 ** k:,.0f}" if k >= 0 else f"{10.0 ** k:.{-k}f}"
-                                   for k in powers])                 # (0.0001, not "100µ")
+        grad_axis.update(range=[lo, hi], **power_ticks(lo, hi))
     layout[f"yaxis{axis_id(K + 1)}"].update(grad_axis)
     for c in range(1, K):
         layout[f"yaxis{axis_id(K + c + 1)}"].update(grad_axis)

@@ -1,5 +1,6 @@
-"""What the lab page (pages/1_lab.py) says in more than a line: its introduction and the help
-of its downloads."""
+"""What the lab page (pages/1_lab.py) says in more than a line: its introduction, the help of its
+downloads, and two notes of its reading (bn_core.lab.reading re-exports them): the caution from
+Santurkar et al. and why BN struggles with tiny mini-batches."""
 
 INTRO = (
     "A neural network turns its input into a prediction through a few **layers**; each "
@@ -23,3 +24,26 @@ HTML_HELP = ("Every chart in one HTML file that opens offline (about 5 MB: it in
 SCRIPT_HELP = ("These networks and settings as a standalone PyTorch script "
                "(torch.nn.BatchNorm1d), to run at home: python batchnorm_lab.py --steps 1500. It "
                "prints each network's test accuracy.")
+
+SANTURKAR_NOTE = (
+    "A caution the 2015 paper could not give: the steady distributions you see are what BN was "
+    "designed for (the paper called their drift *internal covariate shift*), but they may not be "
+    "why BN helps. Santurkar et al. (2018) added random noise after every BN layer, so the "
+    "distributions shifted all the time, and the networks still trained about as well as with "
+    "plain BN. What they found BN does change is the loss landscape: it becomes smoother, so "
+    "larger steps are safe."
+)
+
+
+def small_batch_note(config) -> str | None:
+    """Why BN struggles with mini-batches of 2–4 (train mode vs eval mode), where it applies."""
+    if config.batch_size > 4 or config.placement == "none":
+        return None
+    return (f"**BN with mini-batches of {config.batch_size}.** BN normalises each unit over the "
+            "mini-batch: with 2 examples every unit's two values become exactly −1 and +1 "
+            "(whatever they were), so in training the layer above sees little more than which of "
+            "the two was larger, and the batch statistics jump from batch to batch. At test time "
+            "(eval mode) BN uses running averages of those noisy statistics instead, a different "
+            "normalisation from the one the network trained with, so test accuracy suffers. The "
+            "network without BN has no batch statistics and is not affected this way. See the "
+            "*Inference: train vs eval* lesson for both modes side by side.")

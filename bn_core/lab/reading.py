@@ -3,9 +3,11 @@
     read_history(history, layer)   → Reading(lines, drifts, early, target, reached, divergences,
                                              stalled, learned, caution, broken, details)
 
-What broke comes first: a network that diverged (its numbers are then reported only as "before
-it diverged"), one stuck near chance (not learning, below; with how saturated its most
-saturated layer is), one with a collapsed layer. A broken network is left out of the drift
+What broke comes first, the most severe first: every network that diverged, earliest first (its
+numbers are then reported only as "before it diverged"; one that diverged at step 0, on its
+first mini-batch, has none, and leads the reading from the step-0 snapshot on, before Train),
+then one stuck near chance (not learning, below; with how saturated its most saturated layer
+is), then one with a collapsed layer. A broken network is left out of the drift
 comparison: how a broken network's inputs move says nothing about training.
 
 Distributions (`bn_core.lab.measures`): for the chosen layer, "late" drift from the snapshot at
@@ -45,6 +47,7 @@ import numpy as np
 from bn_core.data import N_CLASSES
 from bn_core.lab.measures import (DRIFT_HELP, NOISE_HELP, NOISE_PAIRS, SPREAD_HELP, Drift,
                                   collapsed, drift, last_over_first, late_start)
+from bn_core.lab.prose import SANTURKAR_NOTE, small_batch_note
 from bn_core.records import History, network_label
 
 __all__ = ["Reading", "read_history", "progress_text", "accuracy_target", "first_reached", "learned",
@@ -55,16 +58,6 @@ __all__ = ["Reading", "read_history", "progress_text", "accuracy_target", "first
 LEARNED_MARGIN = 0.10
 STALL_WINDOW = 10          # "not learning" looks at the median accuracy of the last 10 snapshots
 SMALL_LR = {"sgd": 0.01, "momentum": 0.001, "adam": 1e-4}   # at or below: "try a larger one"
-
-SANTURKAR_NOTE = (
-    "A caution the 2015 paper could not give: the steady distributions you see are what BN was "
-    "designed for (the paper called their drift *internal covariate shift*), but they may not be "
-    "why BN helps. Santurkar et al. (2018) added random noise after every BN layer, so the "
-    "distributions shifted all the time, and the networks still trained about as well as with "
-    "plain BN. What they found BN does change is the loss landscape: it becomes smoother, so "
-    "larger steps are safe."
-)
-
 
 def _cap(text: str) -> str:
     return text[:1].upper() + text[1:]
@@ -175,20 +168,6 @@ def stall_explanation(history: History, network: str) -> str | None:
     return text
 
 
-def small_batch_note(config) -> str | None:
-    """Why BN struggles with mini-batches of 2–4 (train mode vs eval mode), where it applies."""
-    if config.batch_size > 4 or config.placement == "none":
-        return None
-    return (f"**BN with mini-batches of {config.batch_size}.** BN normalises each unit over the "
-            "mini-batch: with 2 examples every unit's two values become exactly −1 and +1 "
-            "(whatever they were), so in training the layer above sees little more than which of "
-            "the two was larger, and the batch statistics jump from batch to batch. At test time "
-            "(eval mode) BN uses running averages of those noisy statistics instead, a different "
-            "normalisation from the one the network trained with, so test accuracy suffers. The "
-            "network without BN has no batch statistics and is not affected this way. See the "
-            "*Inference: train vs eval* lesson for both modes side by side.")
-
-
 @dataclass
 class Reading:
     lines: list[str]                                   # markdown sentences, most important first
@@ -297,19 +276,25 @@ def _drift_lines(history: History, layer: int, reading: Reading, so_far: str) ->
 
 
 def _broken_lines(history: History, layer: int, reading: Reading) -> list[str]:
-    """What broke, first: diverged, stuck near chance (with how saturated), collapsed."""
-    cfg, lines = history.config, []
+    """What broke, most severe first: every network that diverged (at step 0 too, where it has
+    no finite snapshot at all), then those stuck near chance (with how saturated), then those
+    with a collapsed layer."""
+    cfg = history.config
+    diverged, stuck, dead_lines = [], [], []
     for n in history.networks:
         snaps = history.snapshots(n)
         div = history.divergence.get(n)
-        if not snaps:
-            continue
         if div is not None:
             reading.broken[n] = "diverged"
             before = (f" Its numbers below are from before it diverged (its last good snapshot, "
-                      f"step {snaps[-1].step:,}).")
-            lines.append(f"**{_cap(_the(n))} broke: it diverged at step {div.step:,}** "
-                         f"(its numbers became NaN or infinite).{before}")
+                      f"step {snaps[-1].step:,})." if snaps else
+                      " It has no numbers to show: it broke on its first mini-batch, before any "
+                      "update, so the charts have no line for it.")
+            diverged.append((div.step, f"**{_cap(_the(n))} broke: it diverged at step "
+                                       f"{div.step:,}** (its numbers became NaN or infinite)."
+                                       + before))
+            continue
+        if not snaps:
             continue
         stall = stall_explanation(history, n)
         if stall:
@@ -325,16 +310,31 @@ def _broken_lines(history: History, layer: int, reading: Reading) -> list[str]:
                     f"guessing scores {chance_accuracy(history):.0%})")
             if sats[worst] >= 0.5:
                 text += f", with {sats[worst]:.0%} of layer {worst + 1}'s {what}"
-            lines.append(text + ".")
+            stuck.append(text + ".")
         dead = [l + 1 for l, rec in enumerate(snaps[-1].layers) if collapsed(rec)] \
             if len(snaps) > 1 else []
         if dead:
             reading.broken[n] = "collapsed"
             layers = ", ".join(map(str, dead[:-1])) + " and " * (len(dead) > 1) + str(dead[-1])
-            lines.append(f"**{_cap(_the(n))} collapsed in layer{'s' * (len(dead) > 1)} {layers}"
-                         "**: every example gives nearly the same input there, so the layer "
-                         "passes almost nothing on.")
-    return lines
+            dead_lines.append(f"**{_cap(_the(n))} collapsed in layer{'s' * (len(dead) > 1)} "
+                              f"{layers}**: every example gives nearly the same input there, so "
+                              "the layer passes almost nothing on.")
+    return [text for _, text in sorted(diverged, key=lambda d: d[0])] + stuck + dead_lines
+
+
+def _divergences(history: History, reading: Reading) -> None:
+    """reading.divergences: each diverged network's message and why (the page's error boxes)."""
+    nets = history.networks
+    for n in nets:
+        if n in history.divergence:
+            why = divergence_explanation(history, n)
+            text = f"{_cap(history.divergence[n].message(n))}. {why}"
+            others = [network_label(m) for m in nets if m not in history.divergence]
+            if others:
+                text += (f" The other network{'s' if len(others) > 1 else ''} "
+                         f"({', '.join(others)}) "
+                         + ("can still train." if history.last_step == 0 else "kept training."))
+            reading.divergences[n] = text
 
 
 def eps_note(history: History) -> str | None:
@@ -368,7 +368,9 @@ def read_history(history: History, layer: int | None = None) -> Reading:
         reading.lines.append("Nothing recorded yet: press **Train** (or **Step**).")
         return reading
     last_step = history.last_step
-    if last_step == 0:
+    if last_step == 0:                      # what broke on the first mini-batch still leads
+        reading.lines += _broken_lines(history, layer, reading)
+        _divergences(history, reading)
         reading.lines.append(
             "Step 0, before any training: the networks start from the same weights, so the "
             "charts show where each distribution starts. Press **Train** and watch them move.")
@@ -378,12 +380,14 @@ def read_history(history: History, layer: int | None = None) -> Reading:
     reading.lines += _broken_lines(history, layer, reading)          # what broke leads
     reading.lines += _drift_lines(history, layer, reading, so_far)
 
-    finals = {n: snaps[-1] for n in nets if (snaps := history.snapshots(n))}
-    if finals:
+    finals = {n: snaps[-1] if (snaps := history.snapshots(n)) else None for n in nets}
+    if any(finals.values()):
         reading.lines.append("Test accuracy at the last snapshot: " + ", ".join(
+            f"{network_label(n)} none (it diverged at step {history.divergence[n].step:,})"
+            if s is None else
             f"{network_label(n)} **{s.test_acc:.1%}**"
             + (f" (at step {s.step:,}, before it diverged)" if n in history.divergence else "")
-            for n, s in finals.items()) + ".")
+            for n, s in finals.items() if s is not None or n in history.divergence) + ".")
     reading.learned = {n: learned(history, n) for n in nets}
     reading.caution = any(reading.learned.values())
     target = accuracy_target(history)
@@ -413,8 +417,10 @@ def read_history(history: History, layer: int | None = None) -> Reading:
                 step0 = got[0][0]
                 who = " and ".join(label(n) for s, n in got if s == step0)
                 later = [f"{label(n)} by step {s:,}" for s, n in got if s != step0]
-                never = [f"{network_label(n)} not in {last_step:,} steps"
-                         for n, s in reached.items() if s is None]
+                never = [f"{network_label(n)} not " + (
+                    f"before it diverged at step {history.divergence[n].step:,}"
+                    if n in history.divergence else f"in {last_step:,} steps")
+                    for n, s in reached.items() if s is None]
                 reading.lines.append(
                     f"First to reach {target:.0%} test accuracy (90 % of the best seen): **{who}**,"
                     f" by step {step0:,}" + ("; " + "; ".join(later + never) if later or never
@@ -422,15 +428,7 @@ def read_history(history: History, layer: int | None = None) -> Reading:
     note = eps_note(history)
     if note:
         reading.lines.append(note)
-    for n in nets:
-        if n in history.divergence:
-            why = divergence_explanation(history, n)
-            text = f"{_cap(history.divergence[n].message(n))}. {why}"
-            others = [network_label(m) for m in nets if m not in history.divergence]
-            if others:
-                text += (f" The other network{'s' if len(others) > 1 else ''} "
-                         f"({', '.join(others)}) kept training.")
-            reading.divergences[n] = text
+    _divergences(history, reading)
     return reading
 
 
