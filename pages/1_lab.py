@@ -141,7 +141,7 @@ for name, where in zip(views.FIRST_SCREEN, st.columns(2, gap="small")):
         boxes[name] = st.empty()
 st.markdown(f"**{SECTIONS['curves'][0].split(' · ', 1)[1]}**", help=SECTIONS["curves"][1])
 boxes["curves"] = st.empty()
-st.subheader("What this run shows")
+st.header("What this run shows")
 reading_box = st.empty()
 *tabs, compare_tab, export_tab = st.tabs([*TABS.values(), "Compare runs", "Share and export"],
                                          key="lab_tab", on_change="rerun")   # open: drawn

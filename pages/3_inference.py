@@ -53,10 +53,10 @@ st.markdown(
     "must answer for one input at a time, the same answer whatever else arrives with it, so at "
     "test time BN switches to **fixed statistics** estimated during training (eval mode)."
 )
-st.latex(
-    r"\text{training:}\quad y = \gamma\,\frac{x-\mu_B}{\sqrt{\sigma_B^2+\varepsilon}} + \beta"
-    r"\qquad\qquad \text{eval:}\quad y = \gamma\,\frac{x-\mathrm{E}[x]}{\sqrt{\mathrm{Var}[x]+\varepsilon}} + \beta"
-)
+ui.equations([
+    r"\text{training:}\quad y = \gamma\,\frac{x-\mu_B}{\sqrt{\sigma_B^2+\varepsilon}} + \beta",
+    r"\text{eval:}\quad y = \gamma\,\frac{x-\mathrm{E}[x]}{\sqrt{\mathrm{Var}[x]+\varepsilon}} + \beta"
+])
 with st.container(border=True):
     st.markdown(
         f"**The network**: {ic.DEPTH} hidden layers × {ic.WIDTH} {ic.ACTIVATION} units, BN "
@@ -102,10 +102,8 @@ with four:
         f"the course notes this app was built from ({estimates.NOTES_SOURCE}), and Algorithm 2 "
         "done **layer by layer**, the remedy for deeper layers."
     )
-    st.latex(
-        r"\text{Algorithm 2:}\quad \mathrm{E}[x] = \mathrm{E}_B[\mu_B] \qquad "
-        r"\mathrm{Var}[x] = \frac{m}{m-1}\,\mathrm{E}_B[\sigma_B^2]"
-    )
+    ui.equations([r"\text{Algorithm 2:}\quad \mathrm{E}[x] = \mathrm{E}_B[\mu_B]",
+                  r"\mathrm{Var}[x] = \frac{m}{m-1}\,\mathrm{E}_B[\sigma_B^2]"])
     f1, f2 = st.columns(2, gap="large")
     control("momentum", f1)
     control("layer", f2)
@@ -162,11 +160,9 @@ with notes_out:
                 "inference, the mean of the n_B training batches' means and, as the variance, the "
                 "**sum** of their variances divided by n_B − 1. The paper averages the batch "
                 "variances and corrects with the batch size m:")
-    st.latex(
-        r"\text{notes:}\ \sigma^2 = \frac{1}{n_B-1}\sum_{B=1}^{n_B}\sigma_B^2 = "
-        r"\frac{n_B}{n_B-1}\cdot\overline{\sigma_B^2}"
-        r"\qquad\qquad \text{paper:}\ \mathrm{Var}[x] = \frac{m}{m-1}\cdot\overline{\sigma_B^2}"
-    )
+    ui.equations([r"\text{notes:}\ \sigma^2 = \frac{1}{n_B-1}\sum_{B=1}^{n_B}\sigma_B^2 = "
+                  r"\frac{n_B}{n_B-1}\cdot\overline{\sigma_B^2}",
+                  r"\text{paper:}\ \mathrm{Var}[x] = \frac{m}{m-1}\cdot\overline{\sigma_B^2}"])
     st.markdown(reading.factors(nt))
     st.markdown(
         "**The paper's formula is the one to use; the notes' slip mixes up two counts.** (PyTorch"
