@@ -383,7 +383,7 @@ def read_history(history: History, layer: int | None = None) -> Reading:
     finals = {n: snaps[-1] if (snaps := history.snapshots(n)) else None for n in nets}
     if any(finals.values()):
         reading.lines.append("Test accuracy at the last snapshot: " + ", ".join(
-            f"{network_label(n)} none (it diverged at step {history.divergence[n].step:,})"
+            f"{network_label(n)} has none (it diverged at step {history.divergence[n].step:,})"
             if s is None else
             f"{network_label(n)} **{s.test_acc:.1%}**"
             + (f" (at step {s.step:,}, before it diverged)" if n in history.divergence else "")

@@ -45,7 +45,7 @@ def test_a_network_that_diverged_at_step_0_stays_in_the_reading_after_training()
     assert reading.lines[0].startswith("**The network with BN after activation broke: it "
                                        "diverged at step 0**")
     acc = next(x for x in reading.lines if x.startswith("Test accuracy"))
-    assert "BN after activation none (it diverged at step 0)" in acc
+    assert "BN after activation has none (it diverged at step 0)" in acc
     assert not any("BN after activation not in" in x for x in reading.lines)
 
 
