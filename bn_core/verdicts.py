@@ -5,17 +5,64 @@ show. The statistics behind them: bn_core.stats.
     Verdict                 a headline, its details, and the tests it makes
     rule(verdicts, tail)    one Holm family for everything a Run shows, then the page's own tail
     few_seeds(seeds, vs)    what the seeds can show, where they are too few for anything clear
+    margins_sentence(words) what a difference must exceed to count (the margins below)
+
+The practical margins, one per kind of measure and the same on every page (why, experiments,
+norms): a difference is called clear only where it is clearly beyond its margin (the minimum
+effect of bn_core.stats.paired_test: p = max(plain p, p of the gaps shifted toward 0 by the
+margin), never below the plain p, so a page's Holm family keeps its error where nothing
+differs, and at a true gap of exactly the margin it is clear in at most 5 % of Runs). A gap a
+learner can't see on the charts — every seed a tenth of a point behind — is reported, not
+called a difference; one whose whole ± lies inside the margin reads "about the same".
+
+    ACCURACY_MARGIN   1 accuracy point (0.01): 2 test examples of the 200 of a 2-D problem, 3.6
+                      of the 360 of digits; about two seed-to-seed standard deviations of one
+                      network's accuracy (0.4–0.5 points), and the size of gap the accuracy
+                      charts show apart. For every accuracy and every difference of accuracy
+                      gaps (final, average over training, eval against training mode, a gain at
+                      one batch size against another)
+    RATIO_FACTOR      a factor 1.1 (a 10 % change) for positive measures compared as ratios,
+    RATIO_MARGIN      in log10 (RATIO_MARGIN = log10 1.1 ≈ 0.041): jitter, drift, loss ranges,
+                      ‖W‖, steps to a target, drift's growth per layer; descriptive bands use
+                      the same factor (`about_one`: 1/1.1 to 1.1, "within 10 %")
+    COS_MARGIN        0.01 for a cosine (it lies in [−1, 1])
+    LOSS_MARGIN       0.01 for a mean training loss (a cross-entropy starts at ln 10 ≈ 2.3)
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from bn_core.stats import ALPHA, Test, seeds_needed, smallest_p
 
 __all__ = ["Verdict", "rule", "few_seeds", "page_rule", "few_seeds_text", "untestable", "cap",
-           "join_words"]
+           "join_words", "ACCURACY_MARGIN", "RATIO_FACTOR", "RATIO_MARGIN", "COS_MARGIN",
+           "LOSS_MARGIN", "POINT", "FACTOR", "HUNDREDTH", "about_one", "margins_sentence"]
+
+ACCURACY_MARGIN = 0.01                  # 1 accuracy point (the module doc)
+RATIO_FACTOR = 1.1                      # a 10 % change
+RATIO_MARGIN = math.log10(RATIO_FACTOR)  # … on a log10 measure
+COS_MARGIN = 0.01                       # a cosine
+LOSS_MARGIN = 0.01                      # a mean training loss
+# the margins as the verdicts name them
+POINT, FACTOR, HUNDREDTH = "1 point", "a factor 1.1", "0.01"
+
+
+def about_one(ratio: float) -> bool:
+    """Whether a ratio lies within the ratio margin of 1 (1/1.1 to 1.1: "within 10 %")."""
+    return 1 / RATIO_FACTOR - 1e-12 <= ratio <= RATIO_FACTOR + 1e-12
+
+
+def margins_sentence(words: Sequence[tuple[str, str]]) -> str:
+    """What a difference must exceed to count, per measure: words = [("1 point", "in
+    accuracy"), …] (the module doc)."""
+    return ("A difference counts only beyond a margin that matters (" +
+            join_words([f"{m} {what}" for m, what in words]) +
+            "): smaller gaps are too small to see on the charts, however consistent across "
+            "seeds, so the test asks whether the difference is clearly beyond the margin, and "
+            "the ± after a difference includes it.")
 
 
 @dataclass

@@ -3,6 +3,15 @@ all the comparisons the page shows after one Run: exact sign-flip tests paired b
 networks compared share their initial weights and mini-batch orders), one Holm family per Run
 (bn_core.stats; the sentences' helpers: bn_core.experiments.prose).
 
+Every test here compares test accuracies (or, for BN's gain at one batch size against another,
+differences of accuracies), so each is clear only beyond the 1-point accuracy margin of
+bn_core.verdicts (ACCURACY_MARGIN, the same on /why and /experiments: 3.6 of the 360 digits test
+images, about two seed-to-seed standard deviations, what the accuracy charts show apart); a gap
+whose ± lies inside it reads "about the same". Descriptive bands use the shared factor 1.1:
+BN's stored variance is "about right" within a factor 1.1 of what it meets (`about_one`).
+Training and eval mode "agree" within one test example (`Result.resolution`): a statement
+about every run, not a test.
+
     verdict(result)      the verdicts of the result's experiment (a list of Verdicts)
     rule(result, vs)     how "clear" is decided: the family, the test, what the ± means
     few_seeds(result)    what the seeds can show, where they are too few for anything clear
@@ -16,10 +25,12 @@ import numpy as np
 
 from bn_core.alternatives.config import NORM_LABELS, REGULARISER_LABELS
 from bn_core.alternatives.training import Result
-from bn_core.experiments.prose import family, fmt, over, points, seed_pairs, within_sentence
+from bn_core.experiments.prose import (about, family, fmt, mark, over, points, seed_pairs,
+                                       within_sentence)
 from bn_core import verdicts as shared
 from bn_core.stats import rank, seeds_needed, summarize
-from bn_core.verdicts import Verdict, join_words, untestable
+from bn_core.verdicts import (ACCURACY_MARGIN, POINT, RATIO_FACTOR, Verdict, about_one,
+                              join_words, untestable)
 
 __all__ = ["verdict", "rule", "few_seeds", "regular_tests", "PAPER_NOTE"]
 PAPER_NOTE = ("The 2015 paper never tested this claim on its own: its BN-Inception dropped "
@@ -58,13 +69,13 @@ def regular_tests(result: Result) -> dict:
         d_lo = seed_pairs(sel("bn", sizes[0]), sel("none", sizes[0]), value)
         d_hi = seed_pairs(sel("bn", sizes[-1]), sel("none", sizes[-1]), value)
         pairs["gain"] = (d_lo[0] - d_lo[1], d_hi[0] - d_hi[1])
-    return family(pairs)
+    return family(pairs, ACCURACY_MARGIN)
 
 
 def _said(t, a: str, b: str) -> str:
     """'BN + dropout − BN +1.2 ± 0.8 points (clear)'."""
     names = REGULARISER_LABELS
-    return f"{names[a]} − {names[b]} {points(t)}{' (clear)' if t.clear else ''}"
+    return f"{names[a]} − {names[b]} {points(t)}{mark(t)}"
 
 
 def regular_verdict(result: Result) -> list[Verdict]:
@@ -84,12 +95,16 @@ def regular_verdict(result: Result) -> list[Verdict]:
         head = (f"**Not testable with {cfg.seeds} seed{'s' if cfg.seeds > 1 else ''}**: "
                 f"{untestable(cfg.seeds, len(tests))}, so these seeds can't say whether "
                 f"dropout still adds something to BN")
+    elif all(about(tests[(b, "bn_dropout", "bn")]) for b in sizes):
+        head = (f"**Adding dropout to BN changed about nothing** at any batch size tried (every "
+                f"gap within {POINT}): consistent with “BN makes dropout unnecessary” here")
     else:
         head = ("**No clear effect of adding dropout to BN** at any batch size tried: consistent "
                 "with “BN makes dropout unnecessary” here — though not separated is not equal")
     claim = Verdict(head + ".", tests=[t for k, t in tests.items() if k != "gain"])
     claim.details.append("BN + dropout − BN, per seed (mean ± the margin to be clear): " + "; ".join(
-        f"batch {b}: {points(tests[(b, 'bn_dropout', 'bn')])}" for b in sizes) + ".")
+        f"batch {b}: {points(tests[(b, 'bn_dropout', 'bn')])}{mark(tests[(b, 'bn_dropout', 'bn')])}"
+        for b in sizes) + ".")
     claim.details.append(PAPER_NOTE)
     out = [claim]
     # 2. per batch size: which regularisers beat which
@@ -110,6 +125,12 @@ def regular_verdict(result: Result) -> list[Verdict]:
         elif cfg.seeds < seeds_needed(len(tests)):
             text = (f"Batch size {b}: {listing(ranking.order)} {where}; "
                     f"{untestable(cfg.seeds, len(tests))}.")
+        elif all(about(tests.get((b, x, y)) or tests[(b, y, x)])
+                 for i, x in enumerate(ranking.tied) for y in ranking.tied[i + 1:]):
+            text = (f"Batch size {b}: **no clear winner**: {listing(ranking.tied)} are about the "
+                    f"same (every gap within {POINT})"
+                    + (f"; {'both' if len(ranking.tied) == 2 else 'all'} beat "
+                       f"{listing(ranking.beaten)}" if ranking.beaten else "") + f" {where}.")
         else:
             text = (f"Batch size {b}: **no clear winner** among {listing(ranking.tied)}"
                     + (f"; {'both' if len(ranking.tied) == 2 else 'all'} beat "
@@ -134,6 +155,9 @@ def regular_verdict(result: Result) -> list[Verdict]:
         elif t.sign < 0:
             text = (f"BN's gain over no regulariser was **smaller at batch {lo} than at batch "
                     f"{hi}** ({points(t)}): the opposite of “more noise, more regularisation”.")
+        elif about(t):
+            text = (f"BN's gain over no regulariser was **about the same** at batch {lo} and at "
+                    f"batch {hi} ({points(t)}: within {POINT}).")
         else:
             text = (f"BN's gain over no regulariser at batch {lo} and at batch {hi} **can't be "
                     f"told apart** ({points(t)}).")
@@ -160,7 +184,8 @@ def shift_verdict(result: Result) -> list[Verdict]:
         first = a if l == 2 else first
         parts.append(f"layer {l}: {a:.2f}× with dropout before it, {b:.2f}× with dropout only "
                      f"after the last layer")
-    size = ("too large" if first > 1.1 else "too small" if first < 0.9 else "about right")
+    size = ("about right" if about_one(first) else "too large" if first > RATIO_FACTOR
+            else "too small")
     shift = Verdict(
         f"**BN's stored variance is {size}** for what it meets in eval mode, where a "
         f"dropout comes before it: its running variance ÷ its input's eval-mode variance "
@@ -184,7 +209,7 @@ def shift_verdict(result: Result) -> list[Verdict]:
     rec = seed_pairs(sel("all"), sel("all"), _acc(result, "recomputed_acc"))[0]
     last, trained = seed_pairs(sel("last"), sel("all"), _acc(result))
     tests = family({"recompute": (rec, trained), "last": (last, trained),
-                    "last_vs_recompute": (last, rec)})
+                    "last_vs_recompute": (last, rec)}, ACCURACY_MARGIN)
     fix2, fix1 = tests["recompute"], tests["last"]
     if fix2.sign > 0:
         head = (f"**The variance shift cost accuracy**: recomputing BN's statistics with "
@@ -196,6 +221,9 @@ def shift_verdict(result: Result) -> list[Verdict]:
         head = (f"**Not testable with {cfg.seeds} seed{'s' if cfg.seeds > 1 else ''}**: "
                 f"recomputing BN's statistics with dropout off changed test accuracy by "
                 f"{points(fix2)}, but {untestable(cfg.seeds, len(tests))}")
+    elif about(fix2):
+        head = (f"**The variance shift cost about nothing here**: recomputing BN's statistics "
+                f"with dropout off changed test accuracy by {points(fix2)}, within {POINT}")
     else:
         head = (f"**The variance shift cost no measurable accuracy here**: recomputing BN's "
                 f"statistics with dropout off changed test accuracy by {points(fix2)}")
@@ -205,9 +233,9 @@ def shift_verdict(result: Result) -> list[Verdict]:
     v.details.append(
         f"Test accuracy ({over(cfg.seeds)}): dropout before every BN {fmt(acc['all'])} as "
         f"trained, {fmt(rec)} with recomputed statistics; dropout only after the last BN "
-        f"{fmt(acc['last'])}: {points(fix1)}{' (clear)' if fix1.clear else ''} against the "
+        f"{fmt(acc['last'])}: {points(fix1)}{mark(fix1)} against the "
         f"first as trained, {points(tests['last_vs_recompute'])}"
-        f"{' (clear)' if tests['last_vs_recompute'].clear else ''} against it recomputed.")
+        f"{mark(tests['last_vs_recompute'])} against it recomputed.")
     v.details.append(
         "The two fixes answer different questions: recomputing the statistics keeps the same "
         "weights, so it measures the shift's own cost; moving dropout trains other networks, "
@@ -227,12 +255,13 @@ def batch_verdict(result: Result) -> list[Verdict]:
     if "batch" in norms and len(norms) > 1:
         pairs.update(_pairs(result, {("vs", n): (sel(n, sizes[0]), sel("batch", sizes[0]))
                                      for n in norms if n != "batch"}))
-    every = family(pairs)                                   # one Holm family: the page's
+    every = family(pairs, ACCURACY_MARGIN)                  # one Holm family: the page's
     if len(sizes) > 1:
         lo, hi = sizes[0], sizes[-1]
         tests = {k[1]: t for k, t in every.items() if k[0] == "size"}
         fell = [n for n in norms if tests[n].sign < 0]
-        steady = [n for n in norms if tests[n].sign == 0]
+        steady = [n for n in norms if tests[n].sign == 0 and not about(tests[n])]
+        alike = [n for n in norms if about(tests[n])]
         head = (f"From batch {hi} down to batch {lo}, **{join_words([NORM_LABELS[n] for n in fell])} "
                 f"lost accuracy clearly**" if fell else
                 f"No normaliser's accuracy fell clearly from batch {hi} to batch {lo}")
@@ -240,13 +269,18 @@ def batch_verdict(result: Result) -> list[Verdict]:
             head = (f"**Not testable with {cfg.seeds} seed{'s' if cfg.seeds > 1 else ''}**: "
                     f"{untestable(cfg.seeds, len(every))}, so these seeds can't say whose "
                     f"accuracy fell from batch {hi} to batch {lo}")
-        elif steady:
-            head += (f"; {join_words([NORM_LABELS[n] for n in steady])}: not clearly different "
-                     f"between the two")
+        else:
+            if alike:
+                head += (f"; {join_words([NORM_LABELS[n] for n in alike])}: about the same at "
+                         f"both (within {POINT})")
+            if steady:
+                head += (f"; {join_words([NORM_LABELS[n] for n in steady])}: not clearly "
+                         f"different between the two")
         v = Verdict(head + ".", tests=list(tests.values()))
         v.details.append(f"Eval-mode test accuracy at batch {lo} − at batch {hi}, per seed (mean ± "
-                         f"the margin to be clear): " + "; ".join(f"{NORM_LABELS[n]} {points(tests[n])}"
-                                                for n in norms) + ".")
+                         f"the margin to be clear): " + "; ".join(
+                             f"{NORM_LABELS[n]} {points(tests[n])}{mark(tests[n])}"
+                             for n in norms) + ".")
         v.details.append(f"The batch sizes tried stop at {lo} and {hi}; each trained on "
                          f"{cfg.examples:,} examples.")
         out.append(v)
@@ -286,7 +320,8 @@ def rule(result: Result, verdicts=None) -> str:
     """How to read the verdicts: one family for the whole Run, the exact test, the ±."""
     verdicts = verdict(result) if verdicts is None else verdicts
     return shared.rule(verdicts, "The ± after an accuracy is the standard deviation over seeds; "
-                                 "a diverged run counts as chance accuracy.")
+                                 "a diverged run counts as chance accuracy. " +
+                       shared.margins_sentence([(POINT, "in accuracy")]))
 
 
 def few_seeds(result: Result, verdicts=None) -> str | None:

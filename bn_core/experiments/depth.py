@@ -13,6 +13,12 @@ The tests, all one Holm family (the page's Run; bn_core.experiments.prose.family
     depth    for each network: final accuracy at the shallowest depth − at the deepest, paired
              by seed (> 0: training suffers with depth; a diverged run counts as chance)
 
+Each is clear only beyond a practical margin (bn_core.verdicts, the same on every page): trend
+and flatten a factor 1.1 per layer (RATIO_MARGIN on the log10 slope: drift growing 10 % per
+layer, 2.1× over 8 layers, is about what the per-layer drift chart, in log scale, shows apart
+from flat); depth 1 accuracy point (ACCURACY_MARGIN). A slope whose ± lies inside the margin
+reads "about flat", an accuracy gap "about the same".
+
 So m = 5 · (depths ≥ 2) + 2 (22 for the default 2, 4, 6, 8); `seeds_needed(m)` seeds can make
 any of it clear (10 for 13 to 25 tests). A seed whose slope is NaN (diverged, or fewer than two
 layers that did not collapse) is left out of that test.
@@ -26,11 +32,12 @@ from collections.abc import Mapping
 import numpy as np
 
 from bn_core.experiments.drift import DRIFT_FLOOR, log_slope
-from bn_core.experiments.prose import family, final_of, fmt, over, pct, seed_pairs
+from bn_core.experiments.prose import about, family, final_of, fmt, mark, over, pct, seed_pairs
 from bn_core.experiments.training import NetworkResult, SweepResult
 from bn_core.records import network_label
 from bn_core.stats import Test, seeds_needed, summarize
-from bn_core.verdicts import Verdict, cap, join_words, untestable
+from bn_core.verdicts import (ACCURACY_MARGIN, POINT, RATIO_MARGIN, Verdict, cap, join_words,
+                              untestable)
 
 __all__ = ["WINDOWS", "WHY_LINK", "LEARNED_MARGIN", "trend_depths", "depth_family_size", "slopes",
            "depth_tests", "learned", "broke_text", "first_last_ratio", "depth_verdict"]
@@ -103,7 +110,7 @@ def depth_tests(result: SweepResult) -> dict:
         for p in cfg.networks:
             pairs[("depth", p)] = seed_pairs(result.select(p, setting=lo),
                                              result.select(p, setting=hi), final_of(result))
-    return family(pairs)
+    return family(pairs, lambda k: ACCURACY_MARGIN if k[0] == "depth" else RATIO_MARGIN)
 
 
 def learned(result: SweepResult, r: NetworkResult) -> bool:
@@ -192,13 +199,12 @@ def _network_verdict(result: SweepResult, p: str, tests: dict, m: int) -> Verdic
     v = Verdict(head + ".", tests=mine)
     for d in depths:
         late, early = tests[("trend", "late", p, d)], tests[("trend", "early", p, d)]
-        mark = lambda t: " (clear)" if t.clear else ""  # noqa: E731
         runs = result.select(p, setting=float(d))
         ends = sum(r.collapsed is not None and bool(r.collapsed[0] or r.collapsed[-1])
                    for r in runs)
         ratio = first_last_ratio(result, p, d)
-        text = (f"{d} layers: late {_slope_text(late, enough)}{mark(late)}, early "
-                f"{_slope_text(early, enough)}{mark(early)}")
+        text = (f"{d} layers: late {_slope_text(late, enough)}{mark(late, 'about flat')}, "
+                f"early {_slope_text(early, enough)}{mark(early, 'about flat')}")
         if math.isfinite(ratio):
             text += (f"; late, the last layer's inputs moved {_times(ratio)} as far as the first "
                      f"layer's (median over seeds")
@@ -246,7 +252,7 @@ def depth_verdict(result: SweepResult) -> list[Verdict]:
         less = [d for d, t in zip(depths, flat) if t.sign > 0]
         out[1].details.append(
             "Without BN minus with BN, late slope per seed: " + "; ".join(
-                f"{d} layers {t.diff:+.2f} ± {t.margin:.2f}{' (clear)' if t.clear else ''}"
+                f"{d} layers {t.diff:+.2f} ± {t.margin:.2f}{mark(t)}"
                 .replace("+-", "−") for d, t in zip(depths, flat)) + "." +
             (f" BN clearly flattens the trend at {join_words([str(d) for d in less])} layers."
              if less else " At no depth is BN's flattening of the trend clear."))
@@ -270,11 +276,15 @@ def depth_verdict(result: SweepResult) -> list[Verdict]:
             head = f"**Without BN, training clearly suffers with depth**"
         elif t_none.sign < 0:
             head = f"**Without BN, the deeper networks clearly did better**"
+        elif about(t_none):
+            head = (f"**Without BN, the shallowest and the deepest networks train about the "
+                    f"same** (within {POINT})")
         else:
             head = "**Without BN, the data don't show training suffering with depth**"
         if enough:
             head += ("; with BN it clearly suffers too" if t_bn.sign > 0 else
                      "; with BN the deeper networks clearly did better" if t_bn.sign < 0 else
+                     f"; with BN about the same (within {POINT})" if about(t_bn) else
                      "; with BN the data don't separate the depths")
         acc.headline = (f"{(broke + '. ') if broke else ''}{head} (final test accuracy, "
                         f"{over(cfg.seeds)}: {'; '.join(parts)}).")

@@ -10,6 +10,7 @@ import numpy as np
 
 from bn_core.experiments.prose import pct
 from bn_core.experiments.training import NetworkResult, SweepResult
+from bn_core.verdicts import ACCURACY_MARGIN
 
 __all__ = ["trainable_range", "range_ends", "describe_range", "still_rising", "beyond"]
 
@@ -57,13 +58,14 @@ def describe_range(settings: Sequence[float], r: tuple[float, float], fmt=None) 
 
 
 def still_rising(runs: Sequence[NetworkResult]) -> bool:
-    """The median run gained more than a point of test accuracy over its last quarter."""
+    """The median run gained more than a point of test accuracy (the accuracy margin of
+    bn_core.verdicts) over its last quarter."""
     gains = []
     for r in runs:
         if r.diverged or len(r.test_acc) < 4:
             continue
         gains.append(r.test_acc[-1] - r.test_acc[(3 * (len(r.test_acc) - 1)) // 4])
-    return bool(gains) and float(np.median(gains)) > 0.01
+    return bool(gains) and float(np.median(gains)) > ACCURACY_MARGIN
 
 
 def beyond(result: SweepResult, p: str, v: float, unit_fmt) -> tuple[str, bool]:

@@ -2,6 +2,21 @@
 across all the comparisons the page shows after one Run (bn_core.stats: exact sign-flip tests
 paired by seed, one Holm family per Run; see bn_core.experiments.prose).
 
+A difference is called clear only beyond a practical margin (bn_core.verdicts: one per kind of
+measure, the same on /why and /norms), so no "clearly better/worse" rests on a gap a learner
+can't see on the charts; a gap whose ± lies inside the margin reads "about the same":
+
+    final test accuracy (placement, lr, init,  1 point (ACCURACY_MARGIN): 3.6 of the 360 digits
+    batch: BN against without BN; BN's eval    test images, about two seed-to-seed standard
+    against training mode; depth)              deviations, what the accuracy charts show apart
+    speed (placement: steps to the target)     a factor 1.1 (RATIO_MARGIN on log10 steps, each
+                                               at least one record interval, the resolution a
+                                               step count is measured with): 10 % faster
+    drift's growth per layer (depth)           a factor 1.1 per layer (depth.py)
+
+Descriptive bands use the same factor: init's "within 10 % of 1" (`about_one`); a curve "still
+rising" gained more than the 1-point margin over its last quarter (ranges.py).
+
     verdict(result)      the verdicts of the result's experiment
     rule(result)         how "clear" is decided: the family, the test, what the ± means
     few_seeds(result)    what the seeds can show, where they are too few for anything clear
@@ -17,14 +32,15 @@ import numpy as np
 from bn_core.batchnorm import PYTORCH_EPS
 from bn_core.experiments.depth import depth_family_size, depth_verdict
 from bn_core.experiments.config import ACTIVATION_NAMES
-from bn_core.experiments.prose import (a_or_an, bare_points, by_setting, family, final_of, fmt,
-                                       num, over, pct, points, seed_pairs, setting_tests,
-                                       within_sentence)
+from bn_core.experiments.prose import (a_or_an, about, bare_points, best_sizes, budget_sentence,
+                                       by_setting, family, final_of, fmt, mark, num, over, pct,
+                                       points, seed_pairs, setting_tests, within_sentence)
 from bn_core.experiments.ranges import (beyond, describe_range, range_ends, trainable_range)
 from bn_core.experiments.training import SweepResult
 from bn_core.records import network_label
 from bn_core.stats import Ranking, Summary, rank, seeds_needed, summarize
-from bn_core.verdicts import Verdict, cap, join_words, untestable
+from bn_core.verdicts import (ACCURACY_MARGIN, FACTOR, POINT, RATIO_MARGIN, Verdict, about_one,
+                              cap, join_words, untestable)
 from bn_core import verdicts as shared
 
 __all__ = ["verdict", "rule", "few_seeds", "placement_tests", "placement_verdict", "lr_verdict",
@@ -64,7 +80,18 @@ def rule(result: SweepResult, verdicts: Sequence[Verdict] | None = None) -> str:
     if result.config.experiment == "placement":
         tail += (f"; in speed, a run that never reaches the target counts as the run's length "
                  f"plus one record interval ({result.config.record_every} steps)")
-    return shared.rule(verdicts, tail + ".")
+    margins = shared.margins_sentence(_margin_words(result.config))
+    return shared.rule(verdicts, f"{tail}. {margins}")
+
+
+def _margin_words(config) -> list[tuple[str, str]]:
+    """The margins of this experiment's measures (the module doc), as the rule names them."""
+    words = [(POINT, "in accuracy")]
+    if config.experiment == "placement":
+        words.append((FACTOR, "in steps to the target"))
+    if config.experiment == "depth":
+        words.append((f"{FACTOR} per layer", "in drift's growth"))
+    return words
 
 
 def few_seeds(result: SweepResult, verdicts: Sequence[Verdict] | None = None) -> str | None:
@@ -75,10 +102,12 @@ def few_seeds(result: SweepResult, verdicts: Sequence[Verdict] | None = None) ->
 
 
 def _compare_sentence(ranking: Ranking, names: Mapping[str, str], m: int, fmt=fmt,
-                      wins="wins", beat="beat", what: str = "") -> Verdict:
+                      wins="wins", beat="beat", what: str = "", alike: str = "") -> Verdict:
     """'X wins: … against …' or 'No clear winner: the data don't separate X (…) and Y (…);
     both beat Z (…).' `what` closes the sentence, e.g. '(final test accuracy, mean ± sd …)';
-    m: the page's family size (with too few seeds for it, the sentence says so)."""
+    m: the page's family size (with too few seeds for it, the sentence says so). `alike`: where
+    every pair of the tie is about the same (within its margin), what to say instead of "the
+    data don't separate", e.g. 'about the same (every gap within 1 point)'."""
     s = ranking.summaries
     seeds = max(v.n for v in s.values())
     tail = f" {what}" if what else ""
@@ -96,7 +125,8 @@ def _compare_sentence(ranking: Ranking, names: Mapping[str, str], m: int, fmt=fm
     if seeds < seeds_needed(m):
         return Verdict(f"**Not testable with {seeds} seeds**: {listing(ranking.order)}{tail}; "
                        f"{untestable(seeds, m)}.")
-    text = f"**No clear winner**: the data don't separate {listing(ranking.tied)}"
+    text = (f"**No clear winner**: {listing(ranking.tied)} {alike}" if alike else
+            f"**No clear winner**: the data don't separate {listing(ranking.tied)}")
     if ranking.beaten:
         both = "both" if len(ranking.tied) == 2 else "all"
         text += f"; {both} {beat} {listing(ranking.beaten)}"
@@ -107,24 +137,27 @@ PLACEMENT_PAIRS = (("before", "none"), ("after", "none"), ("before", "after"))
 
 
 def placement_tests(result: SweepResult) -> tuple[dict, dict]:
-    """Every pair of placements for every activation, paired by seed, in the final accuracy and
-    in the speed (steps to the target; a run that never reaches it counts as the run's length
-    plus one record interval), all one Holm family (the page's): (act, a, b) → Test of a − b
-    (speed: b − a in steps, so positive: a is faster); returns (accuracy, speed)."""
+    """Every pair of placements for every activation, paired by seed, in the final accuracy
+    (clear beyond 1 point) and in the speed (log10 of the steps to the target, each at least
+    one record interval; a run that never reaches it counts as the run's length plus one
+    record interval; clear beyond a factor 1.1), all one Holm family (the page's): (act, a, b)
+    → Test of a − b (speed: log10(b's steps / a's), so positive: a is faster); returns
+    (accuracy, speed)."""
     cfg = result.config
     never = cfg.steps + cfg.record_every
     final = final_of(result)
 
     def steps(r):
-        return r.steps_to_target if math.isfinite(r.steps_to_target) else never
+        s = r.steps_to_target if math.isfinite(r.steps_to_target) else never
+        return math.log10(max(s, cfg.record_every))
 
     pairs = {}
     for act in cfg.activations:
         for a, b in PLACEMENT_PAIRS:
             ra, rb = result.select(a, act), result.select(b, act)
             pairs[("acc", act, a, b)] = seed_pairs(ra, rb, final)
-            pairs[("speed", act, a, b)] = seed_pairs(rb, ra, steps)   # b's steps − a's steps
-    tests = family(pairs)
+            pairs[("speed", act, a, b)] = seed_pairs(rb, ra, steps)   # log(b's steps / a's)
+    tests = family(pairs, lambda k: ACCURACY_MARGIN if k[0] == "acc" else RATIO_MARGIN)
     return ({k[1:]: t for k, t in tests.items() if k[0] == "acc"},
             {k[1:]: t for k, t in tests.items() if k[0] == "speed"})
 
@@ -157,22 +190,32 @@ def placement_verdict(result: SweepResult) -> list[Verdict]:
             return f"{-s.mean:.0f} steps"
         return f"{-s.mean:.0f} ± {s.sd:.0f} steps"
 
+    def alike(tests, act, ranking, margin):
+        tied = ranking.tied
+        pairs = [tests.get((act, x, y)) or tests[(act, y, x)]
+                 for i, x in enumerate(tied) for y in tied[i + 1:]]
+        return (f"are about the same (every gap within {margin})"
+                if pairs and all(about(t) for t in pairs) else "")
+
     for act in cfg.activations:
         groups = {p: result.final(result.select(p, act)) for p in cfg.networks}
-        v = _compare_sentence(rank(groups, _beats(acc_tests, act)), names, m,
-                              what=f"(final test accuracy, {over(cfg.seeds)})")
+        ranking = rank(groups, _beats(acc_tests, act))
+        v = _compare_sentence(ranking, names, m, what=f"(final test accuracy, {over(cfg.seeds)})",
+                              alike=alike(acc_tests, act, ranking, POINT))
         v.headline = f"{ACTIVATION_NAMES[act]} — " + v.headline
         mine = [acc_tests[(act, a, b)] for a, b in PLACEMENT_PAIRS]
         v.tests = mine + [speed_tests[(act, a, b)] for a, b in PLACEMENT_PAIRS]
         if cfg.seeds >= seeds_needed(m):
             v.details.append(
                 "Differences per seed (mean ± the margin to be clear): " + "; ".join(
-                    f"{short[a]} − {short[b]} {points(t)}{' (clear)' if t.clear else ''}"
+                    f"{short[a]} − {short[b]} {points(t)}{mark(t)}"
                     for (a, b), t in zip(PLACEMENT_PAIRS, mine)) + ".")
         speed = {p: [-(r.steps_to_target if math.isfinite(r.steps_to_target) else never)
                      for r in result.select(p, act)] for p in cfg.networks}
-        sv = _compare_sentence(rank(speed, _beats(speed_tests, act)), names, m, fmt_steps,
-                               wins="gets there first", beat="are faster than")
+        ranking = rank(speed, _beats(speed_tests, act))
+        sv = _compare_sentence(ranking, names, m, fmt_steps, wins="gets there first",
+                               beat="are faster than",
+                               alike=alike(speed_tests, act, ranking, FACTOR))
         v.details.append(f"Speed (steps to reach {pct(cfg.target)} test accuracy) — "
                          + sv.headline.replace("**", ""))
         for p in cfg.networks:
@@ -313,13 +356,13 @@ def init_verdict(result: SweepResult) -> list[Verdict]:
                 f"(median of seeds) — " + "; ".join(parts) + ".")
     bn = cfg.placement
     if bn == "before":
-        near_one = [s for s, m in zip(settings, medians[bn]) if 0.9 <= m <= 1.1]
+        near_one = [s for s, m in zip(settings, medians[bn]) if about_one(m)]
         if near_one:
             lo = min(near_one)
             v.details.append(
                 f"With BN before the activation that input is BN's output, γ·x̂ + β with γ = 1 and "
                 f"β = 0 at the start, whatever the scale of W (BN(a·W·u) = BN(W·u)): its std stays "
-                f"within 10% of 1 for init scales from {lo:g} up.")
+                f"within 10% of 1 (a factor 1.1) for init scales from {lo:g} up.")
             small = [s for s in settings if s < lo]
             if small:
                 v.details.append(
@@ -331,29 +374,6 @@ def init_verdict(result: SweepResult) -> list[Verdict]:
                          "with W; BN normalises the activation's output for the next layer.")
     verdicts.append(v)
     return verdicts
-
-
-def budget_sentence(result: SweepResult) -> str:
-    """What each batch size trained for, and why equal examples is the fair comparison."""
-    cfg = result.config
-    sizes = [int(b) for b in cfg.settings]
-    lo, hi = sizes[0], sizes[-1]
-    n_train = result.n_train
-    if cfg.budget == "examples":
-        epochs = f" (about {cfg.examples / n_train:.3g} epochs of the {n_train:,} training images)" \
-            if n_train else ""
-        text = (f"Every network saw the same {cfg.examples:,} training examples{epochs}: "
-                f"{cfg.steps_for(lo):,} steps with batches of {lo}")
-        if hi != lo:
-            text += f", {cfg.steps_for(hi):,} with batches of {hi}"
-        return text + (". So the comparison is at equal data, not equal steps; the learning rate "
-                       "is the same for all, so larger batches take fewer, equally long steps.")
-    text = f"Every network trained {cfg.steps:,} steps"
-    if hi != lo:
-        text += (f", so batches of {hi} saw {hi // lo}× more training examples than batches of "
-                 f"{lo} ({cfg.steps * hi:,} against {cfg.steps * lo:,}): the comparison mixes "
-                 f"batch size with the amount of training. Choose “equal examples” to separate them")
-    return text + "."
 
 
 def batch_verdict(result: SweepResult) -> list[Verdict]:
@@ -376,7 +396,7 @@ def batch_verdict(result: SweepResult) -> list[Verdict]:
                       summarize([r.train_mode_acc for r in runs])))
         pairs[("mode", int(b))] = (seed_pairs(runs, runs, lambda r: r.final_acc)[0],
                                    seed_pairs(runs, runs, lambda r: r.train_mode_acc)[0])
-    every = family(pairs)
+    every = family(pairs, ACCURACY_MARGIN)
     tests = {k[1]: t for k, t in every.items() if k[0] == "bn"}
     gap_tests = {k[1]: t for k, t in every.items() if k[0] == "mode"}
     m, seeds = len(every), cfg.seeds
@@ -386,7 +406,7 @@ def batch_verdict(result: SweepResult) -> list[Verdict]:
     else:
         head = Verdict(by_setting(bn, tests, "eval-mode test accuracy at each batch size",
                                   lambda b: str(int(b)), seeds, m), tests=list(tests.values()))
-    head.details.append(_best_sizes(result))
+    head.details.append(best_sizes(result))
     head.details.append(budget_sentence(result))
     # BN's eval-mode vs training-mode accuracy, the same network measured twice
     gap = Verdict("", tests=list(gap_tests.values()))
@@ -400,18 +420,24 @@ def batch_verdict(result: SweepResult) -> list[Verdict]:
             f"{fmt(ev0)} against {fmt(tr0)} (test batches of {b0}); at {b1}, {fmt(ev1)} "
             f"against {fmt(tr1)} (test accuracy, {runs_text}).")
         clear = [f"{b} ({points(t)})" for b, t in gap_tests.items() if t.clear]
+        alike = [str(b) for b, t in gap_tests.items() if about(t)]
         if 2 <= seeds < seeds_needed(m):
             gap.details.append(
                 f"Eval minus training mode, per seed: {untestable(seeds, m)}; the mean "
                 f"differences were " + "; ".join(f"{b}: {bare_points(t)}"
                                                  for b, t in gap_tests.items()) + ".")
         elif seeds >= 2:
+            same = (f" About the same (within {POINT}) at batch size {', '.join(alike)}."
+                    if alike else "")
             gap.details.append(
                 "Eval mode minus training mode, per seed (mean ± the margin to be clear): "
-                "clearly different at batch size " + ", ".join(clear) + "." if clear else
-                "The data don't separate the two modes at any batch size (eval minus training "
-                "mode, mean ± the margin to be clear: " + "; ".join(
-                    f"{b}: {points(t)}" for b, t in gap_tests.items()) + ").")
+                "clearly different at batch size " + ", ".join(clear) + "." + same if clear else
+                ("The two modes give about the same accuracy at every batch size"
+                 if len(alike) == len(gap_tests) else
+                 "The data don't separate the two modes at any batch size") +
+                " (eval minus training mode, mean ± the margin to be clear: " + "; ".join(
+                    f"{b}: {points(t)}" for b, t in gap_tests.items()) + ")." +
+                (same if alike and len(alike) < len(gap_tests) else ""))
         gap.details.append(
             "In eval mode BN uses its running averages of the training batches' statistics; in "
             "training mode each test batch is normalised with its own mean and variance, so a "
@@ -420,17 +446,3 @@ def batch_verdict(result: SweepResult) -> list[Verdict]:
     else:
         gap.headline = f"Every {network_label(bn)} run diverged: no train/eval comparison."
     return [head, gap]
-
-
-def _best_sizes(result: SweepResult) -> str:
-    """What batch size changed for each network (medians over seeds; described, not tested)."""
-    cfg = result.config
-    parts = []
-    for p in cfg.networks:
-        med = {int(b): float(np.median(result.final(result.select(p, setting=b))))
-               for b in cfg.settings}
-        hi, lo = max(med, key=med.get), min(med, key=med.get)
-        parts.append(f"{network_label(p)} did best with batches of {hi} ({pct(med[hi])}) and "
-                     f"worst with {lo} ({pct(med[lo])})")
-    return ("What batch size changed (median eval-mode test accuracy over seeds, described, not "
-            "tested): " + "; ".join(parts) + ".")

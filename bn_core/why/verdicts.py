@@ -25,7 +25,8 @@ The summaries tested, per network (one number per seed):
 A difference is called clear only beyond a margin that matters (`MARGINS`: the minimum effect
 of bn_core.stats, an equivalence-style margin): "clear" tests |mean difference| > margin, so a
 gap a learner can't see on the charts — every seed a tenth of a point behind — is reported, but
-not as a difference. The margins, one per kind of measure, the same in every experiment:
+not as a difference. The margins, one per kind of measure, the same in every experiment and
+on every page (the constants live in bn_core.verdicts):
 
     accuracy (final, average over training)   1 point (0.01): 2 test examples of the 200 of a
                                               2-D problem, 3.6 of the 360 of digits; about two
@@ -55,23 +56,21 @@ from bn_core import verdicts as shared
 from bn_core.stats import ALPHA, Test, holm, paired_test, seeds_needed
 from bn_core.why.config import SCALE_FACTOR, decay_kind
 from bn_core.verdicts import Verdict, cap
+# the margins, shared by every page (bn_core.verdicts), and their names in the verdicts
+from bn_core.verdicts import (ACCURACY_MARGIN, COS_MARGIN, HUNDREDTH, LOSS_MARGIN, POINT,
+                              RATIO_MARGIN)
+from bn_core.verdicts import FACTOR as TEN_PERCENT
 from bn_core.why.training import WhyResult
 
 __all__ = ["SETTLED", "Verdict", "few_seeds", "rule", "summaries", "verdict", "family_size",
            "ACCURACY_MARGIN", "RATIO_MARGIN", "COS_MARGIN", "LOSS_MARGIN", "MARGINS"]
 SETTLED = 0.05          # ‖W‖ "settled": changed by less than 5 % over the last quarter of the run
 TINY = 1e-12            # floor before a log10 (a range of exactly 0)
-ACCURACY_MARGIN = 0.01              # 1 accuracy point (the module doc)
-RATIO_MARGIN = math.log10(1.1)      # a factor 1.1, on the log10 measures
-COS_MARGIN = 0.01                   # cos(G, G′)
-LOSS_MARGIN = 0.01                  # mean training loss
 # measure (a key of `summaries`) → the smallest difference that is called one
 MARGINS = {"final": ACCURACY_MARGIN, "auc": ACCURACY_MARGIN, "jitter": RATIO_MARGIN,
            "cos": COS_MARGIN, "diff": RATIO_MARGIN, "range": RATIO_MARGIN,
            "change": RATIO_MARGIN, "beta": RATIO_MARGIN, "norm": RATIO_MARGIN,
            "loss": RATIO_MARGIN, "slower": LOSS_MARGIN}    # loss: the DLN's, log10; slower: not
-# the margins as the verdicts name them
-POINT, TEN_PERCENT, HUNDREDTH = "1 point", "a factor 1.1", "0.01"
 
 
 def _num(x: float, digits: int, significant: int = 2) -> str:
@@ -515,11 +514,7 @@ def _margins_sentence(config) -> str:
             [("0.01", "in mean training loss")] if config.multiply else [])
     else:
         words = _MARGIN_WORDS[config.experiment]
-    return ("A difference counts only beyond a margin that matters (" +
-            shared.join_words([f"{m} {what}" for m, what in words]) +
-            "): smaller gaps are too small to see on the charts, however consistent across "
-            "seeds, so the test asks whether the difference is clearly beyond the margin, and "
-            "the ± after a difference includes it.")
+    return shared.margins_sentence(words)
 
 
 def few_seeds(result: WhyResult, verdicts: list[Verdict] | None = None) -> str | None:

@@ -11,22 +11,25 @@ from bn_core.experiments import verdicts as V
 from bn_core.experiments.config import SweepConfig
 from bn_core.experiments.training import Member, NetworkResult, SweepResult
 from bn_core.stats import seeds_needed
-from tests.null_data import (N_TEST, assert_page_controls_its_error, levels,
+from tests.null_data import (N_TEST, assert_page_controls_its_error, fwer_bound, levels,
                              null_accuracies, words)
 
 WORDS = ("clearly", " wins**", "gets there first")
 
 
-def null_result(config: SweepConfig, rng) -> SweepResult:
+def null_result(config: SweepConfig, rng, shift: dict | None = None) -> SweepResult:
     """A SweepResult of the config's networks where nothing differs: accuracies, speeds (a
     record interval per test example above the target, exchangeable too) and, for the batch
-    experiment, training-mode accuracies drawn like the eval-mode ones."""
+    experiment, training-mode accuracies drawn like the eval-mode ones. `shift`: network → a
+    true difference added to its accuracies (none: the null)."""
     groups = list(config.activations) if config.experiment == "placement" else [""]
     settings = config.settings or [math.nan]
     nets = []
     for group in groups:
         level = levels(rng, len(settings), config.seeds)
         draws = {p: null_accuracies(rng, level) for p in config.networks}
+        for p, delta in (shift or {}).items():
+            draws[p] = [[None if a is None else a + delta for a in row] for row in draws[p]]
         modes = null_accuracies(rng, level)
         for p, acc in draws.items():
             for i, setting in enumerate(settings):
@@ -57,3 +60,21 @@ def test_null_runs_show_a_false_clear_in_at_most_5_percent(experiment):
     default = SweepConfig.default(experiment)
     assert_page_controls_its_error(V.verdict, null_result, default,
                                    seeds_needed(V.family_size(default)), check)
+
+
+@pytest.mark.parametrize("experiment", ["placement", "lr", "batch"])
+def test_a_true_gap_of_exactly_the_margin_is_clear_in_at_most_5_percent(experiment):
+    """BN truly 1 point (the accuracy margin, bn_core.verdicts) ahead of the network without
+    BN at every setting, everything else as the null, 10 seeds: the page shows a "clear" in
+    ≤ 5 % of Runs (before the margins, a gap this size and this consistent was called clearly
+    better in most of them)."""
+    config, draws = SweepConfig.default(experiment).replace(seeds=10), 200
+    rng = np.random.default_rng(17)
+    bn = config.networks[1] if experiment == "placement" else config.placement
+    hits = 0
+    for _ in range(draws):
+        said = V.verdict(null_result(config, rng, {bn: V.ACCURACY_MARGIN}))
+        tests = [t for v in said for t in v.tests]
+        check(config, said, tests)
+        hits += any(t.clear for t in tests)
+    assert hits / draws <= fwer_bound(draws)
