@@ -60,6 +60,7 @@ from bn_core.verdicts import Verdict, cap
 from bn_core.verdicts import (ACCURACY_MARGIN, COS_MARGIN, HUNDREDTH, LOSS_MARGIN, POINT,
                               RATIO_MARGIN)
 from bn_core.verdicts import FACTOR as TEN_PERCENT
+from bn_core.why import wording as w
 from bn_core.why.training import WhyResult
 
 __all__ = ["SETTLED", "Verdict", "few_seeds", "rule", "summaries", "verdict", "family_size",
@@ -71,41 +72,6 @@ MARGINS = {"final": ACCURACY_MARGIN, "auc": ACCURACY_MARGIN, "jitter": RATIO_MAR
            "cos": COS_MARGIN, "diff": RATIO_MARGIN, "range": RATIO_MARGIN,
            "change": RATIO_MARGIN, "beta": RATIO_MARGIN, "norm": RATIO_MARGIN,
            "loss": RATIO_MARGIN, "slower": LOSS_MARGIN}    # loss: the DLN's, log10; slower: not
-
-
-def _num(x: float, digits: int, significant: int = 2) -> str:
-    """x with `digits` decimals, or, where those would show a non-zero x as 0 (0.0047 at 2
-    decimals: "0.00"), with `significant` digits: 0.0047, and 4.7e-06 past 5 decimals."""
-    if x == 0 or not math.isfinite(x) or round(abs(x), digits) > 0:
-        return f"{x:.{digits}f}"
-    decimals = significant - 1 - math.floor(math.log10(abs(x)))
-    return f"{x:.{decimals}f}" if decimals <= 5 else f"{x:.{significant - 1}e}"
-
-
-def _sd(values: np.ndarray, scale: float = 1.0, digits: int = 1) -> str:
-    """'0.23 ± 0.01': the mean and the standard deviation over seeds with `digits` decimals,
-    neither shown as 0 where it isn't (`_num`: 'BN 0.0047 ± 0.00007', not '0.00 ± 0.00')."""
-    v = np.asarray(values, dtype=float) * scale
-    mean = _num(float(np.mean(v)), digits)
-    if len(v) < 2:
-        return mean
-    sd = float(np.std(v, ddof=1))
-    sd = 0.0 if sd <= 1e-12 * max(1.0, abs(float(np.mean(v)))) else sd    # equal values: rounding
-    return f"{mean} ± {_num(sd, digits, significant=1)}"
-
-
-def _acc(values) -> str:
-    return _sd(values, 100.0) + "%"
-
-
-def _signed(t: Test, scale: float = 1.0, unit: str = "", digits: int = 1) -> str:
-    margin = t.margin if t.possible else math.nan    # a margin no difference can pass: left out
-    if math.isfinite(margin) and 0 < scale * margin < 10 ** -digits * 5:
-        digits += 1                                   # "+0.4 ± 0.4" would hide a clear gap
-    d = f"{scale * t.diff:+.{digits}f}".replace("-", "−")
-    if not math.isfinite(margin):
-        return f"{d}{unit}"
-    return f"{d} ± {scale * margin:.{digits}f}{unit}"
 
 
 def _clear(t: Test, sign: int) -> bool:
@@ -220,27 +186,27 @@ def _noise(result: WhyResult) -> list[Verdict]:
     details = [
         f"**Stability**: how much the layers' input distributions jitter around their slow "
         f"trend, in units of their standard deviation (from a fifth of the run on; the same "
-        f"whether snapshots are close or far apart): noisy BN {_sd(jitter['noisy'], digits=2)}, "
-        f"without BN {_sd(jitter['none'], digits=2)}, BN {_sd(jitter['before'], digits=2)}; "
-        f"noisy BN jitters {_ratio(t['jitter noisy-before'])} as much as BN "
-        f"({_says(t['jitter noisy-before'], TEN_PERCENT)}), and more than without BN "
-        f"({_says(t['jitter noisy-none'], TEN_PERCENT)}; the plain network's smooth path leaves "
+        f"whether snapshots are close or far apart): noisy BN {w.mean_sd(jitter['noisy'], digits=2)}, "
+        f"without BN {w.mean_sd(jitter['none'], digits=2)}, BN {w.mean_sd(jitter['before'], digits=2)}; "
+        f"noisy BN jitters {w.ratio(t['jitter noisy-before'])} as much as BN "
+        f"({w.says(t['jitter noisy-before'], TEN_PERCENT)}), and more than without BN "
+        f"({w.says(t['jitter noisy-none'], TEN_PERCENT)}; the plain network's smooth path leaves "
         "almost no jitter, so a ratio to it would mostly measure how the path curves). The slow drift "
         "beneath, per 100 steps: noisy "
-        f"BN {_sd(drift['noisy'], digits=2)}, without BN {_sd(drift['none'], digits=2)}, BN "
-        f"{_sd(drift['before'], digits=2)}: the noise shakes the distributions at every step "
+        f"BN {w.mean_sd(drift['noisy'], digits=2)}, without BN {w.mean_sd(drift['none'], digits=2)}, BN "
+        f"{w.mean_sd(drift['before'], digits=2)}: the noise shakes the distributions at every step "
         "without moving them further.",
-        f"**Average accuracy over training** (the speed): noisy BN {_acc(s['auc']['noisy'])}, BN "
-        f"{_acc(s['auc']['before'])}, without BN {_acc(s['auc']['none'])}; noisy − without: "
-        f"{_signed(t['auc noisy-none'], 100, ' points')} ({_says(t['auc noisy-none'], POINT)}); "
-        f"noisy − BN: {_signed(t['auc noisy-before'], 100, ' points')} "
-        f"({_says(t['auc noisy-before'], POINT)}).",
-        f"**Final test accuracy** after {cfg.steps:,} steps: noisy BN {_acc(s['final']['noisy'])}, "
-        f"BN {_acc(s['final']['before'])}, without BN {_acc(s['final']['none'])}; noisy − without: "
-        f"{_signed(t['final noisy-none'], 100, ' points')} "
-        f"({_says(t['final noisy-none'], POINT)}); "
-        f"noisy − BN: {_signed(t['final noisy-before'], 100, ' points')} "
-        f"({_says(t['final noisy-before'], POINT)})."]
+        f"**Average accuracy over training** (the speed): noisy BN {w.accuracy(s['auc']['noisy'])}, BN "
+        f"{w.accuracy(s['auc']['before'])}, without BN {w.accuracy(s['auc']['none'])}; noisy − without: "
+        f"{w.signed(t['auc noisy-none'], 100, ' points')} ({w.says(t['auc noisy-none'], POINT)}); "
+        f"noisy − BN: {w.signed(t['auc noisy-before'], 100, ' points')} "
+        f"({w.says(t['auc noisy-before'], POINT)}).",
+        f"**Final test accuracy** after {cfg.steps:,} steps: noisy BN {w.accuracy(s['final']['noisy'])}, "
+        f"BN {w.accuracy(s['final']['before'])}, without BN {w.accuracy(s['final']['none'])}; noisy − without: "
+        f"{w.signed(t['final noisy-none'], 100, ' points')} "
+        f"({w.says(t['final noisy-none'], POINT)}); "
+        f"noisy − BN: {w.signed(t['final noisy-before'], 100, ' points')} "
+        f"({w.says(t['final noisy-before'], POINT)})."]
     unstable = _clear(t["jitter noisy-none"], 1) and _clear(t["jitter noisy-before"], 1)
     beats_none = _clear(t["auc noisy-none"], 1) or _clear(t["final noisy-none"], 1)
     below_none = _clear(t["auc noisy-none"], -1) or _clear(t["final noisy-none"], -1)
@@ -275,26 +241,6 @@ def _noise(result: WhyResult) -> list[Verdict]:
     return [Verdict(head, details, reproduces=rep, tests=list(t.values()))]
 
 
-def _ratio(t: Test) -> str:
-    """A difference of log10 values as a factor: '3.2×'."""
-    return f"{10 ** t.diff:.3g}×"
-
-
-def _says(t: Test, margin: str = "its margin") -> str:
-    """'clear', 'not clear', or where the data put the difference inside its margin (diff ± the
-    test's margin at its level within ±margin, `Test.negligible`): 'not clear: within 1 point,
-    about the same' (a reading, never a "clear")."""
-    if t.n == 0:
-        return "no seed to compare"
-    if not math.isfinite(t.se) or t.n < 2:
-        return "one seed: not testable"
-    if not t.possible:
-        return f"can't be clear with {t.n} seeds"
-    if t.clear:
-        return "clear"
-    return f"not clear: within {margin}, about the same" if t.negligible else "not clear"
-
-
 # ----------------------------------------------------------------------------- ics
 
 def _ics(result: WhyResult) -> list[Verdict]:
@@ -312,23 +258,23 @@ def _ics(result: WhyResult) -> list[Verdict]:
     what = "the deep linear network" if linear else "the MLP"
     details = [
         f"**cos(G, G′)** (1: the update of the layers below does not change layer i's gradient), "
-        f"mean over the measured steps and layers: with BN {_sd(s['cos']['before'], digits=3)}, "
-        f"without {_sd(s['cos']['none'], digits=3)}; BN − without: "
-        f"{_signed(t['cos'], digits=3)} ({_says(t['cos'], HUNDREDTH)}).",
-        f"**‖G − G′‖** (0: no shift): with BN {_geo(s['diff']['before'])}, without "
-        f"{_geo(s['diff']['none'])} (geometric means); BN's is {_ratio(t['diff'])} the other's "
-        f"({_says(t['diff'], TEN_PERCENT)})."]
+        f"mean over the measured steps and layers: with BN {w.mean_sd(s['cos']['before'], digits=3)}, "
+        f"without {w.mean_sd(s['cos']['none'], digits=3)}; BN − without: "
+        f"{w.signed(t['cos'], digits=3)} ({w.says(t['cos'], HUNDREDTH)}).",
+        f"**‖G − G′‖** (0: no shift): with BN {w.geo(s['diff']['before'])}, without "
+        f"{w.geo(s['diff']['none'])} (geometric means); BN's is {w.ratio(t['diff'])} the other's "
+        f"({w.says(t['diff'], TEN_PERCENT)})."]
     if linear:
         details.append(
-            f"**Training loss** after {cfg.dln_steps:,} steps: with BN {_geo(s['loss']['before'])}"
-            f", without {_geo(s['loss']['none'])} (geometric means over the seeds that did not "
-            f"diverge); BN's is {_ratio(t['loss'])} the other's "
-            f"({_says(t['loss'], TEN_PERCENT)}).")
+            f"**Training loss** after {cfg.dln_steps:,} steps: with BN {w.geo(s['loss']['before'])}"
+            f", without {w.geo(s['loss']['none'])} (geometric means over the seeds that did not "
+            f"diverge); BN's is {w.ratio(t['loss'])} the other's "
+            f"({w.says(t['loss'], TEN_PERCENT)}).")
     else:
         details.append(
-            f"**Final test accuracy**: with BN {_acc(s['final']['before'])}, without "
-            f"{_acc(s['final']['none'])}; BN − without: {_signed(t['final'], 100, ' points')} "
-            f"({_says(t['final'], POINT)}).")
+            f"**Final test accuracy**: with BN {w.accuracy(s['final']['before'])}, without "
+            f"{w.accuracy(s['final']['none'])}; BN − without: {w.signed(t['final'], 100, ' points')} "
+            f"({w.says(t['final'], POINT)}).")
     reduced = _clear(t["cos"], 1) or _clear(t["diff"], -1)
     increased = _clear(t["cos"], -1) or _clear(t["diff"], 1)
     if cfg.seeds < 2:
@@ -351,12 +297,6 @@ def _ics(result: WhyResult) -> list[Verdict]:
     return [Verdict(head, details, reproduces=rep, tests=list(t.values()))]
 
 
-def _geo(logs) -> str:
-    v = 10 ** np.asarray(logs, dtype=float)
-    v = v[np.isfinite(v)]
-    return f"{np.exp(np.mean(np.log(v))):.3g}" if v.size else "—"
-
-
 # ----------------------------------------------------------------------------- landscape
 
 def _landscape(result: WhyResult) -> list[Verdict]:
@@ -366,9 +306,9 @@ def _landscape(result: WhyResult) -> list[Verdict]:
              "beta": "effective β-smoothness (largest gradient change per distance)"}
     t = _family({k: (s[k]["before"], s[k]["none"]) for k in names})
     need = seeds_needed(len(t))
-    details = [f"**{cap(text)}**: with BN {_geo(s[k]['before'])}, without {_geo(s[k]['none'])} "
+    details = [f"**{cap(text)}**: with BN {w.geo(s[k]['before'])}, without {w.geo(s[k]['none'])} "
                f"(geometric means over seeds of the mean over the measured steps, in log scale); "
-               f"BN's is {_ratio(t[k])} the other's ({_says(t[k], TEN_PERCENT)})."
+               f"BN's is {w.ratio(t[k])} the other's ({w.says(t[k], TEN_PERCENT)})."
                for k, text in names.items()]
     smoother = [k for k in names if _clear(t[k], -1)]
     rougher = [k for k in names if _clear(t[k], 1)]
@@ -426,8 +366,8 @@ def _scale(result: WhyResult) -> list[Verdict]:
              f"(∇L(aW) = ∇L(W)/a).",
              f"So the same learning rate moves the weights {SCALE_FACTOR ** 2:g}× less relative "
              f"to their size (effective step η/‖w‖²): mean training loss over the run "
-             f"{_sd(s['loss']['x10'], digits=3)} against {_sd(s['loss'][decay_kind(0)], digits=3)}; "
-             f"difference {_signed(t['slower'], digits=3)} ({_says(t['slower'], HUNDREDTH)})."],
+             f"{w.mean_sd(s['loss']['x10'], digits=3)} against {w.mean_sd(s['loss'][decay_kind(0)], digits=3)}; "
+             f"difference {w.signed(t['slower'], digits=3)} ({w.says(t['slower'], HUNDREDTH)})."],
             reproduces="yes" if _clear(t["slower"], 1) else "partly", tests=[t["slower"]]))
     norms = result.norms                                                    # (M, T, L)
     q = max(0, int(round(0.75 * (len(result.steps) - 1))))
@@ -445,10 +385,10 @@ def _scale(result: WhyResult) -> list[Verdict]:
             why = (f"an equilibrium: the decay's pull and the gradient steps' push balance "
                    f"(time scale 1/(2ηλ) = {tau:,.0f} steps)" if steady else
                    f"still moving towards its equilibrium (time scale 1/(2ηλ) = {tau:,.0f} "
-                   f"steps{_against_run(tau, cfg.steps)})")
-        lines.append(f"Weight decay {d:g}: mean ‖W‖ {_sd(start, digits=2)} at step 0 → "
-                     f"{_sd(end, digits=2)} at the end; over the last quarter of the run "
-                     f"{_sd(change, 100)}%: {why}.".replace("-", "−"))
+                   f"steps{w.against_run(tau, cfg.steps)})")
+        lines.append(f"Weight decay {d:g}: mean ‖W‖ {w.mean_sd(start, digits=2)} at step 0 → "
+                     f"{w.mean_sd(end, digits=2)} at the end; over the last quarter of the run "
+                     f"{w.mean_sd(change, 100)}%: {why}.".replace("-", "−"))
     tests = [t[k] for k in pairs if k.startswith("norm")]
     smaller = [k for k in pairs if k.startswith("norm") and _clear(t[k], -1)]
     grow = float(np.nanmean(norms[result.index(decay_kind(0)), -1].mean(1)
@@ -473,19 +413,11 @@ def _scale(result: WhyResult) -> list[Verdict]:
     else:
         head += "."
     out.append(Verdict(head, lines + [f"{cap(k.replace('norm', 'decay'))} against "
-                                      f"{decays[0]:g}: ‖W‖ {_ratio(t[k])} "
-                                      f"({_says(t[k], TEN_PERCENT)})."
+                                      f"{decays[0]:g}: ‖W‖ {w.ratio(t[k])} "
+                                      f"({w.says(t[k], TEN_PERCENT)})."
                                       for k in pairs if k.startswith("norm")],
                        tests=tests))
     return out
-
-
-def _against_run(tau: float, steps: int) -> str:
-    """', longer than the run' where the time scale is; ', over half the run' where it is only
-    that long (#23: the old wording said 'longer' from half the run on)."""
-    if tau > steps:
-        return ", longer than the run"
-    return ", over half the run" if tau > steps / 2 else ""
 
 
 # ----------------------------------------------------------------------------- the rule
@@ -496,25 +428,7 @@ def rule(result: WhyResult, verdicts: list[Verdict] | None = None) -> str:
     tail = "The ± after a value is the standard deviation over seeds."
     if result.n_test:
         tail += " A diverged network counts as chance accuracy."
-    return shared.rule(verdicts, tail + " " + _margins_sentence(result.config))
-
-
-_MARGIN_WORDS = {"noise": [("1 point", "in accuracy"), ("a factor 1.1", "in jitter")],
-                 "landscape": [("a factor 1.1", "in each of the three measures")]}
-
-
-def _margins_sentence(config) -> str:
-    """What a difference must exceed to count, per measure of this experiment (`MARGINS`)."""
-    if config.experiment == "ics":
-        words = [("0.01", "in cos(G, G′)"), ("a factor 1.1", "in ‖G − G′‖")] + (
-            [("a factor 1.1", "in training loss")] if config.network == "linear"
-            else [("1 point", "in accuracy")])
-    elif config.experiment == "scale":
-        words = [("a factor 1.1", "in ‖W‖")] + (
-            [("0.01", "in mean training loss")] if config.multiply else [])
-    else:
-        words = _MARGIN_WORDS[config.experiment]
-    return shared.margins_sentence(words)
+    return shared.rule(verdicts, tail + " " + w.margins_sentence(result.config))
 
 
 def few_seeds(result: WhyResult, verdicts: list[Verdict] | None = None) -> str | None:

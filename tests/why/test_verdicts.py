@@ -6,7 +6,7 @@ import re
 import numpy as np
 import pytest
 
-from bn_core.why import verdicts
+from bn_core.why import verdicts, wording
 from bn_core.why.config import WhyConfig
 from bn_core.why.training import WhyResult, members
 
@@ -136,4 +136,4 @@ def test_a_consistent_gap_a_learner_cannot_see_is_not_clearly_worse():
     (4.7e-7, 2, 2, "4.7e-07"), (0.0, 2, 2, "0.00"), (0.7, 1, 2, "0.7"), (0.04, 1, 2, "0.040")])
 def test_small_numbers_keep_their_digits(x, digits, significant, shown):
     """`digits` decimals, or `significant` digits where those decimals would show 0."""
-    assert verdicts._num(x, digits, significant) == shown
+    assert wording.num(x, digits, significant) == shown
