@@ -19,6 +19,7 @@ import streamlit as st
 
 import ui
 from bn_core.controls import Config
+from bn_core.style import title_out
 from classroom import training_slot
 
 
@@ -133,6 +134,9 @@ def show_result(lesson: Lesson, result) -> None:
     with ui.friendly_errors("drawing the charts"):
         for i, item in enumerate(lesson.figures(result)):
             fig, caption = item if isinstance(item, tuple) else (item, None)
+            title, fig = title_out(fig)       # above the chart, where it wraps on a phone
+            if title:
+                st.markdown(f"**{ui.md_escape(title)}**")
             st.plotly_chart(fig, key=f"{P}fig_{i}", config={"displaylogo": False})
             if caption:
                 st.caption(caption)

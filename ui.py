@@ -454,6 +454,15 @@ def table_height(rows: int) -> int:
     return min(420, 35 * (rows + 1) + 3)
 
 
+_MARKDOWN = re.compile(r"([\\`*_\[\]<>$~|])")
+
+
+def md_escape(text: str) -> str:
+    """text shown as it is in st.markdown: the characters Markdown (and Streamlit's $…$ LaTeX)
+    would read as formatting escaped with a backslash."""
+    return _MARKDOWN.sub(r"\\\1", text)
+
+
 def equations(parts: list[str], per_row: int = 2) -> None:
     """Equations side by side, `per_row` to a row, each its own st.latex: on a phone
     (Streamlit stacks columns below 640 px) one under the other, in reading order, where one

@@ -14,7 +14,7 @@ import textwrap
 import numpy as np
 
 __all__ = ["COLORS", "DASHES", "FONT", "fill", "arr", "line_mode", "axis_id", "grid", "cell",
-           "base_layout", "wrap", "titled", "figure", "CONFIG"]
+           "base_layout", "wrap", "titled", "title_out", "figure", "CONFIG"]
 
 COLORS = {"none": "#D55E00", "before": "#0072B2", "after": "#009E73"}
 DASHES = {"none": "solid", "before": "dash", "after": "dot"}   # lines also told apart in grey
@@ -132,6 +132,24 @@ def titled(fig, title: str, height: int = 420, bottom: int = 110, legend_y: floa
                       legend=dict(orientation="h", yanchor="top", y=legend_y, xanchor="left",
                                   x=0.0))
     return fig
+
+
+def title_out(fig, top: int = 40):
+    """(the title, the figure without it): for a page to write the title above the chart, where
+    it wraps to the screen (plotly never wraps a title: on a phone a long one is cut off). The
+    title's lines are joined with spaces; the top margin shrinks to `top` (room for the panels'
+    own titles) and the figure's height by as much. A go.Figure is copied; a figure without a
+    title comes back as it is, with ""."""
+    title = getattr(getattr(fig.layout, "title", None), "text", None) if hasattr(fig, "layout") else None
+    if not title:
+        return "", fig
+    fig = type(fig)(fig)
+    margin = fig.layout.margin.t if fig.layout.margin.t is not None else 80
+    height = fig.layout.height
+    fig.update_layout(title=None, margin=dict(t=min(margin, top)))
+    if height is not None:
+        fig.update_layout(height=height - max(margin - top, 0))
+    return " ".join(part.strip() for part in title.split("<br>")), fig
 
 
 def figure(data: list, layout: dict, frames: list | None = None, as_dict: bool = False):

@@ -1,5 +1,7 @@
 """AppTest of the Experiments page: every experiment with tiny settings, the URL, the extremes."""
 
+import json
+
 import pytest
 
 from tests import apptest
@@ -38,6 +40,10 @@ def test_each_experiment_runs_with_tiny_settings(query, expect):
     assert at.header[0].value == "What the data say"
     assert expect in texts(at)
     assert "Holm's correction" in texts(at)                     # how the error is controlled
+    # each chart's title is text above it (it wraps on a phone), not in the chart
+    charts = [json.loads(c.proto.spec)["layout"] for c in at.get("plotly_chart")]
+    assert charts and not any(c.get("title", {}).get("text") for c in charts)
+    assert "**Final accuracy, paired by seed" in texts(at) or query["exp"] != "placement"
     assert "With 2 seeds nothing on this page can be clear" in texts(at) and " or more seeds" in texts(at)
     assert len(at.get("plotly_chart")) >= 1
     assert len(at.get("download_button")) == 2

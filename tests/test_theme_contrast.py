@@ -85,3 +85,22 @@ def test_a_long_chart_title_wraps_instead_of_running_off_the_chart():
     assert fig.layout.height == 360 + 19 and fig.layout.margin.t == 80 + 19
     short = titled(go.Figure(), "Lead.<br>Short title", 360)
     assert short.layout.title.text == "Lead.<br>Short title"      # its own break kept
+
+
+def test_a_page_writes_the_title_above_the_chart_and_the_chart_loses_its_room():
+    """style.title_out: the experiment pages show a figure's title as text above it (it wraps on
+    a phone, where plotly would cut it); the figure keeps its plot area: height and top margin
+    shrink by the same amount."""
+    import plotly.graph_objects as go
+
+    from bn_core.style import title_out, titled
+
+    title = ("Final accuracy, paired by seed: each seed's difference (dot; ×: a run diverged), "
+             "mean ± the margin to be clear, as in the verdict (bar; filled: clear)")
+    fig = titled(go.Figure(), title, 360)
+    text, out = title_out(fig)
+    assert text == title and not out.layout.title.text
+    assert out.layout.margin.t == 40
+    assert out.layout.height - out.layout.margin.t == fig.layout.height - fig.layout.margin.t
+    assert fig.layout.title.text                                     # the original is untouched
+    assert title_out(go.Figure()) == ("", title_out(go.Figure())[1])  # no title: as it is

@@ -5,7 +5,7 @@ import gc
 
 from bn_core.lab import export
 from bn_core.trainer import Run, TrainConfig
-from ui import made_on_click
+from ui import made_on_click, md_escape
 
 
 def test_download_data_is_made_on_click_and_does_not_keep_the_run_alive():
@@ -27,3 +27,9 @@ def test_a_small_value_kept_for_a_download_outlives_the_rerun_that_made_it():
     script = data()
     assert script == export.pytorch_script(TrainConfig(depth=2, width=8, lr=0.3))
     assert len(script) > 1000                    # not "": the config was still there
+
+
+def test_text_in_markdown_is_shown_as_it_is():
+    assert md_escape("‖W‖ × 10, (bar; filled: clear)") == "‖W‖ × 10, (bar; filled: clear)"
+    assert md_escape("a*b_c [x] $5 <br> ~ | `q` \\") == \
+        "a\\*b\\_c \\[x\\] \\$5 \\<br\\> \\~ \\| \\`q\\` \\\\"
