@@ -184,10 +184,14 @@ def draw(run, live: bool) -> None:
                                "staticPlot": live})                  # (cheaper redraws)
 
 
+pace = views.watch_interval(len(run.schedule), seconds=setting(
+    "BN_LAB_WATCH_SECONDS", views.WATCH_SECONDS, float, lo=0.0)) if view.speed == "watch" else 0
+
+
 def show_progress(rate: float | None = None, left: float | None = None) -> None:
     text = progress_text(run, rate, left)
     if estimate is not None and run.step == 0:
-        text += f" · about {estimate:,.0f} s at full speed"
+        text += views.start_estimate(estimate, len(run.schedule), pace)
     if lab.cleared and run.step == 0:
         text += " · the settings changed: a new run (the last one is under Compare runs)"
     progress.progress(run.step / run.config.steps, text=text)
@@ -195,8 +199,6 @@ def show_progress(rate: float | None = None, left: float | None = None) -> None:
 
 if lab.training:
     pacer = views.UpdatePacer(0.15, 0.25)
-    pace = views.watch_interval(len(run.schedule), seconds=setting(
-        "BN_LAB_WATCH_SECONDS", views.WATCH_SECONDS, float, lo=0.0)) if view.speed == "watch" else 0
     clock, last_call, snap_at = views.RunClock(run, pace, pacer), 0.0, time.perf_counter()
     with ui.friendly_errors("training"), ui.training_slot(alerts):
         while not run.done:

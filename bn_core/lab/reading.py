@@ -207,6 +207,14 @@ def _healthy(reading: Reading, network: str) -> bool:
     return network not in reading.broken
 
 
+def _times(without: float, with_bn: float, network: str) -> str:
+    """'7.1× less with BN before activation' where BN's inputs moved less, '7.1× more …' where
+    they moved more (never '0.14× less')."""
+    if without >= with_bn:
+        return f"{_num(without / with_bn)}× less {_who(network)}"
+    return f"{_num(with_bn / without)}× more {_who(network)}"
+
+
 def _drift_lines(history: History, layer: int, reading: Reading, so_far: str) -> list[str]:
     nets = history.networks
     start = late_start(history)
@@ -223,8 +231,8 @@ def _drift_lines(history: History, layer: int, reading: Reading, so_far: str) ->
                 "typical unit's inputs moved by " + ", and by ".join(parts) + ".")
         if "none" in shown and len(shown) > 1:
             bn = {n: d for n, d in shown.items() if n != "none"}
-            ratios = [f"{_num(shown['none'].moved / d.moved)}× less {_who(n)}"
-                      for n, d in bn.items() if d.moved > 0]
+            ratios = [_times(shown["none"].moved, d.moved, n) for n, d in bn.items()
+                      if d.moved > 0 and shown["none"].moved > 0]
             if ratios:
                 text += " That is " + " and ".join(ratios) + "."
         floors = {n: d.noise for n, d in shown.items() if math.isfinite(d.noise)}

@@ -24,9 +24,9 @@ from bn_core.lab.figures import (bands_figure, curves_figure, health_figure, sat
 from bn_core.lab.histograms import dashboard_height, histogram_figure, layer_histogram_figure
 from bn_core.records import History
 
-__all__ = ["VIEWS", "FIRST_SCREEN", "LIVE_VIEWS", "LIVE_SCHEDULE", "view_figure", "live_figures", "UpdatePacer",
-           "sections", "watch_interval", "seconds_left", "RunClock", "SNAPSHOT_STEPS", "WATCH_SECONDS",
-           "WATCH_MOST"]
+__all__ = ["VIEWS", "FIRST_SCREEN", "LIVE_VIEWS", "LIVE_SCHEDULE", "view_figure", "live_figures",
+           "UpdatePacer", "sections", "watch_interval", "seconds_left", "start_estimate",
+           "RunClock", "SNAPSHOT_STEPS", "WATCH_SECONDS", "WATCH_MOST"]
 
 WATCH_SECONDS = 12.0     # the "watchable" speed spreads a run's snapshots over at least this
 WATCH_MOST = 0.25        # ... but never more than this (s) between two snapshots
@@ -164,6 +164,16 @@ def watch_interval(snapshots: int, seconds: float = WATCH_SECONDS, most: float =
     if not seconds >= 0:
         raise ValueError(f"seconds: expected 0 or more, got {seconds}")
     return min(most, seconds / snapshots)
+
+
+def start_estimate(full_speed: float, snapshots: int, pace: float) -> str:
+    """Before a run: ' · about 12 s' as it will run, from the full-speed estimate (s) and the
+    watchable speed's `pace` (s between snapshots, 0 at full speed; `watch_interval`): a run
+    paced slower than it computes takes snapshots × pace, and says both."""
+    paced = snapshots * pace
+    if paced > full_speed:
+        return f" · about {paced:,.0f} s at the watchable speed ({full_speed:,.0f} s at full speed)"
+    return f" · about {full_speed:,.0f} s" + (" at full speed" if pace == 0 else "")
 
 
 SNAPSHOT_STEPS = 8       # a snapshot costs about as much as this many training steps of the pair

@@ -392,6 +392,16 @@ def test_time_left_counts_the_watchable_waits_still_to_come_and_the_work():
         V.seconds_left(schedule, 2, rate=0.0)
 
 
+def test_the_estimate_before_a_run_is_for_the_speed_chosen():
+    """The default run computes in ~1 s but the watchable speed spreads it over ~12 s: the page
+    said 'about 1 s at full speed' while the run it started took 12 s."""
+    n = 70
+    pace = V.watch_interval(n)
+    assert V.start_estimate(1.2, n, pace) == " · about 12 s at the watchable speed (1 s at full speed)"
+    assert V.start_estimate(45.0, n, pace) == " · about 45 s"      # slower than the pace: as it is
+    assert V.start_estimate(1.2, n, 0) == " · about 1 s at full speed"
+
+
 def test_the_run_clock_reads_the_default_run_early_as_the_twelve_seconds_it_takes():
     """Early in the default watchable run every step is a snapshot and a pace is waited after
     each: steps so far per second said "about 181 s left" at step 2, ten times too long."""

@@ -75,6 +75,24 @@ def test_late_drift_is_the_typical_units_median_move_over_its_final_spread():
     assert any("median of |p50_j(t_i+1) − p50_j(t_i)|" in d for d in reading.details)
 
 
+def test_bn_moving_more_is_said_as_more_not_as_a_fraction_less():
+    """Batch size 2 can make BN's inputs move more than the plain network's: '4.0× more with BN',
+    never '0.25× less' (a QA pass found '0.14× less with BN before activation')."""
+    cfg = CONFIG.replace(steps=100)
+    start = [layer(-2, 0, 2)] * 3
+    small, large = np.array([0.5, -0.5, 0.5, -0.5]), np.array([2.0, -2.0, 2.0, -2.0])
+    frames = [{n: snap(n, s, acc, start) for n in ("none", "before")}
+              for s, acc in ((0, 0.1), (2, 0.3))]                # both learn: 10 % → 90 %
+    frames.append({"none": snap("none", 100, 0.9, [layer(small - 2, small, small + 2)] * 3),
+                   "before": snap("before", 100, 0.9, [layer(large - 2, large, large + 2)] * 3)})
+    line = read_history(history(frames, cfg)).lines[0]
+    assert "That is 4.0× more with BN before activation." in line, line
+    assert "× less" not in line
+    frames[-1] = {"none": frames[-1]["before"], "before": frames[-1]["none"]}   # and the other way
+    frames[-1]["none"].network, frames[-1]["before"].network = "none", "before"
+    assert "That is 4.0× less with BN before activation." in read_history(history(frames, cfg)).lines[0]
+
+
 def test_a_collapsed_layer_is_named_as_collapsed_not_as_drift():
     cfg = CONFIG.replace(steps=100)
     alive = [layer(-1, 0, 1)] * 3
