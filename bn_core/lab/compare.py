@@ -90,7 +90,7 @@ def compare_figure(histories: list[History], labels: list[str], layer: int, unit
                 if div is None:
                     kept.append((name, low, high))
                 else:
-                    cut.append((f"{name} (diverged at step {div.step:,})", low, high))
+                    cut.append((f"{name}<br>diverged at step {div.step:,}", low, high))
                 band = {"type": "scatter", "mode": "lines", "x": x, "showlegend": False,
                         "legendgroup": name, "hoverinfo": "skip", **cell(0, 1, 2),
                         "line": {"width": 0, "color": color}}
@@ -143,6 +143,6 @@ def off_chart_note(cut: list, y_range: list[float]) -> str | None:
         beyond = [v for v in (values.min(initial=math.inf), values.max(initial=-math.inf))
                   if math.isfinite(v) and not y_range[0] <= v <= y_range[1]]
         if beyond:
-            lines.append(f"{name}: off the chart (to "
+            lines.append(f"{name}, off the chart (to "
                          f"{' and '.join(f'{v:.3g}' for v in beyond)})")
     return "<br>".join(lines) or None

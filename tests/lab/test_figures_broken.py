@@ -133,7 +133,7 @@ def test_a_run_that_blew_up_does_not_flatten_the_others_in_compare(blown_up):
     assert fig.layout.yaxis2.exponentformat == "power"            # never "600B"
     note = [a.text for a in fig.layout.annotations if a.xref == "x2 domain"]
     assert len(note) == 1 and note[0].startswith(
-        "BN after, lr 10, BN after activation (diverged at step ")
+        "BN after, lr 10, BN after activation<br>diverged at step ")
     farthest = exploded.flat[np.nanargmax(np.abs(exploded))]      # how far it went, in the note
     assert f"{farthest:.3g}" in note[0].split("off the chart (to ")[1]
 
