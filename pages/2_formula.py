@@ -1,7 +1,7 @@
 """Lesson: the formula. One concrete mini-batch through Algorithm 1, step by step; ε; the backward pass.
 
 Controls (the knobs of bn_core.formula.config.FormulaConfig, also the URL) → formula_lesson →
-tables and bn_core.formula.figures → here.
+tables, bn_core.formula.figures and the sentences of bn_core.formula.reading → here.
 """
 
 import functools
@@ -119,14 +119,12 @@ with s3_left:
              + rf"\qquad \varepsilon = {latex_eps(config.eps)}")
     table(lesson.batch_frame(lesson.xhat, extra={"mean": lesson.xhat_mean, "var": lesson.xhat_var}),
           4, rows(m + 2))
-    st.caption("x̂, with its mean and variance per feature. Every feature now has mean 0 and variance σ²_B/(σ²_B + ε): 1 up to ε, "
-               "whatever its shift and scale were.")
+    st.caption(reading.normalised(lesson))
 with s3_right:
     st.plotly_chart(figures.step_figure(lesson.xc, lesson.xhat, "x − μ_B", "x̂ (dotted: ±1)",
                                         [-1.0, 1.0]), key="fig_step3")
     if m == 2:
-        st.info("With m = 2 the two values of a feature always become −1 and +1 (up to ε): "
-                "x̂ keeps only which of the two is larger.", icon=":material/info:")
+        st.info(reading.pair(lesson), icon=":material/info:")
 with s4_left:
     if identity:
         st.latex(r"\begin{gathered}\gamma = \sqrt{\sigma_B^2},\quad \beta = \mu_B \\ "
@@ -136,7 +134,7 @@ with s4_left:
         st.latex(rf"y_i = \gamma\,\hat x_i + \beta \qquad \gamma = {config.gamma:g},\ \beta = {config.beta:g}")
     table(lesson.batch_frame(lesson.y, extra={"mean": lesson.y_mean, "std": lesson.y_std}),
           x_digits if identity else 4, rows(m + 2))
-    st.caption("The output y of every example, with its mean (β) and standard deviation (|γ|, up to ε).")
+    st.caption(reading.scaled(lesson))
 with s4_right:
     st.plotly_chart(figures.step_figure(lesson.xhat, lesson.y, "x̂", "y = γ x̂ + β"), key="fig_step4")
 with s4_after:
@@ -217,8 +215,7 @@ with backward_out:
             st.caption(figures.paths_caption(j))
     with p_right:
         table(lesson.paths_frame(j), 4, rows(m + 1))
-        st.caption("The Σ row: the path through μ_B cancels the sum of the direct path, and the "
-                   "path through σ²_B adds nothing to it (Σ x̂ = 0).")
+        st.caption(reading.paths_sum(lesson, j))
     ui.show_source(batchnorm.batchnorm_backward,
                    "The code that computed the gradients: bn_core.batchnorm.batchnorm_backward")
     ui.show_source(core.backward_paths,

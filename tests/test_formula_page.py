@@ -100,3 +100,38 @@ def test_code_is_shown_from_the_core():
     code = " ".join(c.value for c in at.code)
     assert "def batchnorm_forward(" in code and "def batchnorm_backward(" in code
     assert "def backward_paths(" in code
+
+
+def test_the_qa_batch_with_a_nan_feature_has_no_sentence_that_contradicts_its_tables():
+    """m = 2, D = 1, shift 50, scale 0.01, ε = 0, feature 1 exactly constant: x̂ is NaN, and no
+    text may say −1 and +1, |γ|, a 'NaN (rounding only)' error, or a Σ row that cancels."""
+    at = open_page({"batch_size": "2", "features": "1", "shift": "50", "scale": "0.01",
+                    "eps": "0", "constant": "true", "spread": "0"})
+    xhat = at.dataframe[2].value                                     # step 3's table
+    assert np.isnan(xhat.iloc[:2, 0].to_numpy(dtype=float)).all()
+    text = texts(at)
+    for wrong in ("the two values of a feature always become −1 and +1",
+                  "is **NaN** (rounding only", "standard deviation (|γ|", "1 up to ε",
+                  "The Σ row: the path through μ_B cancels"):
+        assert wrong not in text, wrong
+    nan = "with ε = 0 and a constant feature x̂ is 0/0 = NaN"
+    pair = next(i.value for i in at.info if i.value.startswith("With m = 2"))
+    assert nan in pair
+    captions = [c.value for c in at.caption]
+    assert any(c.startswith("x̂, with its mean") and nan in c for c in captions)       # step 3
+    assert any(c.startswith("The output y") and nan in c for c in captions)           # step 4
+    assert any(c.startswith("Every path of feature 1 is NaN") for c in captions)      # paths
+    undo = next(m.value for m in at.markdown if m.value.startswith("**γ and β give back"))
+    assert "not in this batch" in undo and nan in undo and "rounding" not in undo
+
+
+def test_a_constant_feature_at_positive_eps_is_said_to_become_0_not_plus_minus_1():
+    at = open_page({"batch_size": "2", "features": "2", "eps": "0.001", "constant": "true",
+                    "spread": "0"})
+    xhat = at.dataframe[2].value
+    np.testing.assert_array_equal(xhat.iloc[:2, 0].to_numpy(dtype=float), 0.0)
+    pair = next(i.value for i in at.info if i.value.startswith("With m = 2"))
+    assert "Feature 1's two values are equal: both become 0." in pair
+    captions = " ".join(c.value for c in at.caption)
+    assert "Feature 1 is constant (σ²_B = 0): x̂ = 0/√ε = 0, variance 0." in captions
+    assert "Feature 1 is constant (σ²_B = 0): y = β, standard deviation 0." in captions

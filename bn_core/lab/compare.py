@@ -6,9 +6,18 @@ labelled by what differs between them.
                                               test accuracy of every network of every run (left)
                                               and the chosen unit's median with its 15–85 band
                                               (right); colour = network, dash = run
+
+The right panel's y range is what the networks that did not diverge show: a network that blew
+up (1e11 before its loss turned NaN) would otherwise flatten every other run to a line at 0. Its
+line runs off the chart, and a note under the panel says how far it went. Ticks are plain numbers
+or powers of 10, never SI suffixes ("600B" reads like bytes).
 """
 
 from __future__ import annotations
+
+import math
+
+import numpy as np
 
 from bn_core.lab.figures import (empty_figure, keep_in_legend, legend_name, step_axis, time_title,
                                  x_of)
@@ -16,7 +25,7 @@ from bn_core.records import UNITS_RECORDED, History
 from bn_core.style import COLORS, arr, base_layout, cell, figure, fill, grid
 from bn_core.trainer import TrainConfig
 
-__all__ = ["run_labels", "compare_figure", "RUN_DASHES"]
+__all__ = ["run_labels", "compare_figure", "unit_range", "off_chart_note", "RUN_DASHES"]
 
 RUN_DASHES = ("solid", "dash", "dot", "dashdot", "longdash", "longdashdot")
 _SKIP = ("record_every",)        # how often a run was recorded is not a setting a learner chose
@@ -59,7 +68,7 @@ def compare_figure(histories: list[History], labels: list[str], layer: int, unit
         "test accuracy", f"layer {layer + 1}, unit {unit + 1}: median and 15–85 % of its input"]))
     layout["hovermode"] = "x"
     layout["legend"].update(y=-0.28, font={"size": 11})
-    traces, last = [], 1
+    traces, last, kept, cut = [], 1, [], []
     for r, (h, label) in enumerate(zip(histories, labels)):
         dash = RUN_DASHES[r % len(RUN_DASHES)]
         last = max(last, h.config.steps)
@@ -77,6 +86,11 @@ def compare_figure(histories: list[History], labels: list[str], layer: int, unit
             if layer < h.config.depth and unit < min(h.config.width, UNITS_RECORDED):
                 p = [s.layers[layer].unit_percentiles[:, unit] for s in snaps]   # (T, 3)
                 low, mid, high = (arr([q[i] for q in p]) for i in range(3))
+                div = h.divergence.get(net)
+                if div is None:
+                    kept.append((name, low, high))
+                else:
+                    cut.append((f"{name}<br>diverged at step {div.step:,}", low, high))
                 band = {"type": "scatter", "mode": "lines", "x": x, "showlegend": False,
                         "legendgroup": name, "hoverinfo": "skip", **cell(0, 1, 2),
                         "line": {"width": 0, "color": color}}
@@ -88,5 +102,47 @@ def compare_figure(histories: list[History], labels: list[str], layer: int, unit
     layout["xaxis2"].update(step_axis(last, log_x, title=False))
     time_title(layout, log_x)
     layout["yaxis"].update(range=[0, 1.02], tickformat=".0%")
-    layout["yaxis2"]["title"] = {"text": "input z", "standoff": 4}
+    y_range = unit_range(kept, cut)
+    layout["yaxis2"].update(title={"text": "input z", "standoff": 4}, range=y_range,
+                            exponentformat="power", separatethousands=True)
+    note = off_chart_note(cut, y_range)
+    if note:
+        layout["annotations"].append({
+            "text": note, "xref": "x2 domain", "yref": "y2 domain", "x": 0.98, "y": 0.98,
+            "xanchor": "right", "yanchor": "top", "align": "right", "showarrow": False,
+            "font": {"size": 11, "color": "#444444"}, "bgcolor": "rgba(255,255,255,0.85)"})
     return figure(traces, layout, as_dict=as_dict)
+
+
+def _finite(bands) -> np.ndarray:
+    values = np.concatenate([np.asarray(v, dtype=float) for _, low, high in bands
+                             for v in (low, high)] or [np.zeros(0)])
+    return values[np.isfinite(values)]
+
+
+def unit_range(kept: list, cut: list) -> list[float]:
+    """The right panel's y range: the finite band values of the networks that did not diverge
+    (`kept`: (name, low, high) each), with a margin; only when none has any, the diverged ones'
+    (`cut`). [−1, 1] when there is nothing finite at all."""
+    values = _finite(kept)
+    if not values.size:
+        values = _finite(cut)
+    if not values.size:
+        return [-1.0, 1.0]
+    lo, hi = float(values.min()), float(values.max())
+    pad = 0.05 * (hi - lo) if hi > lo else max(1.0, abs(hi) * 0.1)
+    return [lo - pad, hi + pad]
+
+
+def off_chart_note(cut: list, y_range: list[float]) -> str | None:
+    """For each diverged network whose band leaves the y range: how far it went, so a line
+    running off the chart is not a mystery."""
+    lines = []
+    for name, low, high in cut:
+        values = _finite([(name, low, high)])
+        beyond = [v for v in (values.min(initial=math.inf), values.max(initial=-math.inf))
+                  if math.isfinite(v) and not y_range[0] <= v <= y_range[1]]
+        if beyond:
+            lines.append(f"{name}, off the chart (to "
+                         f"{' and '.join(f'{v:.3g}' for v in beyond)})")
+    return "<br>".join(lines) or None

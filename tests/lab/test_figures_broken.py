@@ -101,3 +101,46 @@ def test_many_narrow_shift_panels_get_few_upright_step_ticks(log_x):
             assert axis.nticks == 3
     wide = F.shift_figure(History(cfg.replace(depth=3), ["none"]), log_x=True)
     assert list(wide.layout.xaxis.ticktext) == ["0", "1", "10", "100", "1,000"]    # room: all
+
+
+@pytest.fixture(scope="module")
+def blown_up():
+    """The QA's runs, smaller: lr 0.5, then BN after the activation at lr 10, which diverges
+    after its layer-3 inputs grow about 1,000-fold (to 7e11 at width 100)."""
+    runs = []
+    for lr, placement in ((0.5, "before"), (10.0, "after")):
+        run = Run(TrainConfig(placement=placement, lr=lr, width=16, steps=40, record_every=1))
+        list(run.stream())
+        runs.append(run.history)
+    assert "after" in runs[1].divergence and not runs[0].divergence
+    assert runs[1].divergence["after"].step > 0
+    return runs
+
+
+def _values(snaps, unit=0, layer=2):
+    return np.array([s.layers[layer].unit_percentiles[:, unit] for s in snaps], dtype=float)
+
+
+def test_a_run_that_blew_up_does_not_flatten_the_others_in_compare(blown_up):
+    fig = compare_figure(blown_up, ["lr 0.5", "BN after, lr 10"], layer=2, unit=0)
+    exploded = _values(blown_up[1].snapshots("after"))
+    sane = np.concatenate([_values(h.snapshots(n)).ravel() for h in blown_up
+                           for n in h.networks if n not in h.divergence])
+    assert np.nanmax(np.abs(exploded)) > 100 * np.abs(sane).max()   # it blew up before NaN
+    lo, hi = fig.layout.yaxis2.range
+    assert lo <= sane.min() and sane.max() <= hi                  # every sane run is on the chart
+    assert hi - lo < 3 * (sane.max() - sane.min())                # … and fills it
+    assert fig.layout.yaxis2.exponentformat == "power"            # never "600B"
+    note = [a.text for a in fig.layout.annotations if a.xref == "x2 domain"]
+    assert len(note) == 1 and note[0].startswith(
+        "BN after, lr 10, BN after activation<br>diverged at step ")
+    farthest = exploded.flat[np.nanargmax(np.abs(exploded))]      # how far it went, in the note
+    assert f"{farthest:.3g}" in note[0].split("off the chart (to ")[1]
+
+
+def test_compare_without_a_divergence_has_no_cut_note_and_fits_every_band(blown_up):
+    fig = compare_figure(blown_up[:1], ["lr 0.5"], layer=2, unit=0)
+    sane = np.concatenate([_values(s).ravel() for s in map(blown_up[0].snapshots, blown_up[0].networks)])
+    lo, hi = fig.layout.yaxis2.range
+    assert lo <= sane.min() and sane.max() <= hi
+    assert not [a for a in fig.layout.annotations if a.xref == "x2 domain"]
