@@ -129,12 +129,13 @@ def _curves(result: WhyResult, what: str = "acc") -> tuple[go.Figure, str]:
         layout["yaxis"].update(title={"text": "training loss (mean squared error)"})
         _log_ticks(layout, "yaxis", traces, "y")
     n = len(result.index(cfg.kinds[0]))
-    seeds = f"{n} seed{'s' if n > 1 else ''}"
     text = ("Test accuracy (eval mode) over training" if acc else
             "The linear networks' training loss (log scale) at the measured steps")
     return (go.Figure(data=traces, layout=_titled(layout, text)),
-            f"{text}: mean of {seeds} (line) and the range from the lowest to the highest seed "
-            "(band)" + ("; a geometric mean on the log scale." if not acc else "."))
+            f"{text}: " + (f"mean of {n} seeds (line) and the range from the lowest to the "
+                           "highest seed (band)" + ("; a geometric mean on the log scale."
+                                                    if not acc else ".") if n > 1 else
+                           "one seed, so one line per network and no band."))
 
 
 # ----------------------------------------------------------------------------- noise
@@ -360,8 +361,8 @@ def _scale(result: WhyResult):
                                               "here too" if cfg.multiply else "") + "); "
                "bottom: the effective learning rate η/‖w‖², with ‖w‖² the mean squared norm of a "
                "unit's weight vector (BN makes each unit's output independent of that norm, so "
-               "only the direction learns, at this rate). Lines: geometric mean of the seeds; "
-               "bands: their range" + (f"; dashed: the copies started with W × "
+               "only the direction learns, at this rate). " + ("Lines: geometric mean of the seeds; "
+               "bands: their range" if cfg.seeds > 1 else "One seed: one line each, no band") + (f"; dashed: the copies started with W × "
                                        f"{SCALE_FACTOR:g}." if cfg.multiply else "."))
     out = [(fig, caption)]
     layout = base_layout(320, **grid(1, 1))
@@ -374,6 +375,7 @@ def _scale(result: WhyResult):
     _log_ticks(layout, "yaxis", traces, "y")
     layout["xaxis"].update(title={"text": "training step"})
     out.append((go.Figure(data=traces, layout=_titled(layout, "Training loss")),
-                "The mean training loss since the previous record (log scale): geometric mean "
-                "of the seeds (line) and their range (band)."))
+                "The mean training loss since the previous record (log scale): " + (
+                    "geometric mean of the seeds (line) and their range (band)."
+                    if cfg.seeds > 1 else "one seed, so one line per network and no band.")))
     return out
