@@ -19,10 +19,11 @@ from bn_core.style import COLORS, arr, base_layout, cell, grid, line_mode
 from bn_core.why.config import DECAY_KIND, SCALE_FACTOR, decay_index
 from bn_core.why.training import WhyResult
 
-__all__ = ["DECAY_COLORS", "NOISY_COLOR", "color", "figures"]
+__all__ = ["DECAY_COLORS", "NOISY_COLOR", "STEADY_LOOK", "color", "figures", "noise_caption"]
 
 NOISY_COLOR = "#CC79A7"                     # Okabe–Ito reddish purple
 DECAY_COLORS = ("#0072B2", "#56B4E9", "#009E73", "#E69F00", "#000000", "#999999")
+STEADY_LOOK = 0.3                           # jitter (in stds) under which a band looks steady
 ICS_PANELS = 4                              # at most this many layers shown (all in the CSV)
 
 
@@ -128,12 +129,13 @@ def _curves(result: WhyResult, what: str = "acc") -> tuple[go.Figure, str]:
         layout["yaxis"].update(title={"text": "training loss (mean squared error)"})
         _log_ticks(layout, "yaxis", traces, "y")
     n = len(result.index(cfg.kinds[0]))
-    seeds = f"{n} seed{'s' if n > 1 else ''}"
     text = ("Test accuracy (eval mode) over training" if acc else
             "The linear networks' training loss (log scale) at the measured steps")
     return (go.Figure(data=traces, layout=_titled(layout, text)),
-            f"{text}: mean of {seeds} (line) and the range from the lowest to the highest seed "
-            "(band)" + ("; a geometric mean on the log scale." if not acc else "."))
+            f"{text}: " + (f"mean of {n} seeds (line) and the range from the lowest to the "
+                           "highest seed (band)" + ("; a geometric mean on the log scale."
+                                                    if not acc else ".") if n > 1 else
+                           "one seed, so one line per network and no band."))
 
 
 # ----------------------------------------------------------------------------- noise
@@ -164,12 +166,33 @@ def _noise(result: WhyResult, layer: int):
                      "three networks: the 15th, 50th and 85th percentiles of all the layer's "
                      "activation inputs over the same held-out probe examples at every snapshot "
                      "(BN in training mode on the probe set, the noisy network with the noise "
-                     "the next training step would draw). Log time axis. The noisy network's "
-                     "band can look nearly as steady as BN's: its noise shakes each unit around "
-                     "its path by a small part of its spread at every step, without moving it "
-                     "along; the jitter chart below measures by how much."))
+                     "the next training step would draw). Log time axis. " +
+                     noise_caption(result, layer)))
     out.append(_jitter_figure(result))
     return out
+
+
+def noise_caption(result: WhyResult, layer: int) -> str:
+    """What the percentile panels show of the noise, from this run's jitter of the panels'
+    network (the first seed) and layer: "nearly as steady as BN's" only where the noisy band
+    jitters by under STEADY_LOOK of its standard deviation (the 15th–85th band spans about 2)."""
+    if result.config.noise == 0:
+        return "With noise ×0 the noisy network is the BN network: the same band."
+    noisy, bn = (float(result.jitter[result.index(k)[0], layer]) for k in ("noisy", "before"))
+    if not math.isfinite(noisy):
+        return "The jitter chart below measures how much the noise shakes each layer's inputs."
+    said = f"Here the noisy network's inputs jitter by {noisy:.2g} of their standard deviation"
+    if math.isfinite(bn) and bn > 0:
+        said += f", {noisy / bn:.3g}× BN's ({bn:.2g})"
+    if noisy < STEADY_LOOK:
+        return (said + ": a small part of the band's width (the 15th–85th percentiles span "
+                "about 2 standard deviations), so the band can look nearly as steady as BN's: "
+                "the noise shakes each unit around its path at every step, without moving it "
+                "along; the jitter chart below measures by how much.")
+    return (said + ": a visible part of the band's width (the 15th–85th percentiles span about "
+            "2 standard deviations), so the noisy band visibly jitters where BN's is smooth; "
+            "the noise shakes each unit around its path at every step, without moving it along "
+            "(the jitter chart below).")
 
 
 def _label_of(kind: str) -> str:
@@ -338,8 +361,8 @@ def _scale(result: WhyResult):
                                               "here too" if cfg.multiply else "") + "); "
                "bottom: the effective learning rate η/‖w‖², with ‖w‖² the mean squared norm of a "
                "unit's weight vector (BN makes each unit's output independent of that norm, so "
-               "only the direction learns, at this rate). Lines: geometric mean of the seeds; "
-               "bands: their range" + (f"; dashed: the copies started with W × "
+               "only the direction learns, at this rate). " + ("Lines: geometric mean of the seeds; "
+               "bands: their range" if cfg.seeds > 1 else "One seed: one line each, no band") + (f"; dashed: the copies started with W × "
                                        f"{SCALE_FACTOR:g}." if cfg.multiply else "."))
     out = [(fig, caption)]
     layout = base_layout(320, **grid(1, 1))
@@ -352,6 +375,7 @@ def _scale(result: WhyResult):
     _log_ticks(layout, "yaxis", traces, "y")
     layout["xaxis"].update(title={"text": "training step"})
     out.append((go.Figure(data=traces, layout=_titled(layout, "Training loss")),
-                "The mean training loss since the previous record (log scale): geometric mean "
-                "of the seeds (line) and their range (band)."))
+                "The mean training loss since the previous record (log scale): " + (
+                    "geometric mean of the seeds (line) and their range (band)."
+                    if cfg.seeds > 1 else "one seed, so one line per network and no band.")))
     return out

@@ -371,24 +371,20 @@ def _scale(result: WhyResult) -> list[Verdict]:
             reproduces="yes" if _clear(t["slower"], 1) else "partly", tests=[t["slower"]]))
     norms = result.norms                                                    # (M, T, L)
     q = max(0, int(round(0.75 * (len(result.steps) - 1))))
+    share = (result.steps[-1] - result.steps[q]) / max(result.steps[-1], 1)  # the last quarter
     lines = []
     for i, d in enumerate(decays):
         idx = result.index(decay_kind(i))
         start, late, end = norms[idx, 0].mean(1), norms[idx, q].mean(1), norms[idx, -1].mean(1)
         change = (end - late) / late                                         # (seeds,)
         steady = bool(np.all(np.abs(change) < SETTLED))
-        if d == 0:
-            why = ("nearly constant: the growth stalls as the gradients shrink (nothing pulls "
-                   "‖W‖ back)" if steady else "still growing")
-        else:
-            tau = 1.0 / (2.0 * cfg.lr * d)
-            why = (f"an equilibrium: the decay's pull and the gradient steps' push balance "
-                   f"(time scale 1/(2ηλ) = {tau:,.0f} steps)" if steady else
-                   f"still moving towards its equilibrium (time scale 1/(2ηλ) = {tau:,.0f} "
-                   f"steps{w.against_run(tau, cfg.steps)})")
+        # growth stalled: the last quarter grew less than half its share of the run's growth
+        stalled = steady and bool(np.all(np.abs(np.log(end / late))
+                                         < 0.5 * share * np.abs(np.log(end / start))))
         lines.append(f"Weight decay {d:g}: mean ‖W‖ {w.mean_sd(start, digits=2)} at step 0 → "
                      f"{w.mean_sd(end, digits=2)} at the end; over the last quarter of the run "
-                     f"{w.mean_sd(change, 100)}%: {why}.".replace("-", "−"))
+                     f"{w.mean_sd(change, 100)}%: "
+                     f"{w.norm_reading(d, cfg.lr, cfg.steps, steady, stalled)}.".replace("-", "−"))
     tests = [t[k] for k in pairs if k.startswith("norm")]
     smaller = [k for k in pairs if k.startswith("norm") and _clear(t[k], -1)]
     grow = float(np.nanmean(norms[result.index(decay_kind(0)), -1].mean(1)

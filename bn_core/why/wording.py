@@ -19,7 +19,7 @@ from bn_core import verdicts as shared
 from bn_core.stats import Test
 
 __all__ = ["num", "mean_sd", "accuracy", "signed", "ratio", "says", "geo", "against_run",
-           "margins_sentence", "MARGIN_WORDS"]
+           "norm_reading", "margins_sentence", "MARGIN_WORDS"]
 
 
 def num(x: float, digits: int, significant: int = 2) -> str:
@@ -89,6 +89,27 @@ def against_run(tau: float, steps: int) -> str:
     if tau > steps:
         return ", longer than the run"
     return ", over half the run" if tau > steps / 2 else ""
+
+
+def norm_reading(decay: float, lr: float, steps: int, steady: bool, stalled: bool) -> str:
+    """What a weight decay's ‖W‖ did (the scale verdict). Without decay: 'nearly constant' only
+    where the growth stalled (`stalled`: the last quarter grew well below the run's pace; a
+    short run still rising changes little over its last few steps, yet is "still growing").
+    With decay λ, ‖W‖² relaxes to its equilibrium over τ = 1/(2ηλ) steps (decay alone shrinks
+    ‖W‖² by (1 − ηλ)² per step; near the equilibrium a deviation fades as e^(−2t/τ)): a run
+    shorter than τ can't have reached it, however little ‖W‖ changed over its last quarter."""
+    if decay == 0:
+        return ("nearly constant: the growth stalls as the gradients shrink (nothing pulls ‖W‖ "
+                "back)" if stalled else "still growing")
+    tau = 1.0 / (2.0 * lr * decay)
+    if steady and tau > steps:
+        return (f"still moving towards its equilibrium (the time scale, 1/(2ηλ) = {tau:,.0f} "
+                f"steps, is longer than the run: ‖W‖ changed little over its last quarter only "
+                f"because the run is short)")
+    return (f"an equilibrium: the decay's pull and the gradient steps' push balance (time scale "
+            f"1/(2ηλ) = {tau:,.0f} steps)" if steady else
+            f"still moving towards its equilibrium (time scale 1/(2ηλ) = {tau:,.0f} "
+            f"steps{against_run(tau, steps)})")
 
 
 MARGIN_WORDS = {"noise": [("1 point", "in accuracy"), ("a factor 1.1", "in jitter")],

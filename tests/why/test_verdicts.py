@@ -90,6 +90,37 @@ def test_the_time_scale_is_longer_than_the_run_only_where_it_is():
     assert "1/(2ηλ) = 5,000 steps, longer than the run)" in lines
 
 
+def scale_result(steps, norm_at):
+    """A scale Run of `steps` steps (decays 0, 0.0005, 0.005 at η = 1: τ = 1,000 and 100
+    steps), 2 seeds, ‖W‖ at the recorded steps given by norm_at(step / steps) for every kind."""
+    cfg = WhyConfig.default("scale").replace(seeds=2, lr=1.0, steps=steps)
+    group = members(cfg)
+    M, at = len(group), np.linspace(0, steps, 11).round().astype(int)
+    r = WhyResult(cfg, group, at, np.full((M, 11), 0.9), np.full((M, 11), 0.3), np.full(M, -1),
+                  n_test=360, n_classes=10)
+    r.norms = np.ones((M, 11, 3)) * norm_at(at / steps)[None, :, None]
+    return r
+
+
+def test_a_run_shorter_than_the_decays_time_scale_is_no_equilibrium():
+    """QA /why?exp=scale&seeds=2&steps=10: ‖W‖ rising steadily (4 % in 10 steps, under 1 % over
+    the last quarter) read "an equilibrium … (time scale 1/(2ηλ) = 1,000 steps)" and, without
+    decay, "nearly constant: the growth stalls". A run shorter than τ can't have settled; a
+    long run whose ‖W‖ flattened out still reads as before."""
+    lines = verdicts.verdict(scale_result(10, lambda x: 1 + 0.04 * x))[-1].details
+    assert "an equilibrium" not in " ".join(lines) and "stalls" not in lines[0]
+    assert lines[0].endswith("still growing.")
+    assert lines[1].endswith("still moving towards its equilibrium (the time scale, 1/(2ηλ) = "
+                             "1,000 steps, is longer than the run: ‖W‖ changed little over its "
+                             "last quarter only because the run is short).")
+    assert "(the time scale, 1/(2ηλ) = 100 steps, is longer than the run" in lines[2]
+    flat = verdicts.verdict(scale_result(1500, lambda x: 1 + 0.3 * (1 - np.exp(-20 * x))))
+    lines = flat[-1].details
+    assert "nearly constant: the growth stalls" in lines[0]
+    assert all("an equilibrium: the decay's pull" in line and "longer than the run" not in line
+               for line in lines[1:3])
+
+
 def noise_result(gap, seeds=10, jitter_bn=0.0047):
     """A noisy-BN Run as the page's default gives (QA: /why, default Run): BN's accuracy curve
     per seed, noisy BN's the same plus `gap` (accuracy units) and a little seed noise, without
