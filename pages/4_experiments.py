@@ -6,6 +6,7 @@ into bn_core.experiments, and the figures it builds."""
 import streamlit as st
 
 import ui
+from bn_core.controls import in_words
 from bn_core.experiments import figures, training, verdicts
 from bn_core.experiments.config import EXPERIMENTS, SweepConfig
 from bn_core.experiments.prose import evaluations
@@ -85,7 +86,7 @@ def read(new: SweepConfig, prefix: str, bad: list) -> SweepConfig:
     try:
         return new.replace(**{lo: ends[0], hi: ends[1]})
     except ValueError as exc:
-        bad.append(f"{exc} (choose two different ends)")
+        bad.append(f"{in_words(exc, SweepConfig)} (choose two different ends)")
         return new
 
 

@@ -345,8 +345,8 @@ def run_sweep(config: SweepConfig, progress: Callable[[float, str], None] | None
     n_train = data.x_train.shape[0]
     for _, batch, _ in plan(config):
         if batch > n_train:
-            raise ValueError(f"batch_size: expected at most {n_train} (the {config.dataset} "
-                             f"training set), got {batch}")
+            raise config.broken("batch_sizes" if config.experiment == "batch" else "batch_size",
+                                f"at most {n_train} (the {config.dataset} training set)", batch)
     jobs = []
     for act, batch, members in plan(config):
         jobs += [(act, batch, g) for g in ([members] if batched else [[m] for m in members])]
