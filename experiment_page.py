@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import streamlit as st
 
 import ui
-from bn_core.controls import Config
+from bn_core.controls import Config, in_words
 from bn_core.style import title_out
 from classroom import training_slot
 
@@ -102,7 +102,7 @@ def show(lesson: Lesson):
             try:
                 lesson.check(new)
             except ValueError as exc:
-                bad.append(str(exc))
+                bad.append(in_words(exc, cls))
         if bad:
             st.error("Can't run these settings: " + "; ".join(bad) + ".",
                      icon=":material/error:")

@@ -18,7 +18,7 @@ from typing import NamedTuple
 import streamlit as st
 
 import streamlit_compat
-from bn_core.controls import Config, Control
+from bn_core.controls import Config, Control, in_words
 from classroom import replace, training_slot, watch_session  # training_slot: for the pages
 
 ROOT = Path(__file__).resolve().parent
@@ -261,11 +261,11 @@ def config_from_widgets(config_cls, prefix: str, base: Config, names=None):
         try:
             values[c.name] = c.check(value)
         except ValueError as exc:
-            problems.append(str(exc))
+            problems.append(in_words(exc, config_cls))
     try:
         return base.replace(**values), problems
     except ValueError as exc:                           # a rule between fields
-        return base, problems + [str(exc)]
+        return base, problems + [in_words(exc, config_cls)]
 
 
 def config_from_url(config_cls, prefix: str, kept: str, others=(), base=None, narrow=None):
@@ -406,13 +406,14 @@ def made_on_click(make, obj, *args, keep: bool = False):
 def friendly_errors(what: str = "this step"):
     """Turn an unexpected exception into a kind message instead of a traceback.
 
-    ValueErrors from bn_core name the field and what was expected: show them as they are.
+    ValueErrors from bn_core name the field and what was expected: shown in the controls' words
+    (bn_core.controls.in_words: a rule's labels, not its field names).
     Streamlit's own control-flow exceptions (rerun, stop) derive from BaseException and pass.
     """
     try:
         yield
     except ValueError as exc:
-        st.error(f"Can't run {what}: {exc}. Change the setting and try again.")
+        st.error(f"Can't run {what}: {in_words(exc)}. Change the setting and try again.")
     except Exception as exc:  # noqa: BLE001 - the last line of defence before the learner
         st.error(
             f"Something went wrong in {what} ({type(exc).__name__}). Try other settings or press "

@@ -27,7 +27,7 @@ import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-__all__ = ["Control", "Config", "ExperimentConfig", "knob"]
+__all__ = ["Control", "Config", "ExperimentConfig", "RuleError", "in_words", "knob"]
 
 _NONE_WORDS = ("none", "null", "default", "")
 _TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
@@ -167,6 +167,29 @@ class Control:
         return value
 
 
+class RuleError(ValueError):
+    """A rule between knobs broken. str(): the field's name, as the URL and the code write it
+    ('lr_min: expected less than lr_max (10), got 10'); `words`: the same with the controls'
+    labels, for the learner ('Learning rates (range): expected the lowest less than the
+    highest (10), got 10'). Made by `Config.broken`."""
+
+    def __init__(self, message: str, words: str):
+        super().__init__(message)
+        self.words = words
+
+
+def in_words(exc: Exception, config_cls=None) -> str:
+    """An error as a learner reads it: a RuleError's words; else a leading 'field:' of one of
+    config_cls's knobs replaced by its label; else the message as it is."""
+    if isinstance(exc, RuleError):
+        return exc.words
+    text = str(exc)
+    name, sep, rest = text.partition(": ")
+    if sep and config_cls is not None and name in {c.name for c in config_cls.controls()}:
+        return f"{config_cls.control(name).label}: {rest}"
+    return text
+
+
 def _plain(value):
     """numpy scalars as Python ones (np.float64(0.1) → 0.1), so they print and parse back."""
     return value.item() if hasattr(value, "item") and not isinstance(value, (tuple, list)) else value
@@ -227,6 +250,14 @@ class Config:
 
     def check(self) -> None:
         """Rules between fields; raise ValueError naming the field. None by default."""
+
+    @classmethod
+    def broken(cls, name: str, expected: str, got, said: str = "") -> RuleError:
+        """The error of a rule between fields broken at `name`: 'name: expected …, got …', and
+        in words (`said`: what was expected, with labels, not field names) 'Label: expected …,
+        got …'."""
+        return RuleError(f"{name}: expected {expected}, got {got}",
+                         f"{cls.control(name).label}: expected {said or expected}, got {got}")
 
     def replace(self, **changes):
         return dataclasses.replace(self, **changes)

@@ -6,8 +6,10 @@ into bn_core.experiments, and the figures it builds."""
 import streamlit as st
 
 import ui
+from bn_core.controls import in_words
 from bn_core.experiments import figures, training, verdicts
-from bn_core.experiments.config import CURVE_POINTS, EXPERIMENTS, SweepConfig
+from bn_core.experiments.config import EXPERIMENTS, SweepConfig
+from bn_core.experiments.prose import evaluations
 from experiment_page import Download, Lesson, knobs, plural, show
 
 ui.page_setup("Experiments")
@@ -84,7 +86,7 @@ def read(new: SweepConfig, prefix: str, bad: list) -> SweepConfig:
     try:
         return new.replace(**{lo: ends[0], hi: ends[1]})
     except ValueError as exc:
-        bad.append(f"{exc} (choose two different ends)")
+        bad.append(f"{in_words(exc, SweepConfig)} (choose two different ends)")
         return new
 
 
@@ -100,9 +102,10 @@ def waiting(config: SweepConfig) -> str:
 
 
 def table(result) -> tuple:
-    return ("The numbers, per setting", training.summary_table(result),
-            {c: st.column_config.NumberColumn(format="percent") for c in PERCENT}
-            | {"sd": st.column_config.NumberColumn(format="%.3f")})
+    frame = training.summary_table(result)      # one seed: no sd, no interval
+    formats = {c: st.column_config.NumberColumn(format="percent") for c in PERCENT} \
+        | {"sd": st.column_config.NumberColumn(format="%.3f")}
+    return "The numbers, per setting", frame, {c: f for c, f in formats.items() if c in frame}
 
 
 def downloads(result) -> list[Download]:
@@ -121,10 +124,9 @@ def footnote(result) -> str:
     networks, stacked = stacks(config)
     budget = (f"{config.examples:,} training examples each"
               if config.experiment == "batch" and config.budget == "examples"
-              else f"{config.steps} steps each")
+              else f"{plural(config.steps, 'step')} each")
     return (f"{networks} networks, {budget}, trained in {result.seconds:.1f} s ({stacked} in "
-            f"lockstep). Test accuracy is measured in eval mode about {CURVE_POINTS} times per "
-            f"network, on the {result.n_test} test examples.")
+            f"lockstep). {evaluations(result)}")
 
 
 LESSON = Lesson(

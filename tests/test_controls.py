@@ -458,3 +458,25 @@ def test_from_query_takes_a_pages_narrower_limits_and_says_them_in_its_words():
     config, problems = Demo.from_query({"mode": "slow", "count": "4"}, narrow=narrow)
     assert (config.mode, config.count, problems) == ("slow", 4, [])
     assert Demo.from_query({"mode": "exact"})[0].mode == "exact"    # the knob itself allows it
+
+
+def test_rules_between_knobs_speak_the_labels_to_the_learner_and_the_names_to_the_code():
+    from bn_core.alternatives.config import NormsConfig
+    from bn_core.controls import in_words
+    from bn_core.experiments.config import SweepConfig
+
+    with pytest.raises(ValueError) as caught:
+        SweepConfig(experiment="lr", lr_min=10.0, lr_max=10.0)
+    assert str(caught.value) == "lr_min: expected less than lr_max (10), got 10"
+    assert in_words(caught.value, SweepConfig) == (
+        "Learning rates (range): expected the lowest less than the highest (10), got 10")
+    with pytest.raises(ValueError) as caught:
+        NormsConfig(experiment="regular", train_size=100, batch_sizes=(8, 256))
+    assert str(caught.value).startswith("batch_sizes: expected at most the 100 training")
+    assert in_words(caught.value, NormsConfig) == (
+        "Batch sizes: expected at most the 100 training examples, got 256")
+    # a knob's own check: its label in place of its name; anything else unchanged
+    with pytest.raises(ValueError) as caught:
+        SweepConfig(activations=())
+    assert in_words(caught.value, SweepConfig).startswith("Activations: expected at least one")
+    assert in_words(ValueError("this sweep is 2× larger"), SweepConfig) == "this sweep is 2× larger"

@@ -122,3 +122,32 @@ def test_the_depth_experiment_by_link_shows_both_charts_the_notes_and_the_why_li
     assert len(at.get("plotly_chart")) == 2                      # drift by layer; accuracy by depth
     assert len(at.get("download_button")) == 2
     assert at.query_params["depths"] in ("2,3", ["2,3"])
+
+
+def test_a_broken_rule_is_said_with_the_controls_labels():
+    at = open_page({"exp": "lr", **TINY})
+    at.session_state["experiments_lr_lr_range"] = (10.0, 10.0)
+    press_run(at)
+    error = at.error[0].value
+    assert "Learning rates (range): expected the lowest less than the highest (10), got 10" in error
+    assert "lr_min" not in error and "lr_max" not in error
+
+
+def test_one_seed_and_few_steps_are_counted_as_they_are():
+    at = press_run(open_page({"exp": "placement", "activations": "relu", "seeds": "1",
+                              "steps": "10", "depth": "1", "width": "8"}))
+    captions = " ".join(c.value for c in at.caption)
+    assert "measured in eval mode 11 times per network" in captions and "about 50" not in captions
+    assert "(1 step)" in captions and "(1 steps)" not in captions
+    bold = " ".join(m.value for m in at.markdown if m.value.startswith("**"))
+    assert "1 seed (line)" in bold and "mean of 1 seed" not in bold and "band" not in bold
+    frame = at.dataframe[0].value
+    assert "sd" not in frame.columns and "± t·SE (95%)" not in frame.columns
+
+
+def test_batch_sizes_that_train_few_steps_say_how_often_they_were_measured():
+    at = press_run(open_page({"exp": "batch", "batch_sizes": "2,512", "examples": "100",
+                              "seeds": "2", "depth": "1", "width": "8"}))
+    captions = " ".join(c.value for c in at.caption)
+    assert ("from 51 times per network (batches of 2) down to 2 times (batches of 512, which "
+            "train 1 step)") in captions

@@ -105,19 +105,18 @@ class NormsConfig(ExperimentConfig):
     def check(self) -> None:
         """The rules between knobs."""
         if list(self.batch_sizes) != sorted(set(self.batch_sizes)):
-            raise ValueError(f"batch_sizes: expected increasing sizes, each once, got "
-                             f"{self.batch_sizes!r}")
+            raise self.broken("batch_sizes", "increasing sizes, each once", repr(self.batch_sizes))
         if len(set(self.norms)) != len(self.norms):
-            raise ValueError(f"norms: expected each at most once, got {self.norms!r}")
+            raise self.broken("norms", "each at most once", repr(self.norms))
         if self.experiment == "batch" and "group" in self.norms and self.width % self.groups:
-            raise ValueError(f"groups: expected a divisor of the width ({self.width}), got "
-                             f"{self.groups}")
+            raise self.broken("groups", f"a divisor of the width ({self.width})", self.groups,
+                              said=f"a divisor of the units per layer ({self.width})")
         if self.experiment == "regular" and max(self.batch_sizes) > self.train_size:
-            raise ValueError(f"batch_sizes: expected at most the {self.train_size} training "
-                             f"examples, got {max(self.batch_sizes)}")
+            raise self.broken("batch_sizes", f"at most the {self.train_size} training examples",
+                              max(self.batch_sizes))
         if self.experiment == "shift" and self.depth < 2:
-            raise ValueError("depth: expected at least 2 hidden layers (a BN must come after a "
-                             "dropout), got 1")
+            raise self.broken("depth", "at least 2 hidden layers (a BN must come after a "
+                              "dropout)", 1)
 
     @classmethod
     def default(cls, experiment: str = "regular") -> "NormsConfig":

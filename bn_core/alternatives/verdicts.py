@@ -26,7 +26,7 @@ import numpy as np
 from bn_core.alternatives.config import NORM_LABELS, REGULARISER_LABELS
 from bn_core.alternatives.training import Result
 from bn_core.experiments.prose import (about, family, fmt, mark, over, points, seed_pairs,
-                                       within_sentence)
+                                       signed, within_sentence)
 from bn_core import verdicts as shared
 from bn_core.stats import rank, seeds_needed, summarize
 from bn_core.verdicts import (ACCURACY_MARGIN, POINT, RATIO_FACTOR, Verdict, about_one,
@@ -143,7 +143,7 @@ def regular_verdict(result: Result) -> list[Verdict]:
         gaps = {g: np.mean([r.train_acc - r.test_acc for r in result.select(g, b)
                             if not r.diverged] or [math.nan]) for g in REGULARISER_LABELS}
         v.details.append("Train − test accuracy gap (mean): " + "; ".join(
-            f"{names[g]} {100 * gap:.1f} points" for g, gap in gaps.items()) + ".")
+            f"{names[g]} {signed(100 * gap, '.1f')} points" for g, gap in gaps.items()) + ".")
         out.append(v)
     # 3. does BN's effect shrink as the batch grows? (its own question: one test)
     if len(sizes) > 1:
@@ -281,8 +281,9 @@ def batch_verdict(result: Result) -> list[Verdict]:
                          f"the margin to be clear): " + "; ".join(
                              f"{NORM_LABELS[n]} {points(tests[n])}{mark(tests[n])}"
                              for n in norms) + ".")
-        v.details.append(f"The batch sizes tried stop at {lo} and {hi}; each trained on "
-                         f"{cfg.examples:,} examples.")
+        v.details.append(f"The comparison is between the smallest and the largest batch size "
+                         f"tried, {lo} and {hi}; each network trained on {cfg.examples:,} "
+                         f"examples.")
         out.append(v)
     if "batch" in norms and len(norms) > 1:
         b = sizes[0]

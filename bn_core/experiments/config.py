@@ -134,21 +134,21 @@ class SweepConfig(ExperimentConfig):
     def check(self) -> None:
         """The rules between knobs."""
         if len(set(self.activations)) != len(self.activations):
-            raise ValueError(f"activations: expected each at most once, got {self.activations!r}")
+            raise self.broken("activations", "each at most once", repr(self.activations))
         if list(self.batch_sizes) != sorted(set(self.batch_sizes)):
-            raise ValueError(f"batch_sizes: expected increasing sizes, each once, got "
-                             f"{self.batch_sizes!r}")
+            raise self.broken("batch_sizes", "increasing sizes, each once", repr(self.batch_sizes))
         if list(self.depths) != sorted(set(self.depths)):
-            raise ValueError(f"depths: expected increasing depths, each once, got {self.depths!r}")
+            raise self.broken("depths", "increasing depths, each once", repr(self.depths))
         if self.experiment == "depth" and max(self.depths) < 2:
-            raise ValueError(f"depths: expected at least one depth of 2 or more hidden layers (a "
-                             f"trend across layers needs two), got {self.depths!r}")
+            raise self.broken("depths", "at least one depth of 2 or more hidden layers (a trend "
+                              "across layers needs two)", repr(self.depths))
         if self.lr_min >= self.lr_max:
-            raise ValueError(f"lr_min: expected less than lr_max ({self.lr_max:g}), got "
-                             f"{self.lr_min:g}")
+            raise self.broken("lr_min", f"less than lr_max ({self.lr_max:g})", f"{self.lr_min:g}",
+                              said=f"the lowest less than the highest ({self.lr_max:g})")
         if self.init_min >= self.init_max:
-            raise ValueError(f"init_min: expected less than init_max ({self.init_max:g}), got "
-                             f"{self.init_min:g}")
+            raise self.broken("init_min", f"less than init_max ({self.init_max:g})",
+                              f"{self.init_min:g}",
+                              said=f"the lowest less than the highest ({self.init_max:g})")
 
     @classmethod
     def default(cls, experiment: str = "placement") -> "SweepConfig":

@@ -32,7 +32,8 @@ from collections.abc import Mapping
 import numpy as np
 
 from bn_core.experiments.drift import DRIFT_FLOOR, log_slope
-from bn_core.experiments.prose import about, family, final_of, fmt, mark, over, pct, seed_pairs
+from bn_core.experiments.prose import (about, family, final_of, fmt, mark, over, pct, seed_pairs,
+                                      signed)
 from bn_core.experiments.training import NetworkResult, SweepResult
 from bn_core.records import network_label
 from bn_core.stats import Test, seeds_needed, summarize
@@ -118,7 +119,7 @@ def learned(result: SweepResult, r: NetworkResult) -> bool:
 
 
 def broke_text(result: SweepResult) -> str:
-    """What broke, for the figures' titles and the verdicts: 'Without BN the 4-, 6- and 8-layer
+    """What broke, for the figures' titles and the verdicts: 'Without BN, the 4, 6 and 8-layer
     networks did not learn (median final accuracy 10.0%)'; '' where every depth learned."""
     cfg = result.config
     parts = []
@@ -131,7 +132,8 @@ def broke_text(result: SweepResult) -> str:
         if bad:
             names = join_words([str(d) for d, _ in bad])
             worst = max(a for _, a in bad)
-            parts.append(f"{network_label(p)} the {names}-layer network"
+            who = network_label(p) if p == "none" else f"with {network_label(p)}"
+            parts.append(f"{who}, the {names}-layer network"
                          f"{'s' if len(bad) > 1 else ''} did not learn (median final accuracy "
                          f"{'at most ' if len(bad) > 1 else ''}{pct(worst)})")
     return "; ".join(cap(x) for x in parts)
@@ -252,8 +254,8 @@ def depth_verdict(result: SweepResult) -> list[Verdict]:
         less = [d for d, t in zip(depths, flat) if t.sign > 0]
         out[1].details.append(
             "Without BN minus with BN, late slope per seed: " + "; ".join(
-                f"{d} layers {t.diff:+.2f} ± {t.margin:.2f}{mark(t)}"
-                .replace("+-", "−") for d, t in zip(depths, flat)) + "." +
+                f"{d} layers {signed(t.diff, '+.2f')} ± {t.margin:.2f}{mark(t)}"
+                for d, t in zip(depths, flat)) + "." +
             (f" BN clearly flattens the trend at {join_words([str(d) for d in less])} layers."
              if less else " At no depth is BN's flattening of the trend clear."))
     out[1].details.append(_noise_detail(result))

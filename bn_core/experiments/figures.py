@@ -14,7 +14,7 @@ from plotly.subplots import make_subplots
 from bn_core.experiments.config import ACTIVATION_NAMES
 from bn_core.experiments.depth import broke_text
 from bn_core.experiments.drift import EARLY_SHARE
-from bn_core.experiments.prose import cap, final_of, pct, seed_pairs
+from bn_core.experiments.prose import cap, final_of, pct, plural, seed_pairs, seeds_shown
 from bn_core.experiments.ranges import describe_range, range_ends, trainable_range
 from bn_core.experiments.training import SweepResult
 from bn_core.experiments.verdicts import PLACEMENT_PAIRS, placement_tests
@@ -63,8 +63,7 @@ def placement_figure(result: SweepResult):
         fig.add_hline(y=cfg.target, line=dict(color="#888", dash="dot", width=1), row=1, col=c)
         fig.update_xaxes(title_text="training step", row=1, col=c)
     fig.update_yaxes(title_text="test accuracy", tickformat=".0%", range=[0, 1.02], row=1, col=1)
-    return titled(fig, f"Test accuracy over training: mean of {cfg.seeds} seed"
-                       f"{'s' if cfg.seeds > 1 else ''} (line) and their range (band); "
+    return titled(fig, f"Test accuracy over training: {seeds_shown(cfg.seeds)}; "
                        f"dotted: the {pct(cfg.target)} target", 430)
 
 
@@ -170,9 +169,9 @@ def lr_figure(result: SweepResult):
                      title_text="learning rate (log scale)")
     fig.update_yaxes(title_text="final test accuracy", tickformat=".0%", range=[-0.12, 1.05],
                      row=1, col=1)
-    return titled(fig, f"Final test accuracy after {cfg.steps} steps vs learning rate: median "
-                       f"of {cfg.seeds} seed{'s' if cfg.seeds > 1 else ''} (line), range (band); "
-                       f"below: where the median reaches {pct(cfg.target)}", 500)
+    return titled(fig, f"Final test accuracy after {plural(cfg.steps, 'step')} vs learning "
+                       f"rate: {seeds_shown(cfg.seeds, 'median')}; below: where the "
+                       f"{'median ' if cfg.seeds > 1 else 'run '}reaches {pct(cfg.target)}", 500)
 
 
 def _range_strip(fig, result, row, col):
@@ -249,8 +248,8 @@ def init_figure(result: SweepResult):
                          title_text="init std of the weights (log scale)", row=1, col=c)
     fig.update_yaxes(type="log", dtick=1, tickformat="~g",
                      title_text="std (log scale; thicker = deeper layer)", row=1, col=2)
-    return titled(fig, f"Initialisation scale, {cfg.steps} steps, {cfg.seeds} seed"
-                       f"{'s' if cfg.seeds > 1 else ''} per point (median; band: range)", 460)
+    return titled(fig, f"Initialisation scale, {plural(cfg.steps, 'step')}, "
+                       f"{_per_point(cfg.seeds)}", 460)
 
 
 def batch_figure(result: SweepResult):
@@ -292,10 +291,14 @@ def batch_figure(result: SweepResult):
                          ticktext=[str(int(v)) for v in settings], row=1, col=c)
         fig.update_yaxes(tickformat=".0%", range=[-0.12, 1.05], row=1, col=c)
     fig.update_yaxes(title_text="test accuracy", row=1, col=1)
-    budget = (f"{cfg.examples:,} examples each" if cfg.budget == "examples"
-              else f"{cfg.steps} steps each")
-    return titled(fig, f"Batch size, {budget} at lr {cfg.lr:g}, {cfg.seeds} seed"
-                       f"{'s' if cfg.seeds > 1 else ''} per point (median; band: range)", 460)
+    budget = (f"{plural(cfg.examples, 'example')} each" if cfg.budget == "examples"
+              else f"{plural(cfg.steps, 'step')} each")
+    return titled(fig, f"Batch size, {budget} at lr {cfg.lr:g}, {_per_point(cfg.seeds)}", 460)
+
+
+def _per_point(seeds: int) -> str:
+    """'5 seeds per point (median; band: range)'; '1 seed per point'."""
+    return "1 seed per point" if seeds == 1 else f"{seeds} seeds per point (median; band: range)"
 
 
 def _lead(result: SweepResult, title: str) -> str:
@@ -316,6 +319,7 @@ def depth_drift_figure(result: SweepResult):
                             "late", f"early (first {EARLY_SHARE:.0%} of the steps)")
                             for p in nets])
     depths = list(cfg.depths)
+    any_collapsed = False
     for c, p in enumerate(nets, start=1):
         for i, d in enumerate(depths):
             runs = [r for r in result.select(p, setting=float(d))
@@ -327,9 +331,14 @@ def depth_drift_figure(result: SweepResult):
             for row, (values, dash) in enumerate(((lambda r: r.drift_late, "solid"),
                                                   (lambda r: r.drift_early, "solid"),
                                                   (lambda r: r.noise, "dot")), start=1):
+                # a collapsed layer (every example gives nearly the same input) is left out,
+                # as in the verdicts' slopes: a gap where it collapsed in every seed
+                vals = np.array([np.where(np.asarray(r.collapsed, bool), np.nan, values(r))
+                                 for r in runs], dtype=float)                      # (seeds, d)
+                any_collapsed |= any(bool(np.any(r.collapsed)) for r in runs)
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore", RuntimeWarning)
-                    med = np.nanmedian(np.array([values(r) for r in runs]), axis=0)   # (d,)
+                    med = np.nanmedian(vals, axis=0)                               # (d,)
                 med = np.where(med > 0, med, np.nan)                       # log axis: no zeros
                 floor = dash == "dot"
                 text = [""] * (d - 1) + [f"{d}"] if not floor else None
@@ -343,17 +352,23 @@ def depth_drift_figure(result: SweepResult):
                     hovertemplate=(f"{network_label(p)}, {d} layers<br>layer %{{x}}: "
                                    f"{'noise floor' if floor else 'drift'} %{{y:.3g}}"
                                    "<extra></extra>")), row=1 if row == 3 else row, col=c)
-    for name, dash in (("drift (median over seeds; the number: the network's depth)", "solid"),
-                       ("noise floor (late jitter)", "dot")):
+    over = "median over seeds; " if cfg.seeds > 1 else ""
+    keys = [(f"drift ({over}the number: the network's depth)", "solid"),
+            ("noise floor (late jitter)", "dot")]
+    if any_collapsed:
+        keys.append((f"collapsed layers left out{' (per seed)' if over else ''}, as in the "
+                     "slopes", "dash"))
+    for name, dash in keys:
         fig.add_trace(dict(type="scatter", x=[None], y=[None], mode="lines",
-                           line=dict(color="#555", dash=dash), name=name), row=1, col=1)
+                           line=dict(color="#555" if dash != "dash" else "rgba(0,0,0,0)",
+                                     dash=dash), name=name), row=1, col=1)
     fig.update_yaxes(type="log", dtick=1, exponentformat="power")
     fig.update_yaxes(title_text="move ÷ the unit's spread (log)", row=1, col=1)
     fig.update_yaxes(title_text="move ÷ the unit's spread (log)", row=2, col=1)
     fig.update_xaxes(title_text="hidden layer", dtick=1, row=2)
     return titled(fig, _lead(result, f"How far each layer's inputs moved, against the layer: "
-                                     f"one line per depth, {cfg.seeds} seed"
-                                     f"{'s' if cfg.seeds > 1 else ''} each"), 640)
+                                     f"one line per depth, {plural(cfg.seeds, 'seed')} each"),
+                  640)
 
 
 def depth_accuracy_figure(result: SweepResult):
@@ -365,9 +380,9 @@ def depth_accuracy_figure(result: SweepResult):
     fig.update_xaxes(title_text="hidden layers", tickvals=list(cfg.depths), row=1, col=1)
     fig.update_yaxes(title_text="final test accuracy", tickformat=".0%", range=[-0.05, 1.05],
                      row=1, col=1)
-    return titled(fig, _lead(result, f"Final test accuracy against depth after {cfg.steps} "
-                                     f"steps: median of {cfg.seeds} seed"
-                                     f"{'s' if cfg.seeds > 1 else ''} (line), range (band)"), 420)
+    return titled(fig, _lead(result, f"Final test accuracy against depth after "
+                                     f"{plural(cfg.steps, 'step')}: "
+                                     f"{seeds_shown(cfg.seeds, 'median')}"), 420)
 
 
 def figure(result: SweepResult) -> list:

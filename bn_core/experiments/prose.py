@@ -22,7 +22,46 @@ from bn_core.verdicts import ACCURACY_MARGIN, POINT, cap, join_words, untestable
 
 __all__ = ["pct", "fmt", "points", "over", "num", "a_or_an", "within_sentence", "seed_pairs",
            "family", "final_of", "setting_tests", "by_setting", "bare_points", "about", "mark",
-           "budget_sentence", "best_sizes"]
+           "budget_sentence", "best_sizes", "plural", "signed", "seeds_shown", "evaluations"]
+
+
+def plural(n: int, word: str, many: str | None = None) -> str:
+    """'1 step', '2 steps', '1,000 steps' (`many`: an irregular plural)."""
+    return f"{n:,} {word if n == 1 else many or word + 's'}"
+
+
+def signed(x: float, spec: str = "+.1f") -> str:
+    """A signed number with the typographic minus: '+1.3', '−1.3'."""
+    return format(x, spec).replace("-", "−")
+
+
+def seeds_shown(n: int, stat: str = "mean", band: str = "range") -> str:
+    """A chart title's seeds: 'mean of 5 seeds (line) and their range (band)'; with one seed,
+    '1 seed (line)' (no mean, no band to speak of)."""
+    if n == 1:
+        return "1 seed (line)"
+    return f"{stat} of {n} seeds (line) and their {band} (band)"
+
+
+def evaluations(result: SweepResult) -> str:
+    """How many times each network's eval-mode test accuracy was measured (the points of its
+    curve, as in the Curves CSV): 'Test accuracy is measured in eval mode 11 times per network,
+    on the 360 test examples.'; where batch sizes train different numbers of steps, the range."""
+    counts: dict[float, int] = {}
+    for r in result.networks:
+        counts[r.member.setting] = max(counts.get(r.member.setting, 0), len(r.steps))
+    on = f", on the {result.n_test:,} test examples" if result.n_test else ""
+    lo, hi = min(counts.values(), default=0), max(counts.values(), default=0)
+    head = "Test accuracy is measured in eval mode"
+    if lo == hi:
+        return f"{head} {plural(hi, 'time')} per network (step 0 included){on}."
+    cfg = result.config
+    few = max((s for s, c in counts.items() if c == lo))
+    many = min((s for s, c in counts.items() if c == hi))
+    steps = cfg.steps_for(int(few))
+    return (f"{head} from {plural(hi, 'time')} per network (batches of {int(many)}) down to "
+            f"{plural(lo, 'time')} (batches of {int(few)}, which train {plural(steps, 'step')}), "
+            f"step 0 included{on}.")
 
 
 def pct(x: float) -> str:
@@ -40,7 +79,7 @@ def fmt(s: Summary) -> str:
 def points(t: Test) -> str:
     """'+12.3 ± 4.5 points': a difference of accuracies and the margin it had to exceed to be
     clear at its Holm level (the exact test's; '+12.3 points' where it can't be tested)."""
-    diff = f"{100 * t.diff:+.1f}".replace("-", "−")
+    diff = signed(100 * t.diff)
     if not math.isfinite(t.margin):
         return f"{diff} points"
     return f"{diff} ± {100 * t.margin:.1f} points"
@@ -48,7 +87,7 @@ def points(t: Test) -> str:
 
 def bare_points(t: Test) -> str:
     """'+12.3 points': a difference of accuracies alone."""
-    return f"{100 * t.diff:+.1f}".replace("-", "−") + " points"
+    return signed(100 * t.diff) + " points"
 
 
 def over(n: int) -> str:

@@ -232,10 +232,10 @@ class SweepResult:
 
 def summary_table(result: SweepResult):
     """Per network and setting (and activation): seeds, mean ± sd, the half-width t·SE of its
-    95% interval (Student's t, seeds − 1 df), median, min, max of the final test accuracy (a
-    diverged run counted as chance), runs diverged, median steps to the target, and for the
-    batch experiment the steps trained and the mean training-mode accuracy of the runs that
-    did not diverge. A pandas DataFrame."""
+    95% interval (Student's t, seeds − 1 df; both left out with one seed: no spread), median,
+    min, max of the final test accuracy (a diverged run counted as chance), runs diverged,
+    median steps to the target, and for the batch experiment the steps trained and the mean
+    training-mode accuracy of the runs that did not diverge. A pandas DataFrame."""
     import pandas as pd
 
     cfg = result.config
@@ -258,12 +258,13 @@ def summary_table(result: SweepResult):
                     row[setting_name] = int(v) if cfg.experiment in ("batch", "depth") else v
                 if cfg.experiment == "batch":
                     row["steps"] = cfg.steps_for(int(v))
-                row.update({"seeds": s.n, "mean": s.mean, "sd": s.sd,
-                            "± t·SE (95%)": s.half_width(), "median": s.median,
-                            "min": s.lo, "max": s.hi,
-                            "diverged": sum(r.diverged for r in runs),
-                            f"reached {cfg.target:.0%}": f"{len(reached)}/{len(runs)}",
-                            "median steps to it": float(np.median(reached)) if reached else math.nan})
+                row.update({"seeds": s.n, "mean": s.mean}
+                           | ({"sd": s.sd, "± t·SE (95%)": s.half_width()} if s.n > 1 else {})
+                           | {"median": s.median, "min": s.lo, "max": s.hi,
+                              "diverged": sum(r.diverged for r in runs),
+                              f"reached {cfg.target:.0%}": f"{len(reached)}/{len(runs)}",
+                              "median steps to it": float(np.median(reached)) if reached
+                              else math.nan})
                 if cfg.experiment == "batch":
                     tm = [r.train_mode_acc for r in runs if not r.diverged]
                     row["training-mode mean (runs that trained)"] = (float(np.mean(tm)) if tm
@@ -344,8 +345,8 @@ def run_sweep(config: SweepConfig, progress: Callable[[float, str], None] | None
     n_train = data.x_train.shape[0]
     for _, batch, _ in plan(config):
         if batch > n_train:
-            raise ValueError(f"batch_size: expected at most {n_train} (the {config.dataset} "
-                             f"training set), got {batch}")
+            raise config.broken("batch_sizes" if config.experiment == "batch" else "batch_size",
+                                f"at most {n_train} (the {config.dataset} training set)", batch)
     jobs = []
     for act, batch, members in plan(config):
         jobs += [(act, batch, g) for g in ([members] if batched else [[m] for m in members])]

@@ -34,7 +34,7 @@ from bn_core.experiments.depth import depth_family_size, depth_verdict
 from bn_core.experiments.config import ACTIVATION_NAMES
 from bn_core.experiments.prose import (a_or_an, about, bare_points, best_sizes, budget_sentence,
                                        by_setting, family, final_of, fmt, mark, num, over, pct,
-                                       points, seed_pairs, setting_tests, within_sentence)
+                                       plural, points, seed_pairs, setting_tests, within_sentence)
 from bn_core.experiments.ranges import (beyond, describe_range, range_ends, trainable_range)
 from bn_core.experiments.training import SweepResult
 from bn_core.records import network_label
@@ -79,7 +79,7 @@ def rule(result: SweepResult, verdicts: Sequence[Verdict] | None = None) -> str:
                  "runs out (a diverged network has neither accuracy)")
     if result.config.experiment == "placement":
         tail += (f"; in speed, a run that never reaches the target counts as the run's length "
-                 f"plus one record interval ({result.config.record_every} steps)")
+                 f"plus one record interval ({plural(result.config.record_every, 'step')})")
     margins = shared.margins_sentence(_margin_words(result.config))
     return shared.rule(verdicts, f"{tail}. {margins}")
 

@@ -172,3 +172,15 @@ def test_a_consistent_tenth_of_a_point_is_not_clear_and_three_points_are():
     assert "about the same at both (within 1 point)" in vs[0].headline
     assert vs[1].headline.startswith("At batch 2, nothing clearly beat BatchNorm")
     assert "1 point in accuracy" in verdicts.rule(result("batch", norms, norms=("batch", "layer")))
+
+
+
+def test_negative_gaps_use_the_minus_sign_and_the_batch_range_reads_plainly():
+    vs = verdicts.verdict(result("regular", lambda g, b, s: (
+        0.9 + noise(s), 0.88 if g == "bn_dropout" else 1.0, np.nan, np.nan)))
+    gaps = [d for v in vs for d in v.details if d.startswith("Train − test accuracy gap")]
+    assert gaps and all("BN + dropout −2.0 points" in d and " -" not in d for d in gaps)
+    vs = verdicts.verdict(result("batch", lambda g, b, s: (0.9 + noise(s), 0.99, 0.9, np.nan),
+                                 norms=("batch", "layer"), batch_sizes=(2, 64)))
+    assert "stop at" not in text(vs)
+    assert "between the smallest and the largest batch size tried, 2 and 64" in text(vs)

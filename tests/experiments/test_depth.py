@@ -93,7 +93,7 @@ def test_drift_growing_by_design_is_detected_and_bn_flat_is_not():
     assert said[0].headline.startswith("**Without BN, drift clearly grows from layer to layer**")
     assert "×3 per layer" in said[0].details[-1]                     # 10^slope ≈ the growth
     assert "clearly grows" not in said[1].headline
-    assert "Without BN the 4, 6 and 8-layer networks did not learn" in said[2].headline
+    assert "Without BN, the 4, 6 and 8-layer networks did not learn" in said[2].headline
     assert "**Without BN, training clearly suffers with depth**" in said[2].headline
     assert "The data agree with the notes' description" in said[3].headline
     assert "BN stops it" in text and "(/why)" in text
@@ -184,3 +184,20 @@ def test_the_last_over_first_factor_reads_plainly():
     """A first layer that hardly moved makes the factor huge: said as "more than 1,000×"."""
     assert [D._times(x) for x in (1.94, 12.3, 340.4, 999.4, 620_083.0, math.nan)] == [
         "1.9×", "12×", "340×", "999×", "more than 1,000×", "—"]
+
+
+def test_the_drift_figure_leaves_collapsed_layers_out_and_titles_read_as_sentences():
+    rng = np.random.default_rng(3)
+    result = constructed(DEFAULT, rng, {"none": 1.5, "before": 1.0},
+                         accuracy=lambda p, d: 0.1 if p == "before" and d == 8 else 0.95)
+    for r in result.select("none", setting=8.0):       # the last layer collapsed in every seed
+        r.collapsed = np.zeros(8, bool)
+        r.collapsed[-1] = True
+        r.drift_late[-1] = r.drift_early[-1] = r.noise[-1] = 1e4
+    assert D.broke_text(result).startswith("With BN before activation, the 8-layer network did "
+                                           "not learn")
+    fig = F.depth_drift_figure(result)
+    ys = [y for t in fig.data for y in (t.y or ()) if y is not None]
+    assert max(ys) < 1e3                                  # the collapsed layer's 10⁴ not drawn
+    assert any("collapsed layers left out" in (t.name or "") for t in fig.data)
+    assert "With BN before activation, the 8-layer" in fig.layout.title.text
