@@ -480,3 +480,9 @@ def test_rules_between_knobs_speak_the_labels_to_the_learner_and_the_names_to_th
         SweepConfig(activations=())
     assert in_words(caught.value, SweepConfig).startswith("Activations: expected at least one")
     assert in_words(ValueError("this sweep is 2× larger"), SweepConfig) == "this sweep is 2× larger"
+    from bn_core.why.config import WhyConfig                        # /why's rules too
+    with pytest.raises(ValueError) as caught:
+        WhyConfig(experiment="scale", decays=(0.005, 0.0))
+    assert str(caught.value).startswith("decays: expected increasing values")
+    label = WhyConfig.control("decays").label
+    assert in_words(caught.value, WhyConfig).startswith(f"{label}: expected increasing values")

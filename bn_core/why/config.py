@@ -120,10 +120,11 @@ class WhyConfig(ExperimentConfig):
 
     def check(self) -> None:
         if self.experiment == "ics" and self.network == "mlp" and self.depth < 2:
-            raise ValueError("depth: expected at least 2 hidden layers for G′ (the first "
-                             "layer has no layers before it), got 1")
+            raise self.broken("depth", "at least 2 hidden layers for G′ (the first layer has no "
+                              "layers before it)", 1)
         if list(self.decays) != sorted(set(self.decays)):
-            raise ValueError(f"decays: expected increasing values, each once, got {self.decays!r}")
+            raise self.broken("decays", "increasing values, each once", repr(self.decays),
+                              "increasing values, each once (no decay chosen twice)")
 
     EXPERIMENTS = EXPERIMENTS
 
