@@ -20,10 +20,12 @@ SETUP_ICONS = {"paper": ":material/description:", "eps0": ":material/warning:",
                "default": ":material/settings_backup_restore:"}
 
 
-def setup_buttons(shown, prefix: str) -> None:
+def setup_buttons(shown, prefix: str) -> bool:
     """The lab's Setups (bn_core.lab.presets.BUTTONS), each showing its config on the widgets
     keyed prefix + field. A setup that would change a control the teacher's link locks or hides
-    (compared with `shown`, the config on screen) is disabled, and its help says which."""
+    (compared with `shown`, the config on screen) is disabled, and its help says which. Returns
+    whether every setup can be used."""
+    usable = True
     for name, (label, text) in presets.BUTTONS.items():
         fixed = ui.fixed_by_link(shown, presets.PRESETS[name])
         if fixed:
@@ -32,6 +34,8 @@ def setup_buttons(shown, prefix: str) -> None:
         st.button(label, key=f"lab_{name}", icon=SETUP_ICONS[name], width="stretch", help=text,
                   disabled=bool(fixed), on_click=ui.set_state,
                   kwargs={"preset": (presets.PRESETS[name], prefix)})
+        usable = usable and not fixed
+    return usable
 
 
 def exercise_from_link(problems: list[str]) -> Exercise | None:

@@ -59,7 +59,7 @@ with panel:
             ui.widget(knob(name), P + name)
         ui.widget(view_knob("time_axis"), P + "view_time_axis")
     st.markdown("**Setups**")
-    teaching.setup_buttons(ss.lab_config, P)
+    setups = teaching.setup_buttons(ss.lab_config, P)        # False: a link fixes them
     setup_notes = st.container()
 
 config, _ = ui.config_from_widgets(TrainConfig, P, ss.lab_config)
@@ -130,7 +130,7 @@ log_x = view.time_axis == "log"
 progress = st.empty()
 with st.expander("What is this? The same network, trained without and with BN",
                  expanded="lab_seen" not in ss and lab.mode == "new"):
-    st.markdown(prose.INTRO)
+    st.markdown(prose.intro(setups))
 ss.lab_seen = True
 alerts = st.empty()
 SECTIONS = views.sections(config.activation, layer, unit)

@@ -58,6 +58,8 @@ def test_a_setup_that_would_change_what_the_link_fixes_is_disabled_and_says_why(
         assert button.disabled and "“Learning rate”" in button.help, (name, button.help)
     assert "“BN epsilon ε”" in at.button(key="lab_eps0").help          # hidden: fixed too
     assert at.select_slider(key="lab_lr").value == 10.0
+    intro = " ".join(m.value for m in at.markdown)                 # nor does the introduction
+    assert "then try the **Paper setup**" not in intro and "watch them move" in intro   # offer them
     at = open_page("pages/1_lab.py", steps="1500", lock="steps")   # only the Paper setup's 50,000
     assert at.button(key="lab_paper").disabled                      # steps change it
     assert not at.button(key="lab_default").disabled and not at.button(key="lab_eps0").disabled
@@ -66,6 +68,7 @@ def test_a_setup_that_would_change_what_the_link_fixes_is_disabled_and_says_why(
     assert at.session_state.lab_config.steps == 1500
     at = open_page("pages/1_lab.py", lr="10")                      # no lists: all apply
     assert not any(at.button(key=f"lab_{name}").disabled for name in ("paper", "eps0", "default"))
+    assert "then try the **Paper setup**" in " ".join(m.value for m in at.markdown)
 
 
 def test_unknown_names_in_a_list_give_a_notice_naming_the_page_controls():

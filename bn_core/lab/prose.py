@@ -12,9 +12,17 @@ INTRO = (
     "every difference you see comes from BN alone.\n\n"
     "While they train, watch the inputs $z$ of the activations, measured on the same held-out "
     "examples at every moment. Without BN their distribution drifts as the earlier layers "
-    "learn (the paper called this *internal covariate shift*); with BN it is held steady. "
-    "**Press Train**, then try the **Paper setup** (the paper's Figure 1), a larger learning "
-    "rate, BN after the activation, or the **ε = 0 breaks it** setup (in the sidebar).")
+    "learn (the paper called this *internal covariate shift*); with BN it is held steady. ")
+TRY = {True: "**Press Train**, then try the **Paper setup** (the paper's Figure 1), a larger "
+             "learning rate, BN after the activation, or the **ε = 0 breaks it** setup (in the "
+             "sidebar).",
+       False: "**Press Train** and watch them move."}   # the link fixes what the setups change
+
+
+def intro(setups: bool = True) -> str:
+    """The introduction, ending with what to try: the setups, where they can be used (a
+    teacher's link that locks what they change disables them)."""
+    return INTRO + TRY[setups]
 
 CSV_HELP = ("One row per snapshot, network, layer and recorded unit (whole-layer rows have no "
             "unit): p15, p50, p85, mean, std; loss, accuracy, saturation and gradient norm on the "
