@@ -49,14 +49,18 @@ def words(said) -> str:
     return " ".join([v.headline for v in said] + [d for v in said for d in v.details])
 
 
-def false_clear_rate(verdict, null_result, config, draws: int, check=None) -> float:
+def false_clear_rate(verdict, null_result, config, draws: int, check=None, shift=None,
+                     seed: int | None = None) -> float:
     """The share of `draws` null Runs of `config` in which the page shows a "clear" (any test
     of its verdicts, worded or not); check(config, said, tests) asserts what else must hold
-    in each."""
-    rng = np.random.default_rng(config.seeds * 100 + len(config.experiment))
+    in each. shift: a true gap added to some kinds (null_result's third argument, e.g. exactly
+    the accuracy margin); seed: the draws' generator (default: from the config)."""
+    rng = np.random.default_rng(config.seeds * 100 + len(config.experiment) if seed is None
+                                else seed)
     hits = 0
     for _ in range(draws):
-        said = verdict(null_result(config, rng))
+        said = verdict(null_result(config, rng) if shift is None else
+                       null_result(config, rng, shift))
         tests = [t for v in said for t in v.tests]
         if check is not None:
             check(config, said, tests)
