@@ -72,12 +72,14 @@ COMPACT_CSS = ("<style>[data-testid='stMainBlockContainer']{padding-top:3.2rem;"
 # a phone (below Streamlit's 640 px column breakpoint) plotly's mode bar would sit on a chart's
 # title and legend, and a table's toolbar (which a touch screen shows all the time) on the line
 # above the table: the bar is hidden (the chart's own full-screen button stays) and a table gets
-# room above it for its toolbar. A disabled widget's label is drawn as a caption (the text colour
+# room above it for its toolbar, and a page's title is smaller (one line, not two or three,
+# above the controls). A disabled widget's label is drawn as a caption (the text colour
 # at 60 %, AA: tests/test_theme_contrast.py) rather than Streamlit's 40 % (2.6:1), still fainter
 # than a live one. Only looks: if a release renames these, the page is as before.
 PAGE_CSS = ("<style>[data-testid='stButtonGroup'] > div{flex-wrap:wrap;row-gap:0.5rem}"
             "label[data-testid='stWidgetLabel'][disabled] p{color:%s99}"
             "@media (max-width: 640px){"
+            "[data-testid='stMainBlockContainer'] [data-testid='stHeading'] h1{font-size:2rem}"
             "[data-testid='stPlotlyChart'] .modebar-container{display:none}"
             "[data-testid='stDataFrame']{margin-top:2.25rem}}</style>")
 

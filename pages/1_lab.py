@@ -103,9 +103,8 @@ with st.container(horizontal=True, vertical_alignment="bottom", key="lab_actions
     st.button({"new": "Train", "paused": "Resume", "done": "Train again"}.get(mode, "Train"),
               key="lab_train", type="primary", icon=":material/play_arrow:",
               on_click=ui.set_state, kwargs={"lab_action": "train"},
-              disabled=mode == "running" or waiting or bool(too_long),
-              help="Make your prediction first (above)." if waiting else
-              "Train all networks from where they are (a finished run starts again).")
+              disabled=mode == "running" or waiting or bool(too_long),   # (no help otherwise:
+              help="Make your prediction first (above)." if waiting else None)  # 1 button, not 2)
     st.button("Pause", key="lab_pause", icon=":material/pause:", disabled=mode != "running",
               on_click=ui.set_state, kwargs={"lab_action": "pause"},
               help="Stop after the current snapshot; the run is kept.")
@@ -116,7 +115,7 @@ with st.container(horizontal=True, vertical_alignment="bottom", key="lab_actions
               on_click=ui.set_state, kwargs={"lab_action": "reset"},
               help="Forget the run and start again from the initial weights.")
     ui.widget(view_knob("layer"), P + "view_layer", options=list(range(config.depth + 1)),
-              width=150)
+              width=130)                # Reset, layer and unit in one row on a phone
     ui.widget(view_knob("unit"), P + "view_unit",
               options=list(range(1, min(config.width, 16) + 1)), width=100)
 if too_long:
